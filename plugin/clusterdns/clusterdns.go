@@ -1,0 +1,107 @@
+// Package clusterdns is a CoreDNS plugin that answers Kubernetes service
+// discovery queries (the Kubernetes DNS-Based Service Discovery specification,
+// schema 1.1.0) from an index of Services, EndpointSlices and Namespaces.
+//
+// The index is rebuilt per service when the watched objects change and is
+// published copy-on-write, so the query path takes no lock a writer holds and
+// assembles each answer from precomputed record data.
+package clusterdns
+
+import (
+	"errors"
+	"time"
+
+	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/plugin/pkg/fall"
+	clog "github.com/coredns/coredns/plugin/pkg/log"
+	"github.com/coredns/coredns/plugin/pkg/upstream"
+
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+const (
+	pluginName = "clusterdns"
+
+	// Version is the version of clusterdns, reported by `coredns -version`.
+	Version = "0.1.0"
+
+	// DNSSchemaVersion is the schema version served at dns-version.<zone> (spec §2.2).
+	DNSSchemaVersion = "1.1.0"
+
+	// dnsVersionTTL is the TTL of the dns-version TXT record, as CoreDNS serves it.
+	dnsVersionTTL = 28800
+
+	defaultTTL            = 5
+	defaultStartupTimeout = 5 * time.Second
+	maxTTL                = 3600
+)
+
+// Pod record modes of the `pods` option.
+const (
+	podsDisabled = "disabled"
+	podsInsecure = "insecure"
+	podsVerified = "verified"
+)
+
+var log = clog.NewWithPlugin(pluginName)
+
+// ErrNotSynced is returned by a lookup made before the object caches have synced.
+var ErrNotSynced = errors.New("object caches not synced")
+
+// config holds everything parsed from a clusterdns stanza.
+type config struct {
+	zones       []string // normalized, lower-case zones; forward and reverse
+	primaryZone string   // first forward zone; PTR targets are built under it
+
+	endpoint            string
+	tlsCert, tlsKey     string
+	tlsCA               string
+	kubeconfig          string
+	kubeContext         string
+	objectsFile         string        // serve from a file of objects instead of the API
+	objectsFilePoll     time.Duration // how often objectsFile is checked for changes
+	apiQPS              float32
+	apiBurst            int
+	apiMaxInflight      int
+	startupTimeout      time.Duration
+	labelSelector       labels.Selector // nil when unset
+	namespaceSelector   labels.Selector // nil when unset
+	namespaces          map[string]struct{}
+	podMode             string
+	endpointPodNames    bool
+	ttl                 uint32
+	noEndpoints         bool
+	ignoreEmptyServices bool
+	fall                fall.F
+}
+
+func defaultConfig() *config {
+	return &config{
+		ttl:             defaultTTL,
+		startupTimeout:  defaultStartupTimeout,
+		podMode:         podsDisabled,
+		objectsFilePoll: time.Second,
+	}
+}
+
+// namespaceAllowed reports whether the static `namespaces` list lets ns be served.
+func (c *config) namespaceAllowed(ns string) bool {
+	if len(c.namespaces) == 0 {
+		return true
+	}
+	_, ok := c.namespaces[ns]
+	return ok
+}
+
+// ClusterDNS is the plugin: it answers for its zones from the published index.
+type ClusterDNS struct {
+	Next plugin.Handler
+
+	cfg      *config
+	index    *Index
+	upstream *upstream.Upstream
+	source   source
+}
+
+// Name implements plugin.Handler.
+func (c *ClusterDNS) Name() string { return pluginName }
