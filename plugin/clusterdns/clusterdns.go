@@ -9,6 +9,8 @@ package clusterdns
 
 import (
 	"errors"
+	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/coredns/coredns/plugin"
@@ -100,7 +102,10 @@ type ClusterDNS struct {
 	cfg      *config
 	index    *Index
 	upstream *upstream.Upstream
-	source   source
+	source   source                     // where objects come from; chosen at startup unless set
+	localIPs []netip.Addr               // addresses the server listens on, set at startup
+	ctl      atomic.Pointer[controller] // set by onStartup; read by Ready
+	run      *lifecycle                 // set between onStartup and onShutdown
 }
 
 // Name implements plugin.Handler.

@@ -1,0 +1,326 @@
+package clusterdns
+
+import (
+	"context"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/client-go/tools/cache"
+)
+
+// sliceByService indexes EndpointSlices by the "<ns>/<svc>" key of the
+// Service named in their kubernetes.io/service-name label.
+const sliceByService = "service"
+
+// stores are the object caches the index is built from. They are filled by
+// a source: informers on the API, or a file of objects.
+type stores struct {
+	services   cache.Indexer
+	slices     cache.Indexer // nil with noendpoints
+	namespaces cache.Indexer
+	pods       cache.Indexer // nil unless `pods verified`
+}
+
+func newStores(cfg *config) stores {
+	st := stores{
+		services:   cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}),
+		namespaces: cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{}),
+	}
+	if !cfg.noEndpoints {
+		st.slices = cache.NewIndexer(cache.MetaNamespaceKeyFunc, sliceIndexers())
+	}
+	if cfg.podMode == podsVerified {
+		st.pods = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
+	}
+	return st
+}
+
+func sliceIndexers() cache.Indexers {
+	return cache.Indexers{sliceByService: sliceServiceKeys}
+}
+
+// sliceServiceKeys is the sliceByService index function.
+func sliceServiceKeys(obj any) ([]string, error) {
+	s, ok := obj.(*discoveryv1.EndpointSlice)
+	if !ok {
+		return nil, nil
+	}
+	if key := sliceServiceKey(s); key != "" {
+		return []string{key}, nil
+	}
+	return nil, nil
+}
+
+// sliceServiceKey returns the "<ns>/<svc>" key of a slice's Service, or "".
+func sliceServiceKey(s *discoveryv1.EndpointSlice) string {
+	name := s.Labels[discoveryv1.LabelServiceName]
+	if name == "" {
+		return ""
+	}
+	return s.Namespace + "/" + name
+}
+
+// controller turns changes of the stores into published snapshots: it
+// collects what changed (services, namespaces, pods) and rebuilds only that.
+type controller struct {
+	cfg  *config
+	st   stores
+	w    *indexWriter
+	opts buildOptions
+
+	mu       sync.Mutex
+	services map[string]struct{} // "<ns>/<svc>" keys
+	nsKeys   map[string]struct{}
+	podKeys  map[string]struct{}
+	full     bool
+	kick     chan struct{}
+
+	synced  atomic.Bool
+	podRefs map[podKey]int            // how many pods hold each address
+	podHave map[string][]netip.Addr   // addresses published per pod key
+	podNS   map[string]string         // namespace per pod key
+	onSync  func(time.Duration, bool) // observes each batch (duration, full)
+}
+
+func newController(cfg *config, st stores, ix *Index) *controller {
+	return &controller{
+		cfg:      cfg,
+		st:       st,
+		w:        newIndexWriter(ix, cfg.podMode != podsDisabled),
+		opts:     buildOptions{endpointPodNames: cfg.endpointPodNames, ignoreEmptyServices: cfg.ignoreEmptyServices},
+		services: make(map[string]struct{}),
+		nsKeys:   make(map[string]struct{}),
+		podKeys:  make(map[string]struct{}),
+		kick:     make(chan struct{}, 1),
+		podRefs:  make(map[podKey]int),
+		podHave:  make(map[string][]netip.Addr),
+		podNS:    make(map[string]string),
+	}
+}
+
+// markService queues the service with key "<ns>/<svc>" for a rebuild.
+func (c *controller) markService(key string) { c.mark(c.services, key) }
+
+// markNamespace queues a namespace for a rebuild of its exposure.
+func (c *controller) markNamespace(ns string) { c.mark(c.nsKeys, ns) }
+
+// markPod queues a pod ("<ns>/<name>") for `pods verified`.
+func (c *controller) markPod(key string) { c.mark(c.podKeys, key) }
+
+// markAll queues a rebuild of everything, e.g. after the file of objects changed.
+func (c *controller) markAll() {
+	c.mu.Lock()
+	c.full = true
+	c.mu.Unlock()
+	c.wake()
+}
+
+func (c *controller) mark(set map[string]struct{}, key string) {
+	c.mu.Lock()
+	set[key] = struct{}{}
+	c.mu.Unlock()
+	c.wake()
+}
+
+func (c *controller) wake() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// run publishes changes until ctx ends. hasSynced reports whether every
+// store has its initial content; until then nothing is published, and the
+// first publication is a full build, so a query never sees a partial cache.
+func (c *controller) run(ctx context.Context, hasSynced func() bool) {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.kick:
+		case <-tick.C:
+			if c.synced.Load() {
+				continue
+			}
+		}
+		if !c.synced.Load() {
+			if !hasSynced() {
+				continue
+			}
+			c.markAll()
+		}
+		c.process()
+		if !c.synced.Load() {
+			c.synced.Store(true)
+			log.Infof("synced: serving %d names", c.w.ix.load().names.len())
+		}
+	}
+}
+
+// process applies everything queued since the last call as one snapshot.
+func (c *controller) process() {
+	c.mu.Lock()
+	full, services, nsKeys, podKeys := c.full, c.services, c.nsKeys, c.podKeys
+	c.full = false
+	c.services, c.nsKeys, c.podKeys = make(map[string]struct{}), make(map[string]struct{}), make(map[string]struct{})
+	c.mu.Unlock()
+
+	start := time.Now()
+	c.w.begin()
+	if full {
+		c.rebuildAll()
+	} else {
+		for ns := range nsKeys {
+			c.syncNamespace(ns)
+		}
+		for key := range services {
+			c.syncService(key)
+		}
+		for key := range podKeys {
+			c.syncPod(key)
+		}
+	}
+	if c.w.commit() && c.onSync != nil {
+		c.onSync(time.Since(start), full)
+	}
+}
+
+// rebuildAll brings the index in line with the whole content of the stores.
+func (c *controller) rebuildAll() {
+	c.w.changed = true // the first build publishes even an empty cluster
+	for ns := range c.w.exposed {
+		if _, ok, _ := c.st.namespaces.GetByKey(ns); !ok {
+			c.syncNamespace(ns)
+		}
+	}
+	for _, ns := range c.st.namespaces.ListKeys() {
+		c.w.setNamespace(ns, c.cfg.namespaceAllowed(ns))
+	}
+	for base, recs := range c.w.services {
+		if _, ok, _ := c.st.services.GetByKey(recs.key); !ok {
+			c.w.setService(base, nil)
+		}
+	}
+	for _, key := range c.st.services.ListKeys() {
+		c.syncService(key)
+	}
+	if c.st.pods != nil {
+		for key := range c.podHave {
+			if _, ok, _ := c.st.pods.GetByKey(key); !ok {
+				c.syncPod(key)
+			}
+		}
+		for _, key := range c.st.pods.ListKeys() {
+			c.syncPod(key)
+		}
+	}
+}
+
+// syncNamespace updates whether ns is served and, if that changed, every
+// service in it.
+func (c *controller) syncNamespace(ns string) {
+	_, exists, _ := c.st.namespaces.GetByKey(ns)
+	exposed := exists && c.cfg.namespaceAllowed(ns)
+	if c.w.exposed[ns] == exposed {
+		return
+	}
+	c.w.setNamespace(ns, exposed)
+	keys, _ := c.st.services.IndexKeys(cache.NamespaceIndex, ns)
+	for _, key := range keys {
+		c.syncService(key)
+	}
+	if !exposed {
+		// Services the store no longer has are gone already; make sure none
+		// of this namespace stays behind.
+		for base, recs := range c.w.services {
+			if recs.namespace == ns {
+				c.w.setService(base, nil)
+			}
+		}
+	}
+}
+
+// syncService rebuilds the records of one service from the stores.
+func (c *controller) syncService(key string) {
+	ns, name, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		return
+	}
+	base := serviceName(ns, name)
+	obj, exists, _ := c.st.services.GetByKey(key)
+	svc, _ := obj.(*corev1.Service)
+	if !exists || svc == nil || !c.w.exposed[ns] {
+		c.w.setService(base, nil)
+		return
+	}
+	var slices []*discoveryv1.EndpointSlice
+	if c.st.slices != nil {
+		objs, _ := c.st.slices.ByIndex(sliceByService, key)
+		slices = make([]*discoveryv1.EndpointSlice, 0, len(objs))
+		for _, o := range objs {
+			if s, ok := o.(*discoveryv1.EndpointSlice); ok {
+				slices = append(slices, s)
+			}
+		}
+	}
+	recs := buildService(svc, slices, c.opts)
+	recs.key, recs.namespace = key, ns
+	c.w.setService(base, recs)
+}
+
+// syncPod updates the addresses one pod holds, for `pods verified`.
+func (c *controller) syncPod(key string) {
+	var addrs []netip.Addr
+	ns := c.podNS[key]
+	if obj, exists, _ := c.st.pods.GetByKey(key); exists {
+		if pod, ok := obj.(*corev1.Pod); ok {
+			ns = pod.Namespace
+			addrs = podAddrs(pod)
+		}
+	}
+	for _, a := range c.podHave[key] {
+		k := podKey{namespace: ns, addr: a}
+		c.podRefs[k]--
+		if c.podRefs[k] <= 0 {
+			delete(c.podRefs, k)
+			c.w.setPod(k, false)
+		}
+	}
+	delete(c.podHave, key)
+	delete(c.podNS, key)
+	if len(addrs) == 0 {
+		return
+	}
+	for _, a := range addrs {
+		k := podKey{namespace: ns, addr: a}
+		c.podRefs[k]++
+		c.w.setPod(k, true)
+	}
+	c.podHave[key], c.podNS[key] = addrs, ns
+}
+
+// podAddrs returns the addresses of a pod that is not finished.
+func podAddrs(pod *corev1.Pod) []netip.Addr {
+	switch pod.Status.Phase {
+	case corev1.PodSucceeded, corev1.PodFailed, corev1.PodUnknown:
+		return nil
+	}
+	var addrs []netip.Addr
+	for _, ip := range pod.Status.PodIPs {
+		if a, err := netip.ParseAddr(ip.IP); err == nil {
+			addrs = append(addrs, a.Unmap())
+		}
+	}
+	if len(addrs) == 0 && pod.Status.PodIP != "" {
+		if a, err := netip.ParseAddr(pod.Status.PodIP); err == nil {
+			addrs = append(addrs, a.Unmap())
+		}
+	}
+	return addrs
+}

@@ -1,0 +1,82 @@
+package clusterdns
+
+import (
+	"hash/maphash"
+	"maps"
+)
+
+// shardCount is the number of shards of a cowMap. A write batch clones only
+// the shards it touches, so publishing a change to one service costs about
+// 1/shardCount of the map instead of all of it.
+const shardCount = 64
+
+// cowMap is an immutable, sharded map. Readers use it without locks; a writer
+// derives the next version with edit, which shares every untouched shard.
+type cowMap[K comparable, V any] struct {
+	shards [shardCount]map[K]V
+	n      int
+}
+
+var hashSeed = maphash.MakeSeed()
+
+func shardOf[K comparable](k K) int {
+	return int(maphash.Comparable(hashSeed, k) % shardCount)
+}
+
+// get returns the value stored under k.
+func (m *cowMap[K, V]) get(k K) (V, bool) {
+	v, ok := m.shards[shardOf(k)][k]
+	return v, ok
+}
+
+// len returns the number of entries.
+func (m *cowMap[K, V]) len() int { return m.n }
+
+// cowEdit builds the next version of a cowMap. It must not be used after the
+// map it returns from done has been published.
+type cowEdit[K comparable, V any] struct {
+	m     *cowMap[K, V]
+	owned [shardCount]bool
+}
+
+// edit starts a new version of m; m itself is never modified.
+func (m *cowMap[K, V]) edit() *cowEdit[K, V] {
+	next := &cowMap[K, V]{shards: m.shards, n: m.n}
+	return &cowEdit[K, V]{m: next}
+}
+
+func (e *cowEdit[K, V]) shard(k K) map[K]V {
+	i := shardOf(k)
+	if !e.owned[i] {
+		e.m.shards[i] = maps.Clone(e.m.shards[i])
+		if e.m.shards[i] == nil {
+			e.m.shards[i] = make(map[K]V)
+		}
+		e.owned[i] = true
+	}
+	return e.m.shards[i]
+}
+
+// get reads the version being built.
+func (e *cowEdit[K, V]) get(k K) (V, bool) { return e.m.get(k) }
+
+// set stores v under k.
+func (e *cowEdit[K, V]) set(k K, v V) {
+	s := e.shard(k)
+	if _, ok := s[k]; !ok {
+		e.m.n++
+	}
+	s[k] = v
+}
+
+// del removes k.
+func (e *cowEdit[K, V]) del(k K) {
+	if _, ok := e.m.get(k); !ok {
+		return
+	}
+	delete(e.shard(k), k)
+	e.m.n--
+}
+
+// done returns the new version.
+func (e *cowEdit[K, V]) done() *cowMap[K, V] { return e.m }

@@ -1,0 +1,79 @@
+package clusterdns
+
+import (
+	"context"
+	"strings"
+
+	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/request"
+
+	"github.com/miekg/dns"
+)
+
+// ServeDNS implements plugin.Handler. It matches the zone, answers from the
+// current snapshot, and alone turns the lookup result into an rcode.
+func (c *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	if len(r.Question) != 1 {
+		// RFC 1035 §4.1.2 queries carry exactly one question.
+		return dns.RcodeFormatError, nil
+	}
+	q := r.Question[0]
+	zone := plugin.Zones(c.cfg.zones).Matches(q.Name)
+	if zone == "" {
+		return plugin.NextOrFailure(c.Name(), c.Next, ctx, w, r)
+	}
+	if r.Opcode != dns.OpcodeQuery {
+		return dns.RcodeNotImplemented, nil
+	}
+	if q.Qclass != dns.ClassINET && q.Qclass != dns.ClassANY {
+		return dns.RcodeRefused, nil
+	}
+	if q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR {
+		// Zone transfers are the transfer plugin's job, ahead of us in the chain.
+		return dns.RcodeRefused, nil
+	}
+	if !c.Ready() {
+		// Never a partial answer and never NXDOMAIN from a cache that has not
+		// synced: a negative answer would be cached by clients.
+		if c.cfg.fall.Through(q.Name) {
+			return plugin.NextOrFailure(c.Name(), c.Next, ctx, w, r)
+		}
+		return dns.RcodeServerFailure, nil
+	}
+
+	// Keep the query's spelling of the zone in every name we build (RFC 4343).
+	spelled := q.Name[len(q.Name)-len(zone):]
+	if !strings.EqualFold(spelled, zone) {
+		return dns.RcodeServerFailure, nil
+	}
+	l := &lookup{
+		c:       c,
+		ctx:     ctx,
+		state:   request.Request{W: w, Req: r},
+		snap:    c.index.load(),
+		qname:   q.Name,
+		qtype:   q.Qtype,
+		zone:    zone,
+		spelled: spelled,
+	}
+	res := l.run()
+	if res == resultNXDomain && c.cfg.fall.Through(q.Name) {
+		return plugin.NextOrFailure(c.Name(), c.Next, ctx, w, r)
+	}
+
+	m := new(dns.Msg)
+	m.SetReply(r)
+	m.Authoritative = true
+	m.Truncated = l.truncated
+	m.Answer = l.answer
+	m.Extra = l.extra
+	switch res {
+	case resultNXDomain:
+		m.Rcode = dns.RcodeNameError
+		m.Ns = []dns.RR{l.soa()}
+	case resultNoData:
+		m.Ns = []dns.RR{l.soa()}
+	}
+	w.WriteMsg(m)
+	return dns.RcodeSuccess, nil
+}

@@ -1,0 +1,106 @@
+package clusterdns
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/coredns/coredns/plugin/pkg/upstream"
+)
+
+// source fills the stores with Kubernetes objects and keeps them current,
+// telling the controller what changed, until ctx ends. The returned function
+// reports whether the stores hold their initial content.
+type source interface {
+	start(ctx context.Context, ctl *controller) (hasSynced func() bool, err error)
+}
+
+// newClusterDNS builds the plugin for a parsed configuration. Nothing runs
+// until onStartup.
+func newClusterDNS(cfg *config) *ClusterDNS {
+	return &ClusterDNS{
+		cfg:      cfg,
+		index:    newIndex(),
+		upstream: upstream.New(),
+	}
+}
+
+// lifecycle is the running part of a ClusterDNS between startup and shutdown.
+type lifecycle struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// onStartup starts the source and the controller, then holds the server's
+// start for up to startup_timeout while the caches sync.
+func (c *ClusterDNS) onStartup() error {
+	if c.source == nil {
+		if c.cfg.objectsFile != "" {
+			c.source = &fileSource{cfg: c.cfg}
+		} else {
+			c.source = &apiSource{cfg: c.cfg}
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ctl := newController(c.cfg, newStores(c.cfg), c.index)
+	ctl.onSync = observeSync
+	hasSynced, err := c.source.start(ctx, ctl)
+	if err != nil {
+		cancel()
+		return err
+	}
+	c.ctl.Store(ctl)
+	c.run = &lifecycle{cancel: cancel}
+	c.run.wg.Add(1)
+	go func() {
+		defer c.run.wg.Done()
+		ctl.run(ctx, hasSynced)
+	}()
+	c.waitForSync(ctx)
+	return nil
+}
+
+// waitForSync blocks until the index is ready or startup_timeout passes.
+func (c *ClusterDNS) waitForSync(ctx context.Context) {
+	if c.cfg.startupTimeout <= 0 {
+		return
+	}
+	deadline := time.NewTimer(c.cfg.startupTimeout)
+	defer deadline.Stop()
+	poll := time.NewTicker(50 * time.Millisecond)
+	defer poll.Stop()
+	say := time.Now()
+	for !c.Ready() {
+		select {
+		case <-deadline.C:
+			log.Warningf("starting server with unsynced caches after %s; answering SERVFAIL for cluster names until synced", c.cfg.startupTimeout)
+			return
+		case <-ctx.Done():
+			return
+		case now := <-poll.C:
+			if now.Sub(say) >= time.Second {
+				log.Info("waiting for the object caches to sync before starting server")
+				say = now
+			}
+		}
+	}
+}
+
+// onShutdown stops everything onStartup started and waits for it, so a
+// reload leaves no goroutine or watch behind.
+func (c *ClusterDNS) onShutdown() error {
+	if c.run == nil {
+		return nil
+	}
+	c.run.cancel()
+	c.run.wg.Wait()
+	c.run = nil
+	return nil
+}
+
+// Ready implements the ready plugin's Readiness: true once the index holds
+// the caches' full initial content.
+func (c *ClusterDNS) Ready() bool {
+	ctl := c.ctl.Load()
+	return ctl != nil && ctl.synced.Load()
+}

@@ -1,0 +1,183 @@
+package clusterdns
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/kubernetes/scheme"
+)
+
+// fileSource feeds the stores from a file of Kubernetes objects, such as the
+// output of `kubectl get services,endpointslices,namespaces -A -o yaml`, and
+// reloads it when it changes. A file that cannot be read or decoded on
+// reload is reported and the last good content keeps being served.
+type fileSource struct {
+	cfg *config
+}
+
+// fileObjects is the decoded content of an objects file.
+type fileObjects struct {
+	services, slices, namespaces, pods []any
+	ignored                            int // objects of other kinds
+}
+
+// start loads the file once (an error here stops the server from starting)
+// and then watches it for changes.
+func (s *fileSource) start(ctx context.Context, ctl *controller) (func() bool, error) {
+	stamp, err := fileStamp(s.cfg.objectsFile)
+	if err != nil {
+		return nil, fmt.Errorf("objects_file: %w", err)
+	}
+	objs, err := loadObjectsFile(s.cfg.objectsFile, s.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("objects_file: %w", err)
+	}
+	s.replace(ctl, objs)
+	go s.watch(ctx, ctl, stamp)
+	return func() bool { return true }, nil
+}
+
+// watch polls the file and reloads it when its size or modification time changes.
+func (s *fileSource) watch(ctx context.Context, ctl *controller, stamp string) {
+	t := time.NewTicker(s.cfg.objectsFilePoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now, err := fileStamp(s.cfg.objectsFile)
+		if err != nil || now == stamp {
+			continue
+		}
+		stamp = now
+		objs, err := loadObjectsFile(s.cfg.objectsFile, s.cfg)
+		if err != nil {
+			log.Errorf("objects_file: keeping the previous objects: %v", err)
+			continue
+		}
+		log.Infof("objects_file: reloaded %s", s.cfg.objectsFile)
+		s.replace(ctl, objs)
+	}
+}
+
+// replace swaps the stores' content for objs and queues a full rebuild.
+func (s *fileSource) replace(ctl *controller, objs *fileObjects) {
+	_ = ctl.st.services.Replace(objs.services, "")
+	_ = ctl.st.namespaces.Replace(objs.namespaces, "")
+	if ctl.st.slices != nil {
+		_ = ctl.st.slices.Replace(objs.slices, "")
+	}
+	if ctl.st.pods != nil {
+		_ = ctl.st.pods.Replace(objs.pods, "")
+	}
+	if objs.ignored > 0 {
+		log.Infof("objects_file: ignored %d objects of kinds clusterdns does not use", objs.ignored)
+	}
+	ctl.markAll()
+}
+
+func fileStamp(path string) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%d/%d", fi.Size(), fi.ModTime().UnixNano()), nil
+}
+
+// loadObjectsFile reads a YAML or JSON file of objects: single objects,
+// `kind: List` documents, or several documents separated by ---. The
+// stanza's label selectors apply as they would to the API's watches. When
+// the file has no Namespace objects, every namespace its objects use is
+// taken to exist.
+func loadObjectsFile(path string, cfg *config) (*fileObjects, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+
+	out := &fileObjects{}
+	used := make(map[string]bool)
+	r := utilyaml.NewYAMLReader(bufio.NewReader(f))
+	for doc := 1; ; doc++ {
+		raw, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: document %d: %w", path, doc, err)
+		}
+		if len(bytes.TrimSpace(raw)) == 0 {
+			continue
+		}
+		if err := out.add(raw, cfg, used); err != nil {
+			return nil, fmt.Errorf("%s: document %d: %w", path, doc, err)
+		}
+	}
+	if len(out.namespaces) == 0 && cfg.namespaceSelector == nil {
+		for ns := range used {
+			out.namespaces = append(out.namespaces, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+		}
+	}
+	return out, nil
+}
+
+// add decodes one document and files its objects.
+func (o *fileObjects) add(raw []byte, cfg *config, used map[string]bool) error {
+	obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(raw, nil, nil)
+	if err != nil {
+		if runtime.IsNotRegisteredError(err) {
+			o.ignored++
+			return nil
+		}
+		return err
+	}
+	if list, ok := obj.(*corev1.List); ok {
+		for i, item := range list.Items {
+			if err := o.add(item.Raw, cfg, used); err != nil {
+				return fmt.Errorf("item %d: %w", i, err)
+			}
+		}
+		return nil
+	}
+	match := func(sel labels.Selector, l map[string]string) bool {
+		return sel == nil || sel.Matches(labels.Set(l))
+	}
+	switch t := obj.(type) {
+	case *corev1.Service:
+		if match(cfg.labelSelector, t.Labels) {
+			o.services = append(o.services, slimService(t))
+			used[t.Namespace] = true
+		}
+	case *discoveryv1.EndpointSlice:
+		if match(cfg.labelSelector, t.Labels) {
+			o.slices = append(o.slices, slimSlice(t))
+			used[t.Namespace] = true
+		}
+	case *corev1.Namespace:
+		if match(cfg.namespaceSelector, t.Labels) {
+			o.namespaces = append(o.namespaces, slimNamespace(t))
+		}
+	case *corev1.Pod:
+		if match(cfg.labelSelector, t.Labels) {
+			o.pods = append(o.pods, slimPod(t))
+		}
+	default:
+		o.ignored++
+	}
+	return nil
+}

@@ -1,0 +1,97 @@
+package clusterdns
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// reverse answers a name in a reverse zone: PTR for addresses of services
+// and their endpoints (spec §2.3.3, §2.4.3), NODATA for the partial names
+// above them, NXDOMAIN for the rest.
+func (l *lookup) reverse(rel string) result {
+	if rel == "" {
+		return l.apex()
+	}
+	name := strings.ToLower(l.qname)
+	prefix, ok := parseReverse(name)
+	if !ok {
+		return resultNXDomain
+	}
+	if prefix.IsSingleIP() {
+		return l.ptr(prefix.Addr())
+	}
+	if n, _ := l.snap.reverseTree.get(prefix); n > 0 {
+		return resultNoData
+	}
+	return resultNXDomain
+}
+
+// ptr answers the PTR records of one address. A ClusterIP names its service
+// alone; otherwise every endpoint name with that address answers.
+func (l *lookup) ptr(addr netip.Addr) result {
+	recs, ok := l.snap.reverse.get(addr)
+	if !ok {
+		return resultNXDomain
+	}
+	if l.qtype != dns.TypePTR {
+		return resultNoData
+	}
+	clusterIP := false
+	for _, r := range recs {
+		clusterIP = clusterIP || r.clusterIP
+	}
+	for _, r := range recs {
+		if r.clusterIP == clusterIP {
+			l.answer = append(l.answer, &dns.PTR{Hdr: l.hdr(l.qname, dns.TypePTR, l.c.cfg.ttl), Ptr: r.target + "." + l.c.cfg.primaryZone})
+		}
+	}
+	return resultSuccess
+}
+
+// parseReverse reads a lower-case reverse name (with trailing dot) into the
+// prefix it spells: a full address has 32 (in-addr.arpa) or 128 (ip6.arpa)
+// bits, a partial name fewer.
+func parseReverse(name string) (netip.Prefix, bool) {
+	if rest, ok := strings.CutSuffix(name, ".in-addr.arpa."); ok {
+		labels := strings.Split(rest, ".")
+		if len(labels) > 4 {
+			return netip.Prefix{}, false
+		}
+		var b [4]byte
+		for i, lab := range labels {
+			v, err := strconv.ParseUint(lab, 10, 8)
+			if err != nil || (len(lab) > 1 && lab[0] == '0') {
+				return netip.Prefix{}, false
+			}
+			b[len(labels)-1-i] = byte(v)
+		}
+		return netip.PrefixFrom(netip.AddrFrom4(b), 8*len(labels)), true
+	}
+	if rest, ok := strings.CutSuffix(name, ".ip6.arpa."); ok {
+		labels := strings.Split(rest, ".")
+		if len(labels) > 32 {
+			return netip.Prefix{}, false
+		}
+		var b [16]byte
+		for i, lab := range labels {
+			if len(lab) != 1 {
+				return netip.Prefix{}, false
+			}
+			v, err := strconv.ParseUint(lab, 16, 8)
+			if err != nil {
+				return netip.Prefix{}, false
+			}
+			pos := len(labels) - 1 - i // nibble index from the left
+			if pos%2 == 0 {
+				b[pos/2] |= byte(v) << 4
+			} else {
+				b[pos/2] |= byte(v)
+			}
+		}
+		return netip.PrefixFrom(netip.AddrFrom16(b), 4*len(labels)), true
+	}
+	return netip.Prefix{}, false
+}

@@ -1,0 +1,350 @@
+package clusterdns
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/plugin"
+
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// setupParseInput runs parse on a Corefile fragment, as setup would.
+func setupParseInput(t *testing.T, input string) (*config, error) {
+	t.Helper()
+	return parse(caddy.NewTestController("dns", input))
+}
+
+// TestSetupParseDefaults pins the defaults, which must match the kubernetes plugin's.
+func TestSetupParseDefaults(t *testing.T) {
+	cfg, err := setupParseInput(t, `clusterdns cluster.local`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cfg.zones, []string{"cluster.local."}) || cfg.primaryZone != "cluster.local." {
+		t.Errorf("zones %v primary %q, want [cluster.local.] cluster.local.", cfg.zones, cfg.primaryZone)
+	}
+	if cfg.ttl != 5 || cfg.startupTimeout != 5*time.Second || cfg.podMode != podsDisabled ||
+		cfg.objectsFilePoll != time.Second {
+		t.Errorf("ttl %d startup_timeout %v pods %q poll %v; want 5 5s disabled 1s",
+			cfg.ttl, cfg.startupTimeout, cfg.podMode, cfg.objectsFilePoll)
+	}
+	if cfg.endpoint != "" || cfg.kubeconfig != "" || cfg.objectsFile != "" || cfg.tlsCert != "" ||
+		cfg.labelSelector != nil || cfg.namespaceSelector != nil || cfg.namespaces != nil ||
+		cfg.endpointPodNames || cfg.noEndpoints || cfg.ignoreEmptyServices || len(cfg.fall.Zones) != 0 ||
+		cfg.apiQPS != 0 || cfg.apiBurst != 0 || cfg.apiMaxInflight != 0 {
+		t.Errorf("unexpected non-default config: %+v", cfg)
+	}
+}
+
+// TestSetupParseOptions checks each option's accepted forms land in the config.
+func TestSetupParseOptions(t *testing.T) {
+	tests := []struct {
+		name  string
+		input string
+		check func(*config) error
+	}{
+		{"endpoint", "clusterdns cluster.local {\n endpoint https://10.0.0.1:6443\n}", func(c *config) error {
+			return setupWant(c.endpoint, "https://10.0.0.1:6443")
+		}},
+		{"endpoint first of many", "clusterdns cluster.local {\n endpoint http://a:8080 http://b:8080\n}", func(c *config) error {
+			return setupWant(c.endpoint, "http://a:8080")
+		}},
+		{"tls", "clusterdns cluster.local {\n tls cert.pem key.pem ca.pem\n}", func(c *config) error {
+			return setupWant(c.tlsCert+","+c.tlsKey+","+c.tlsCA, "cert.pem,key.pem,ca.pem")
+		}},
+		{"kubeconfig", "clusterdns cluster.local {\n kubeconfig /etc/kube.conf\n}", func(c *config) error {
+			return setupWant(c.kubeconfig+"|"+c.kubeContext, "/etc/kube.conf|")
+		}},
+		{"kubeconfig context", "clusterdns cluster.local {\n kubeconfig kube.conf prod\n}", func(c *config) error {
+			return setupWant(c.kubeconfig+"|"+c.kubeContext, "kube.conf|prod")
+		}},
+		{"namespaces", "clusterdns cluster.local {\n namespaces a b\n namespaces c\n}", func(c *config) error {
+			if len(c.namespaces) != 3 || !c.namespaceAllowed("a") || !c.namespaceAllowed("c") || c.namespaceAllowed("d") {
+				return fmt.Errorf("namespaces %v, want a b c", c.namespaces)
+			}
+			return nil
+		}},
+		{"labels", "clusterdns cluster.local {\n labels app=dns, tier in (a, b)\n}", func(c *config) error {
+			return setupWantSelector(c.labelSelector, labels.Set{"app": "dns", "tier": "b"}, labels.Set{"app": "dns"})
+		}},
+		{"namespace_labels", "clusterdns cluster.local {\n namespace_labels team notin (x)\n}", func(c *config) error {
+			return setupWantSelector(c.namespaceSelector, labels.Set{"team": "y"}, labels.Set{"team": "x"})
+		}},
+		{"pods insecure", "clusterdns cluster.local {\n pods insecure\n}", func(c *config) error {
+			return setupWant(c.podMode, podsInsecure)
+		}},
+		{"pods verified", "clusterdns cluster.local {\n pods verified\n}", func(c *config) error {
+			return setupWant(c.podMode, podsVerified)
+		}},
+		{"pods disabled", "clusterdns cluster.local {\n pods disabled\n}", func(c *config) error {
+			return setupWant(c.podMode, podsDisabled)
+		}},
+		{"endpoint_pod_names", "clusterdns cluster.local {\n endpoint_pod_names\n}", func(c *config) error {
+			return setupWant(c.endpointPodNames, true)
+		}},
+		{"ttl 0", "clusterdns cluster.local {\n ttl 0\n}", func(c *config) error { return setupWant(c.ttl, uint32(0)) }},
+		{"ttl 3600", "clusterdns cluster.local {\n ttl 3600\n}", func(c *config) error { return setupWant(c.ttl, uint32(3600)) }},
+		{"noendpoints", "clusterdns cluster.local {\n noendpoints\n}", func(c *config) error {
+			return setupWant(c.noEndpoints, true)
+		}},
+		{"fallthrough all", "clusterdns cluster.local {\n fallthrough\n}", func(c *config) error {
+			return setupWant(strings.Join(c.fall.Zones, ","), ".")
+		}},
+		{"fallthrough zones", "clusterdns cluster.local {\n fallthrough in-addr.arpa ip6.arpa\n}", func(c *config) error {
+			if !c.fall.Through("10.in-addr.arpa.") || c.fall.Through("cluster.local.") {
+				return fmt.Errorf("fallthrough zones %v", c.fall.Zones)
+			}
+			return nil
+		}},
+		{"ignore", "clusterdns cluster.local {\n ignore empty_service\n}", func(c *config) error {
+			return setupWant(c.ignoreEmptyServices, true)
+		}},
+		{"startup_timeout", "clusterdns cluster.local {\n startup_timeout 1m30s\n}", func(c *config) error {
+			return setupWant(c.startupTimeout, 90*time.Second)
+		}},
+		{"startup_timeout 0", "clusterdns cluster.local {\n startup_timeout 0s\n}", func(c *config) error {
+			return setupWant(c.startupTimeout, time.Duration(0))
+		}},
+		{"apiserver_qps", "clusterdns cluster.local {\n apiserver_qps 2.5\n}", func(c *config) error {
+			return setupWant(c.apiQPS, float32(2.5))
+		}},
+		{"apiserver_burst", "clusterdns cluster.local {\n apiserver_burst 20\n}", func(c *config) error {
+			return setupWant(c.apiBurst, 20)
+		}},
+		{"apiserver_max_inflight", "clusterdns cluster.local {\n apiserver_max_inflight 0\n}", func(c *config) error {
+			return setupWant(c.apiMaxInflight, 0)
+		}},
+		{"objects_file", "clusterdns cluster.local {\n objects_file testdata/objects.yaml\n}", func(c *config) error {
+			return setupWant(c.objectsFile+"|"+c.objectsFilePoll.String(), "testdata/objects.yaml|1s")
+		}},
+		{"objects_file poll", "clusterdns cluster.local {\n objects_file /x/objects.yaml 250ms\n}", func(c *config) error {
+			return setupWant(c.objectsFile+"|"+c.objectsFilePoll.String(), "/x/objects.yaml|250ms")
+		}},
+		{"objects_file with other options", "clusterdns cluster.local {\n objects_file o.yaml\n namespaces a\n pods verified\n ttl 30\n}", func(c *config) error {
+			return setupWant(fmt.Sprint(c.objectsFile, c.podMode, c.ttl), "o.yamlverified30")
+		}},
+		{"empty block", "clusterdns cluster.local {\n}", func(c *config) error { return setupWant(c.ttl, uint32(defaultTTL)) }},
+		{"zones lower-cased", `clusterdns Cluster.LOCAL`, func(c *config) error {
+			return setupWant(c.primaryZone, "cluster.local.")
+		}},
+		{"reverse zones first", `clusterdns 10.in-addr.arpa 10.0.0.0/24 cluster.local example.org`, func(c *config) error {
+			if !slices.Equal(c.zones, []string{"10.in-addr.arpa.", "0.0.10.in-addr.arpa.", "cluster.local.", "example.org."}) {
+				return fmt.Errorf("zones %v", c.zones)
+			}
+			return setupWant(c.primaryZone, "cluster.local.")
+		}},
+		{"cidr on non-octet boundary", `clusterdns cluster.local 10.0.0.0/23`, func(c *config) error {
+			if !slices.Equal(c.zones, []string{"cluster.local.", "0.0.10.in-addr.arpa.", "1.0.10.in-addr.arpa."}) {
+				return fmt.Errorf("zones %v", c.zones)
+			}
+			return nil
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := setupParseInput(t, tc.input)
+			if err != nil {
+				t.Fatalf("parse(%q): %v", tc.input, err)
+			}
+			if err := tc.check(cfg); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// TestSetupParseErrors checks every rejected input names its option and, for
+// errors raised while reading the block, the Corefile line.
+func TestSetupParseErrors(t *testing.T) {
+	tests := []struct {
+		input string
+		want  string // must appear in the error
+		line  int    // Corefile line the error must cite
+	}{
+		{"clusterdns cluster.local {\n endpoint\n}", "endpoint: expected at least one argument", 2},
+		{"clusterdns cluster.local {\n tls a b\n}", "tls: expected exactly 3 arguments, got 2", 2},
+		{"clusterdns cluster.local {\n tls a b c d\n}", "tls: expected exactly 3 arguments", 2},
+		{"clusterdns cluster.local {\n kubeconfig\n}", "kubeconfig: expected 1 or 2 arguments", 2},
+		{"clusterdns cluster.local {\n kubeconfig a b c\n}", "kubeconfig: expected 1 or 2 arguments", 2},
+		{"clusterdns cluster.local {\n namespaces\n}", "namespaces: expected at least one argument", 2},
+		{"clusterdns cluster.local {\n labels\n}", "labels: expected at least one argument", 2},
+		{"clusterdns cluster.local {\n labels a=b=c\n}", "labels: invalid selector", 2},
+		{"clusterdns cluster.local {\n labels app in (a\n}", "labels: invalid selector", 2},
+		{"clusterdns cluster.local {\n namespace_labels\n}", "namespace_labels: expected at least one argument", 2},
+		{"clusterdns cluster.local {\n namespace_labels !!x\n}", "namespace_labels: invalid selector", 2},
+		{"clusterdns cluster.local {\n pods\n}", "pods: expected exactly one argument", 2},
+		{"clusterdns cluster.local {\n pods insecure verified\n}", "pods: expected exactly one argument", 2},
+		{"clusterdns cluster.local {\n pods secure\n}", `pods: invalid mode "secure"`, 2},
+		{"clusterdns cluster.local {\n endpoint_pod_names yes\n}", "endpoint_pod_names: expected no arguments, got 1", 2},
+		{"clusterdns cluster.local {\n ttl\n}", "ttl: expected exactly one argument, got 0", 2},
+		{"clusterdns cluster.local {\n ttl 5 6\n}", "ttl: expected exactly one argument, got 2", 2},
+		{"clusterdns cluster.local {\n ttl -1\n}", `ttl: invalid value "-1"`, 2},
+		{"clusterdns cluster.local {\n ttl 3601\n}", `ttl: invalid value "3601"`, 2},
+		{"clusterdns cluster.local {\n ttl abc\n}", `ttl: invalid value "abc"`, 2},
+		{"clusterdns cluster.local {\n noendpoints x\n}", "noendpoints: expected no arguments", 2},
+		{"clusterdns cluster.local {\n ignore\n}", "ignore: expected exactly one argument", 2},
+		{"clusterdns cluster.local {\n ignore empty_service x\n}", "ignore: expected exactly one argument", 2},
+		{"clusterdns cluster.local {\n ignore empty_services\n}", `ignore: invalid value "empty_services"`, 2},
+		{"clusterdns cluster.local {\n startup_timeout\n}", "startup_timeout: expected exactly one argument", 2},
+		{"clusterdns cluster.local {\n startup_timeout 5\n}", `startup_timeout: invalid duration "5"`, 2},
+		{"clusterdns cluster.local {\n startup_timeout -1s\n}", `startup_timeout: invalid duration "-1s"`, 2},
+		{"clusterdns cluster.local {\n apiserver_qps\n}", "apiserver_qps: expected exactly one argument", 2},
+		{"clusterdns cluster.local {\n apiserver_qps -1\n}", `apiserver_qps: invalid value "-1"`, 2},
+		{"clusterdns cluster.local {\n apiserver_qps fast\n}", `apiserver_qps: invalid value "fast"`, 2},
+		{"clusterdns cluster.local {\n apiserver_qps NaN\n}", `apiserver_qps: invalid value "NaN"`, 2},
+		{"clusterdns cluster.local {\n apiserver_burst 1 2\n}", "apiserver_burst: expected exactly one argument", 2},
+		{"clusterdns cluster.local {\n apiserver_burst -3\n}", `apiserver_burst: invalid value "-3"`, 2},
+		{"clusterdns cluster.local {\n apiserver_burst 1.5\n}", `apiserver_burst: invalid value "1.5"`, 2},
+		{"clusterdns cluster.local {\n apiserver_max_inflight\n}", "apiserver_max_inflight: expected exactly one argument", 2},
+		{"clusterdns cluster.local {\n apiserver_max_inflight -1\n}", `apiserver_max_inflight: invalid value "-1"`, 2},
+		{"clusterdns cluster.local {\n apiserver_max_inflight x\n}", `apiserver_max_inflight: invalid value "x"`, 2},
+		{"clusterdns cluster.local {\n multicluster clusterset.local\n}", "multicluster: option is not supported yet", 2},
+		{"clusterdns cluster.local {\n zonal\n}", "zonal: option is not supported yet", 2},
+		{"clusterdns cluster.local {\n ttl 5\n bogus 1\n}", `unknown option "bogus"`, 3},
+		{"clusterdns cluster.local {\n objects_file\n}", "objects_file: expected 1 or 2 arguments", 2},
+		{"clusterdns cluster.local {\n objects_file a 1s 2s\n}", "objects_file: expected 1 or 2 arguments", 2},
+		{"clusterdns cluster.local {\n objects_file \"\"\n}", "objects_file: path must not be empty", 2},
+		{"clusterdns cluster.local {\n objects_file o.yaml 0s\n}", `objects_file: invalid poll interval "0s"`, 2},
+		{"clusterdns cluster.local {\n objects_file o.yaml -1s\n}", `objects_file: invalid poll interval "-1s"`, 2},
+		{"clusterdns cluster.local {\n objects_file o.yaml soon\n}", `objects_file: invalid poll interval "soon"`, 2},
+		{"clusterdns cluster.local {\n objects_file o.yaml\n endpoint http://a\n}", "endpoint: cannot be combined with objects_file", 3},
+		{"clusterdns cluster.local {\n endpoint http://a\n ttl 3\n objects_file o.yaml\n}", "objects_file: cannot be combined with endpoint", 4},
+		{"clusterdns cluster.local {\n tls a b c\n objects_file o.yaml\n}", "objects_file: cannot be combined with tls", 3},
+		{"clusterdns cluster.local {\n objects_file o.yaml\n tls a b c\n}", "tls: cannot be combined with objects_file", 3},
+		{"clusterdns cluster.local {\n kubeconfig k\n objects_file o.yaml\n}", "objects_file: cannot be combined with kubeconfig", 3},
+		{"clusterdns cluster.local {\n objects_file o.yaml\n kubeconfig k\n}", "kubeconfig: cannot be combined with objects_file", 3},
+		{"clusterdns cluster.local {\n namespaces a\n namespace_labels x=y\n}", "namespace_labels: cannot be combined with namespaces", 3},
+		{"clusterdns cluster.local {\n namespace_labels x=y\n namespaces a\n}", "namespaces: cannot be combined with namespace_labels", 3},
+		{"clusterdns 10.in-addr.arpa 2001:db8::/32", "non-reverse zone name must be used", 1},
+		{"\nclusterdns 10.0.0.0/8 {\n ttl 3\n}", "clusterdns: non-reverse zone name must be used; zones are [10.in-addr.arpa.]", 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.want, func(t *testing.T) {
+			_, err := setupParseInput(t, tc.input)
+			if err == nil {
+				t.Fatalf("parse(%q) succeeded, want error containing %q", tc.input, tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("parse(%q) error %q, want it to contain %q", tc.input, err, tc.want)
+			}
+			if line := fmt.Sprintf("Testfile:%d - ", tc.line); !strings.Contains(err.Error(), line) {
+				t.Errorf("parse(%q) error %q, want it to cite %q", tc.input, err, line)
+			}
+		})
+	}
+}
+
+// TestSetupParseOnce checks a second stanza in one server block is refused.
+func TestSetupParseOnce(t *testing.T) {
+	_, err := setupParseInput(t, "clusterdns cluster.local\nclusterdns example.org")
+	if !errors.Is(err, plugin.ErrOnce) {
+		t.Errorf("error %v, want plugin.ErrOnce", err)
+	}
+}
+
+// TestSetupParseServerBlockZones checks zones default to the server block keys,
+// which CoreDNS hands over with their port and in the case typed.
+func TestSetupParseServerBlockZones(t *testing.T) {
+	c := caddy.NewTestController("dns", "clusterdns")
+	c.ServerBlockKeys = []string{"10.in-addr.arpa.:53", "Cluster.Local.:53"}
+	cfg, err := parse(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cfg.zones, []string{"10.in-addr.arpa.", "cluster.local."}) || cfg.primaryZone != "cluster.local." {
+		t.Errorf("zones %v primary %q", cfg.zones, cfg.primaryZone)
+	}
+
+	// Arguments win over the server block keys.
+	c = caddy.NewTestController("dns", "clusterdns example.org")
+	c.ServerBlockKeys = []string{"cluster.local.:53"}
+	if cfg, err = parse(c); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cfg.zones, []string{"example.org."}) {
+		t.Errorf("zones %v, want [example.org.]", cfg.zones)
+	}
+}
+
+// TestSetupListenAddrs checks which addresses the plugin treats as its own.
+func TestSetupListenAddrs(t *testing.T) {
+	ifaces := func() ([]net.Addr, error) {
+		var out []net.Addr
+		for _, s := range []string{"127.0.0.1/8", "10.1.2.3/24", "::1/128", "fe80::1/64", "169.254.0.5/16", "2001:db8::7/64"} {
+			ip, n, _ := net.ParseCIDR(s)
+			out = append(out, &net.IPNet{IP: ip, Mask: n.Mask})
+		}
+		return out, nil
+	}
+	fromIfaces := []string{"10.1.2.3", "2001:db8::7"}
+	tests := []struct {
+		hosts []string
+		want  []string
+	}{
+		{nil, fromIfaces},
+		{[]string{""}, fromIfaces},
+		{[]string{"0.0.0.0"}, fromIfaces},
+		{[]string{"::"}, fromIfaces},
+		{[]string{"10.9.9.9", ""}, fromIfaces},
+		{[]string{"not-an-ip"}, fromIfaces},
+		{[]string{"10.9.9.9", "127.0.0.1"}, []string{"10.9.9.9", "127.0.0.1"}},
+		{[]string{"10.9.9.9/24", "::ffff:10.0.0.1"}, []string{"10.9.9.9", "10.0.0.1"}},
+	}
+	for _, tc := range tests {
+		var got []string
+		for _, a := range listenAddrs(tc.hosts, ifaces) {
+			got = append(got, a.String())
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("listenAddrs(%q) = %v, want %v", tc.hosts, got, tc.want)
+		}
+	}
+
+	failing := func() ([]net.Addr, error) { return nil, errors.New("no interfaces") }
+	if got := listenAddrs(nil, failing); len(got) != 0 {
+		t.Errorf("listenAddrs with failing interfaces = %v, want none", got)
+	}
+}
+
+// TestSetupKlogAdapter checks client-go log lines keep their context.
+func TestSetupKlogAdapter(t *testing.T) {
+	a := &klogAdapter{}
+	if !a.Enabled(0) || a.Enabled(1) {
+		t.Error("only level 0 should be enabled")
+	}
+	sink := a.WithName("reflector").WithValues("resource", "services")
+	got := sink.(*klogAdapter).format("watch failed", errors.New("EOF"), []any{"attempt", 3, "dangling"})
+	want := `reflector: watch failed: EOF attempt=3 dangling="(MISSING)" resource="services"`
+	if got != want {
+		t.Errorf("format = %s, want %s", got, want)
+	}
+	if len(a.values) != 0 || a.name != "" {
+		t.Error("WithName/WithValues modified the receiver")
+	}
+}
+
+// setupWant reports a mismatch between got and wanted values.
+func setupWant[T comparable](got, wanted T) error {
+	if got != wanted {
+		return fmt.Errorf("got %v, want %v", got, wanted)
+	}
+	return nil
+}
+
+// setupWantSelector checks sel matches match and not miss.
+func setupWantSelector(sel labels.Selector, match, miss labels.Set) error {
+	if sel == nil {
+		return errors.New("selector not set")
+	}
+	if !sel.Matches(match) || sel.Matches(miss) {
+		return fmt.Errorf("selector %q: want match %v and not %v", sel, match, miss)
+	}
+	return nil
+}

@@ -1,0 +1,277 @@
+package clusterdns
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"reflect"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// apiSource feeds the stores from informers on the Kubernetes API.
+type apiSource struct {
+	cfg    *config
+	client kubernetes.Interface // built from cfg at start unless set (tests)
+}
+
+// start builds the client, starts one informer per watched kind and returns
+// when they are running.
+func (s *apiSource) start(ctx context.Context, ctl *controller) (func() bool, error) {
+	if s.client == nil {
+		rc, err := restConfig(s.cfg)
+		if err != nil {
+			return nil, fmt.Errorf("kubernetes API client: %w", err)
+		}
+		if s.client, err = kubernetes.NewForConfig(rc); err != nil {
+			return nil, fmt.Errorf("kubernetes API client: %w", err)
+		}
+	}
+	cs := s.client
+	sel := metav1.ListOptions{}
+	if s.cfg.labelSelector != nil {
+		sel.LabelSelector = s.cfg.labelSelector.String()
+	}
+	nsSel := metav1.ListOptions{}
+	if s.cfg.namespaceSelector != nil {
+		nsSel.LabelSelector = s.cfg.namespaceSelector.String()
+	}
+
+	var informers []cache.SharedIndexInformer
+	add := func(lw *cache.ListWatch, example runtime.Object, idx cache.Indexers, h cache.ResourceEventHandler) {
+		inf := cache.NewSharedIndexInformerWithOptions(
+			cache.ToListWatcherWithWatchListSemantics(lw, cs),
+			example,
+			cache.SharedIndexInformerOptions{Indexers: idx, ObjectDescription: reflect.TypeOf(example).Elem().Name()},
+		)
+		// The transform runs in the informer's queue, before the store, so
+		// full objects never accumulate, not even during a relist.
+		_ = inf.SetTransform(slimObject)
+		_, _ = inf.AddEventHandler(h)
+		informers = append(informers, inf)
+	}
+
+	add(listWatch(sel,
+		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return cs.CoreV1().Services(metav1.NamespaceAll).List(ctx, o)
+		},
+		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return cs.CoreV1().Services(metav1.NamespaceAll).Watch(ctx, o)
+		}),
+		&corev1.Service{}, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, serviceHandler(ctl))
+	add(listWatch(nsSel,
+		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return cs.CoreV1().Namespaces().List(ctx, o)
+		},
+		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return cs.CoreV1().Namespaces().Watch(ctx, o)
+		}),
+		&corev1.Namespace{}, cache.Indexers{}, namespaceHandler(ctl))
+	if !s.cfg.noEndpoints {
+		add(listWatch(sel,
+			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				return cs.DiscoveryV1().EndpointSlices(metav1.NamespaceAll).List(ctx, o)
+			},
+			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				return cs.DiscoveryV1().EndpointSlices(metav1.NamespaceAll).Watch(ctx, o)
+			}),
+			&discoveryv1.EndpointSlice{}, sliceIndexers(), sliceHandler(ctl))
+	}
+	if s.cfg.podMode == podsVerified {
+		podSel := sel
+		// Finished pods keep their address in the API but no longer own it.
+		podSel.FieldSelector = fields.AndSelectors(
+			fields.OneTermNotEqualSelector("status.phase", string(corev1.PodSucceeded)),
+			fields.OneTermNotEqualSelector("status.phase", string(corev1.PodFailed)),
+			fields.OneTermNotEqualSelector("status.phase", string(corev1.PodUnknown)),
+		).String()
+		add(listWatch(podSel,
+			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				return cs.CoreV1().Pods(metav1.NamespaceAll).List(ctx, o)
+			},
+			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				return cs.CoreV1().Pods(metav1.NamespaceAll).Watch(ctx, o)
+			}),
+			&corev1.Pod{}, cache.Indexers{}, podHandler(ctl))
+	}
+
+	// The controller reads the informers' own stores.
+	ctl.st.services = informers[0].GetIndexer()
+	ctl.st.namespaces = informers[1].GetIndexer()
+	i := 2
+	if !s.cfg.noEndpoints {
+		ctl.st.slices = informers[i].GetIndexer()
+		i++
+	}
+	if s.cfg.podMode == podsVerified {
+		ctl.st.pods = informers[i].GetIndexer()
+	}
+
+	for _, inf := range informers {
+		go inf.RunWithContext(ctx)
+	}
+	return func() bool {
+		for _, inf := range informers {
+			if !inf.HasSynced() {
+				return false
+			}
+		}
+		return true
+	}, nil
+}
+
+// listWatch builds a ListWatch whose requests carry base's selectors.
+func listWatch(base metav1.ListOptions,
+	list func(context.Context, metav1.ListOptions) (runtime.Object, error),
+	watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error),
+) *cache.ListWatch {
+	with := func(o metav1.ListOptions) metav1.ListOptions {
+		o.LabelSelector, o.FieldSelector = base.LabelSelector, base.FieldSelector
+		return o
+	}
+	return &cache.ListWatch{
+		ListWithContextFunc:  func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return list(ctx, with(o)) },
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return watchFn(ctx, with(o)) },
+	}
+}
+
+// serviceHandler queues a service when it is added, changed or deleted.
+func serviceHandler(ctl *controller) cache.ResourceEventHandler {
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) { markKey(obj, ctl.markService) },
+		UpdateFunc: func(old, cur any) {
+			o, ok1 := old.(*corev1.Service)
+			n, ok2 := cur.(*corev1.Service)
+			if ok1 && ok2 && reflect.DeepEqual(o.Spec, n.Spec) {
+				return
+			}
+			markKey(cur, ctl.markService)
+		},
+		DeleteFunc: func(obj any) { markKey(obj, ctl.markService) },
+	}
+}
+
+// sliceHandler queues the service(s) a slice belongs to, before and after a change.
+func sliceHandler(ctl *controller) cache.ResourceEventHandler {
+	mark := func(obj any) {
+		if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = t.Obj
+		}
+		if s, ok := obj.(*discoveryv1.EndpointSlice); ok {
+			if key := sliceServiceKey(s); key != "" {
+				ctl.markService(key)
+			}
+		}
+	}
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc: mark,
+		UpdateFunc: func(old, cur any) {
+			o, ok1 := old.(*discoveryv1.EndpointSlice)
+			n, ok2 := cur.(*discoveryv1.EndpointSlice)
+			if ok1 && ok2 && sliceServiceKey(o) == sliceServiceKey(n) && o.AddressType == n.AddressType &&
+				reflect.DeepEqual(o.Endpoints, n.Endpoints) && reflect.DeepEqual(o.Ports, n.Ports) {
+				return
+			}
+			mark(old)
+			mark(cur)
+		},
+		DeleteFunc: mark,
+	}
+}
+
+// namespaceHandler queues a namespace when it appears or goes away.
+func namespaceHandler(ctl *controller) cache.ResourceEventHandler {
+	mark := func(obj any) {
+		if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = t.Obj
+		}
+		if ns, ok := obj.(*corev1.Namespace); ok {
+			ctl.markNamespace(ns.Name)
+		}
+	}
+	return cache.ResourceEventHandlerFuncs{AddFunc: mark, DeleteFunc: mark}
+}
+
+// podHandler queues a pod whose addresses may have changed.
+func podHandler(ctl *controller) cache.ResourceEventHandler {
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { markKey(obj, ctl.markPod) },
+		UpdateFunc: func(_, cur any) { markKey(cur, ctl.markPod) },
+		DeleteFunc: func(obj any) { markKey(obj, ctl.markPod) },
+	}
+}
+
+// markKey passes the "<ns>/<name>" key of obj (or of a tombstone's object) to mark.
+func markKey(obj any, mark func(string)) {
+	if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
+		mark(key)
+	}
+}
+
+// restConfig builds the API client configuration from the stanza: a
+// kubeconfig, else an endpoint (with optional client TLS), else the pod's
+// in-cluster service account.
+func restConfig(cfg *config) (*rest.Config, error) {
+	var (
+		rc  *rest.Config
+		err error
+	)
+	switch {
+	case cfg.kubeconfig != "":
+		rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: cfg.kubeconfig}
+		overrides := &clientcmd.ConfigOverrides{CurrentContext: cfg.kubeContext}
+		rc, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
+	case cfg.endpoint != "":
+		rc = &rest.Config{Host: cfg.endpoint}
+		rc.TLSClientConfig = rest.TLSClientConfig{CertFile: cfg.tlsCert, KeyFile: cfg.tlsKey, CAFile: cfg.tlsCA}
+	default:
+		rc, err = rest.InClusterConfig()
+	}
+	if err != nil {
+		return nil, err
+	}
+	rc.ContentType = "application/vnd.kubernetes.protobuf"
+	rc.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	rc.UserAgent = "clusterdns/" + Version
+	if cfg.apiQPS > 0 {
+		rc.QPS = cfg.apiQPS
+	}
+	if cfg.apiBurst > 0 {
+		rc.Burst = cfg.apiBurst
+	}
+	if n := cfg.apiMaxInflight; n > 0 {
+		rc.Wrap(func(rt http.RoundTripper) http.RoundTripper { return newInflightLimiter(rt, n) })
+	}
+	return rc, nil
+}
+
+// inflightLimiter caps concurrent API requests. A slot is held until the
+// response headers arrive, so long-running watches do not keep one.
+type inflightLimiter struct {
+	next  http.RoundTripper
+	slots chan struct{}
+}
+
+func newInflightLimiter(next http.RoundTripper, n int) *inflightLimiter {
+	return &inflightLimiter{next: next, slots: make(chan struct{}, n)}
+}
+
+// RoundTrip implements http.RoundTripper.
+func (l *inflightLimiter) RoundTrip(r *http.Request) (*http.Response, error) {
+	select {
+	case l.slots <- struct{}{}:
+	case <-r.Context().Done():
+		return nil, r.Context().Err()
+	}
+	defer func() { <-l.slots }()
+	return l.next.RoundTrip(r)
+}
