@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/coredns/coredns/plugin"
-	"github.com/coredns/coredns/plugin/pkg/dnsutil"
 	"github.com/coredns/coredns/request"
 
 	"github.com/miekg/dns"
@@ -46,7 +45,7 @@ func (l *lookup) run() result {
 	if len(l.qname) > len(l.zone) {
 		rel = strings.ToLower(l.qname[:len(l.qname)-len(l.zone)-1])
 	}
-	if dnsutil.IsReverse(l.zone) > 0 {
+	if isReverseZone(l.zone) {
 		return l.reverse(rel)
 	}
 	switch rel {
@@ -184,7 +183,7 @@ func (l *lookup) externalName(owner, target string) result {
 		}
 		seen[target] = true
 		zone := plugin.Zones(l.c.cfg.zones).Matches(target)
-		if zone == "" || dnsutil.IsReverse(zone) > 0 {
+		if zone == "" || isReverseZone(zone) {
 			l.resolveOutside(target)
 			return resultSuccess
 		}

@@ -95,3 +95,11 @@ func parseReverse(name string) (netip.Prefix, bool) {
 	}
 	return netip.Prefix{}, false
 }
+
+// isReverseZone reports whether zone is in-addr.arpa., ip6.arpa. or below
+// them. (dnsutil.IsReverse needs a label before the suffix, so it misses
+// the two zones themselves.)
+func isReverseZone(zone string) bool {
+	z := "." + strings.ToLower(zone)
+	return strings.HasSuffix(z, ".in-addr.arpa.") || strings.HasSuffix(z, ".ip6.arpa.")
+}

@@ -11,7 +11,6 @@ import (
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
-	"github.com/coredns/coredns/plugin/pkg/dnsutil"
 
 	"github.com/go-logr/logr"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -141,7 +140,7 @@ func parseStanza(c *caddy.Controller) (*config, error) {
 		cfg.zones[i] = strings.ToLower(z)
 	}
 	for _, z := range cfg.zones {
-		if dnsutil.IsReverse(z) == 0 {
+		if !isReverseZone(z) {
 			cfg.primaryZone = z
 			break
 		}
