@@ -103,13 +103,19 @@ func newController(cfg *config, st stores, ix *Index) *controller {
 }
 
 // markService queues the service with key "<ns>/<svc>" for a rebuild.
-func (c *controller) markService(key string) { c.mark(c.services, key) }
+func (c *controller) markService(key string) {
+	c.mark(func() { c.services[key] = struct{}{} })
+}
 
 // markNamespace queues a namespace for a rebuild of its exposure.
-func (c *controller) markNamespace(ns string) { c.mark(c.nsKeys, ns) }
+func (c *controller) markNamespace(ns string) {
+	c.mark(func() { c.nsKeys[ns] = struct{}{} })
+}
 
 // markPod queues a pod ("<ns>/<name>") for `pods verified`.
-func (c *controller) markPod(key string) { c.mark(c.podKeys, key) }
+func (c *controller) markPod(key string) {
+	c.mark(func() { c.podKeys[key] = struct{}{} })
+}
 
 // markAll queues a rebuild of everything, e.g. after the file of objects changed.
 func (c *controller) markAll() {
@@ -119,9 +125,10 @@ func (c *controller) markAll() {
 	c.wake()
 }
 
-func (c *controller) mark(set map[string]struct{}, key string) {
+// mark runs add under the lock that guards the queued sets, then wakes run.
+func (c *controller) mark(add func()) {
 	c.mu.Lock()
-	set[key] = struct{}{}
+	add()
 	c.mu.Unlock()
 	c.wake()
 }

@@ -1,0 +1,191 @@
+package clusterdns
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+// startFake runs the plugin's API source against a fake clientset holding
+// objs and waits for the first snapshot.
+func startFake(t *testing.T, cfg *config, objs ...runtime.Object) (*ClusterDNS, *fake.Clientset) {
+	t.Helper()
+	if cfg == nil {
+		cfg = testConfig()
+	}
+	cs := fake.NewClientset(objs...)
+	c := newClusterDNS(cfg)
+	c.source = &apiSource{cfg: cfg, client: cs}
+	if err := c.onStartup(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.onShutdown() })
+	if !c.Ready() {
+		t.Fatal("not ready after startup")
+	}
+	return c, cs
+}
+
+// eventually polls cond until it holds or a few seconds pass.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// addrsOf returns the A and AAAA addresses published for a relative name.
+func addrsOf(c *ClusterDNS, rel string) []string {
+	n, ok := c.index.load().names.get(rel)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, ip := range append(append([]netip.Addr{}, toAddrs(n.a)...), toAddrs(n.aaaa)...) {
+		out = append(out, ip.String())
+	}
+	return out
+}
+
+func toAddrs(ips []net.IP) []netip.Addr {
+	out := make([]netip.Addr, 0, len(ips))
+	for _, ip := range ips {
+		a, _ := netip.AddrFromSlice(ip)
+		out = append(out, a.Unmap())
+	}
+	return out
+}
+
+func TestWatchLifecycle(t *testing.T) {
+	ctx := context.Background()
+	c, cs := startFake(t, nil,
+		testNamespace("prod"),
+		testService("prod", "web", []string{"10.96.0.20"}, testPort("http", corev1.ProtocolTCP, 80)),
+		testService("prod", "db", []string{"None"}),
+		testSlice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.244.1.1"}),
+	)
+	if got := addrsOf(c, "web.prod.svc"); len(got) != 1 || got[0] != "10.96.0.20" {
+		t.Fatalf("initial web: %v", got)
+	}
+	serial := c.index.load().serial
+
+	// Service added.
+	_, err := cs.CoreV1().Services("prod").Create(ctx, testService("prod", "api", []string{"10.96.0.21"}), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "api added", func() bool { return len(addrsOf(c, "api.prod.svc")) == 1 })
+	if c.index.load().serial == serial {
+		t.Error("serial did not change with the data")
+	}
+
+	// Slice added to the headless service, then updated, then deleted.
+	_, err = cs.DiscoveryV1().EndpointSlices("prod").Create(ctx, testSlice("prod", "db", "db-b", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.244.1.2"}), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "second slice merged", func() bool { return len(addrsOf(c, "db.prod.svc")) == 2 })
+	_, err = cs.DiscoveryV1().EndpointSlices("prod").Update(ctx, testSlice("prod", "db", "db-b", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.244.1.3", ready: boolPtr(false)}), metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "not-ready endpoint dropped", func() bool { return len(addrsOf(c, "db.prod.svc")) == 1 })
+	if err := cs.DiscoveryV1().EndpointSlices("prod").Delete(ctx, "db-a", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "headless without ready endpoints gone", func() bool { return addrsOf(c, "db.prod.svc") == nil })
+	if _, ok := c.index.load().reverse.get(netip.MustParseAddr("10.244.1.1")); ok {
+		t.Error("PTR of a deleted endpoint is still served")
+	}
+
+	// Service type change: ClusterIP to ExternalName.
+	ext := testExternalName("prod", "web", "web.example.com")
+	ext.ResourceVersion = "2"
+	if _, err := cs.CoreV1().Services("prod").Update(ctx, ext, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "web became a CNAME", func() bool {
+		n, ok := c.index.load().names.get("web.prod.svc")
+		return ok && n.cname == "web.example.com."
+	})
+	if _, ok := c.index.load().reverse.get(netip.MustParseAddr("10.96.0.20")); ok {
+		t.Error("PTR of the old ClusterIP is still served")
+	}
+
+	// Service deleted.
+	if err := cs.CoreV1().Services("prod").Delete(ctx, "api", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "api deleted", func() bool { return addrsOf(c, "api.prod.svc") == nil })
+
+	// Namespace deleted: everything in it goes.
+	if err := cs.CoreV1().Namespaces().Delete(ctx, "prod", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "namespace gone", func() bool {
+		_, ok := c.index.load().names.get("web.prod.svc")
+		_, ns := c.index.load().names.get("prod.svc")
+		return !ok && !ns
+	})
+}
+
+func TestWatchNamespaceScope(t *testing.T) {
+	cfg := testConfig()
+	cfg.namespaces = map[string]struct{}{"prod": {}}
+	c, _ := startFake(t, cfg,
+		testNamespace("prod"), testNamespace("dev"),
+		testService("prod", "web", []string{"10.96.0.20"}),
+		testService("dev", "web", []string{"10.96.0.30"}),
+	)
+	if addrsOf(c, "web.prod.svc") == nil {
+		t.Error("prod/web not served")
+	}
+	if addrsOf(c, "web.dev.svc") != nil {
+		t.Error("dev/web served although dev is not in namespaces")
+	}
+	if _, ok := c.index.load().reverse.get(netip.MustParseAddr("10.96.0.30")); ok {
+		t.Error("PTR reveals a service of a namespace that is not served")
+	}
+}
+
+func TestWatchPodsVerified(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig()
+	cfg.podMode = podsVerified
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "prod", Name: "p1"}}
+	pod.Status.Phase = corev1.PodRunning
+	pod.Status.PodIPs = []corev1.PodIP{{IP: "10.244.0.9"}}
+	c, cs := startFake(t, cfg, testNamespace("prod"), pod)
+	key := podKey{namespace: "prod", addr: netip.MustParseAddr("10.244.0.9")}
+	if _, ok := c.index.load().pods.get(key); !ok {
+		t.Fatal("running pod not indexed")
+	}
+	if err := cs.CoreV1().Pods("prod").Delete(ctx, "p1", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "pod forgotten", func() bool { _, ok := c.index.load().pods.get(key); return !ok })
+}
+
+func TestWatchShutdownStops(t *testing.T) {
+	c, cs := startFake(t, nil, testNamespace("prod"))
+	if err := c.onShutdown(); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = cs.CoreV1().Services("prod").Create(context.Background(), testService("prod", "late", []string{"10.96.0.99"}), metav1.CreateOptions{})
+	time.Sleep(100 * time.Millisecond)
+	if addrsOf(c, "late.prod.svc") != nil {
+		t.Error("index changed after shutdown")
+	}
+}
