@@ -9,10 +9,11 @@ import (
 )
 
 // source fills the stores with Kubernetes objects and keeps them current,
-// telling the controller what changed, until ctx ends. The returned function
-// reports whether the stores hold their initial content.
+// telling the controller what changed, until ctx ends. Every goroutine it
+// starts is counted in wg. The returned function reports whether the stores
+// hold their initial content.
 type source interface {
-	start(ctx context.Context, ctl *controller) (hasSynced func() bool, err error)
+	start(ctx context.Context, wg *sync.WaitGroup, ctl *controller) (hasSynced func() bool, err error)
 }
 
 // newClusterDNS builds the plugin for a parsed configuration. Nothing runs
@@ -44,13 +45,15 @@ func (c *ClusterDNS) onStartup() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	ctl := newController(c.cfg, newStores(c.cfg), c.index)
 	ctl.onSync = observeSync
-	hasSynced, err := c.source.start(ctx, ctl)
+	run := &lifecycle{cancel: cancel}
+	hasSynced, err := c.source.start(ctx, &run.wg, ctl)
 	if err != nil {
 		cancel()
+		run.wg.Wait()
 		return err
 	}
 	c.ctl.Store(ctl)
-	c.run = &lifecycle{cancel: cancel}
+	c.run = run
 	c.run.wg.Add(1)
 	go func() {
 		defer c.run.wg.Done()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -35,7 +36,7 @@ type fileObjects struct {
 
 // start loads the file once (an error here stops the server from starting)
 // and then watches it for changes.
-func (s *fileSource) start(ctx context.Context, ctl *controller) (func() bool, error) {
+func (s *fileSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controller) (func() bool, error) {
 	stamp, err := fileStamp(s.cfg.objectsFile)
 	if err != nil {
 		return nil, fmt.Errorf("objects_file: %w", err)
@@ -45,7 +46,11 @@ func (s *fileSource) start(ctx context.Context, ctl *controller) (func() bool, e
 		return nil, fmt.Errorf("objects_file: %w", err)
 	}
 	s.replace(ctl, objs)
-	go s.watch(ctx, ctl, stamp)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.watch(ctx, ctl, stamp)
+	}()
 	return func() bool { return true }, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -26,7 +27,7 @@ type apiSource struct {
 
 // start builds the client, starts one informer per watched kind and returns
 // when they are running.
-func (s *apiSource) start(ctx context.Context, ctl *controller) (func() bool, error) {
+func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controller) (func() bool, error) {
 	if s.client == nil {
 		rc, err := restConfig(s.cfg)
 		if err != nil {
@@ -117,7 +118,11 @@ func (s *apiSource) start(ctx context.Context, ctl *controller) (func() bool, er
 	}
 
 	for _, inf := range informers {
-		go inf.RunWithContext(ctx)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			inf.RunWithContext(ctx)
+		}()
 	}
 	return func() bool {
 		for _, inf := range informers {
