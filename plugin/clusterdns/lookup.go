@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/request"
 
 	"github.com/miekg/dns"
@@ -182,7 +181,7 @@ func (l *lookup) externalName(owner, target string) result {
 			return resultSuccess // a loop: stop with what we have
 		}
 		seen[target] = true
-		zone := plugin.Zones(l.c.cfg.zones).Matches(target)
+		zone := matchZone(target, l.c.cfg.zones)
 		if zone == "" || isReverseZone(zone) {
 			l.resolveOutside(target)
 			return resultSuccess
