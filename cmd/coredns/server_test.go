@@ -150,3 +150,58 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
+
+// TestServerTruncatesLargeAnswers serves a headless service with 300 ready
+// endpoints: over UDP the reply is cut to the client's size with TC set,
+// over TCP it is complete.
+func TestServerTruncatesLargeAnswers(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`apiVersion: v1
+kind: List
+items:
+- {apiVersion: v1, kind: Namespace, metadata: {name: big}}
+- {apiVersion: v1, kind: Service, metadata: {name: many, namespace: big}, spec: {clusterIP: None, clusterIPs: [None]}}
+- apiVersion: discovery.k8s.io/v1
+  kind: EndpointSlice
+  metadata: {name: many-1, namespace: big, labels: {kubernetes.io/service-name: many}}
+  addressType: IPv4
+  endpoints:
+`)
+	for i := range 300 {
+		fmt.Fprintf(&b, "  - addresses: [10.244.%d.%d]\n", i/250, i%250+1)
+	}
+	path := filepath.Join(t.TempDir(), "big.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, udp, tcp := startServer(t, fmt.Sprintf(".:0 {\n bind 127.0.0.1\n clusterdns cluster.local {\n  objects_file %s\n }\n}\n", path))
+
+	ask := func(net, addr string, edns uint16) *dns.Msg {
+		t.Helper()
+		m := new(dns.Msg)
+		m.SetQuestion("many.big.svc.cluster.local.", dns.TypeA)
+		if edns > 0 {
+			m.SetEdns0(edns, false)
+		}
+		c := &dns.Client{Net: net, Timeout: 2 * time.Second, UDPSize: 65535}
+		r, _, err := c.Exchange(m, addr)
+		if err != nil {
+			t.Fatalf("%s: %v", net, err)
+		}
+		return r
+	}
+	for _, tc := range []struct {
+		edns    uint16
+		maxSize int
+	}{{0, 512}, {1232, 1232}} {
+		r := ask("udp", udp, tc.edns)
+		r.Compress = true // size as sent: the server compresses
+		size := r.Len()
+		if !r.Truncated || size > tc.maxSize || len(r.Answer) == 0 {
+			t.Errorf("UDP with EDNS %d: TC=%v, %d bytes, %d answers; want TC, at most %d bytes, some answers", tc.edns, r.Truncated, size, len(r.Answer), tc.maxSize)
+		}
+	}
+	if r := ask("tcp", tcp, 0); r.Truncated || len(r.Answer) != 300 {
+		t.Errorf("TCP: TC=%v with %d answers; want all 300", r.Truncated, len(r.Answer))
+	}
+}
