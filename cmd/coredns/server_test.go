@@ -205,3 +205,44 @@ items:
 		t.Errorf("TCP: TC=%v with %d answers; want all 300", r.Truncated, len(r.Answer))
 	}
 }
+
+// TestServerChasesExternalNames resolves an ExternalName whose target is
+// outside the cluster through the rest of the server (here a template
+// standing in for forward), and one inside the cluster from the index.
+func TestServerChasesExternalNames(t *testing.T) {
+	objects, err := filepath.Abs("../../demo/cluster.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, udp, _ := startServer(t, fmt.Sprintf(`.:0 {
+    bind 127.0.0.1
+    clusterdns cluster.local {
+        objects_file %s
+    }
+    template IN A example.com {
+        answer "{{ .Name }} 60 IN A 192.0.2.7"
+    }
+}
+`, objects))
+	for _, tc := range []struct {
+		name string
+		want []string
+	}{
+		{"search.prod.svc.cluster.local.", []string{"CNAME search.example.com.", "A 192.0.2.7"}},
+		{"api-alias.prod.svc.cluster.local.", []string{"CNAME web.prod.svc.cluster.local.", "A 10.96.10.20"}},
+	} {
+		m := new(dns.Msg)
+		m.SetQuestion(tc.name, dns.TypeA)
+		r, _, err := (&dns.Client{Timeout: 2 * time.Second}).Exchange(m, udp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, rr := range r.Answer {
+			got = append(got, dns.TypeToString[rr.Header().Rrtype]+" "+strings.TrimPrefix(rr.String(), rr.Header().String()))
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: answer %v, want %v (in this order)", tc.name, got, tc.want)
+		}
+	}
+}
