@@ -8,7 +8,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -45,7 +44,7 @@ func sliceIndexers() cache.Indexers {
 
 // sliceServiceKeys is the sliceByService index function.
 func sliceServiceKeys(obj any) ([]string, error) {
-	s, ok := obj.(*discoveryv1.EndpointSlice)
+	s, ok := obj.(*endpointSlice)
 	if !ok {
 		return nil, nil
 	}
@@ -56,12 +55,11 @@ func sliceServiceKeys(obj any) ([]string, error) {
 }
 
 // sliceServiceKey returns the "<ns>/<svc>" key of a slice's Service, or "".
-func sliceServiceKey(s *discoveryv1.EndpointSlice) string {
-	name := s.Labels[discoveryv1.LabelServiceName]
-	if name == "" {
+func sliceServiceKey(s *endpointSlice) string {
+	if s.service == "" {
 		return ""
 	}
-	return s.Namespace + "/" + name
+	return s.Namespace + "/" + s.service
 }
 
 // controller turns changes of the stores into published snapshots: it
@@ -90,8 +88,8 @@ func newController(cfg *config, st stores, ix *Index) *controller {
 	return &controller{
 		cfg:      cfg,
 		st:       st,
-		w:        newIndexWriter(ix, cfg.podMode != podsDisabled),
-		opts:     buildOptions{endpointPodNames: cfg.endpointPodNames, ignoreEmptyServices: cfg.ignoreEmptyServices},
+		w:        newIndexWriter(ix),
+		opts:     buildOptions{ignoreEmptyServices: cfg.ignoreEmptyServices},
 		services: make(map[string]struct{}),
 		nsKeys:   make(map[string]struct{}),
 		podKeys:  make(map[string]struct{}),
@@ -165,7 +163,7 @@ func (c *controller) run(ctx context.Context, hasSynced func() bool) {
 		c.process()
 		if !c.synced.Load() {
 			c.synced.Store(true)
-			log.Infof("synced: serving %d names", c.w.ix.load().names.len())
+			log.Infof("synced: serving %d services", c.w.ix.load().services.len())
 		}
 	}
 }
@@ -201,7 +199,7 @@ func (c *controller) process() {
 // rebuildAll brings the index in line with the whole content of the stores.
 func (c *controller) rebuildAll() {
 	c.w.changed = true // the first build publishes even an empty cluster
-	for ns := range c.w.exposed {
+	for _, ns := range c.w.namespaces.keys() {
 		if _, ok, _ := c.st.namespaces.GetByKey(ns); !ok {
 			c.syncNamespace(ns)
 		}
@@ -209,9 +207,9 @@ func (c *controller) rebuildAll() {
 	for _, ns := range c.st.namespaces.ListKeys() {
 		c.w.setNamespace(ns, c.cfg.namespaceAllowed(ns))
 	}
-	for base, recs := range c.w.services {
-		if _, ok, _ := c.st.services.GetByKey(recs.key); !ok {
-			c.w.setService(base, nil)
+	for _, k := range c.w.services.keys() {
+		if _, ok, _ := c.st.services.GetByKey(k.namespace + "/" + k.name); !ok {
+			c.w.setService(k, nil)
 		}
 	}
 	for _, key := range c.st.services.ListKeys() {
@@ -234,7 +232,7 @@ func (c *controller) rebuildAll() {
 func (c *controller) syncNamespace(ns string) {
 	_, exists, _ := c.st.namespaces.GetByKey(ns)
 	exposed := exists && c.cfg.namespaceAllowed(ns)
-	if c.w.exposed[ns] == exposed {
+	if c.w.exposed(ns) == exposed {
 		return
 	}
 	c.w.setNamespace(ns, exposed)
@@ -245,9 +243,9 @@ func (c *controller) syncNamespace(ns string) {
 	if !exposed {
 		// Services the store no longer has are gone already; make sure none
 		// of this namespace stays behind.
-		for base, recs := range c.w.services {
-			if recs.namespace == ns {
-				c.w.setService(base, nil)
+		for _, k := range c.w.services.keys() {
+			if k.namespace == ns {
+				c.w.setService(k, nil)
 			}
 		}
 	}
@@ -259,26 +257,24 @@ func (c *controller) syncService(key string) {
 	if err != nil {
 		return
 	}
-	base := serviceName(ns, name)
+	k := svcKey{name: lower(name), namespace: lower(ns)}
 	obj, exists, _ := c.st.services.GetByKey(key)
 	svc, _ := obj.(*corev1.Service)
-	if !exists || svc == nil || !c.w.exposed[ns] {
-		c.w.setService(base, nil)
+	if !exists || svc == nil || !c.w.exposed(ns) {
+		c.w.setService(k, nil)
 		return
 	}
-	var slices []*discoveryv1.EndpointSlice
+	var slices []*endpointSlice
 	if c.st.slices != nil {
 		objs, _ := c.st.slices.ByIndex(sliceByService, key)
-		slices = make([]*discoveryv1.EndpointSlice, 0, len(objs))
+		slices = make([]*endpointSlice, 0, len(objs))
 		for _, o := range objs {
-			if s, ok := o.(*discoveryv1.EndpointSlice); ok {
+			if s, ok := o.(*endpointSlice); ok {
 				slices = append(slices, s)
 			}
 		}
 	}
-	recs := buildService(svc, slices, c.opts)
-	recs.key, recs.namespace = key, ns
-	c.w.setService(base, recs)
+	c.w.setService(k, buildEntry(svc, slices, c.opts))
 }
 
 // syncPod updates the addresses one pod holds, for `pods verified`.

@@ -80,3 +80,14 @@ func (e *cowEdit[K, V]) del(k K) {
 
 // done returns the new version.
 func (e *cowEdit[K, V]) done() *cowMap[K, V] { return e.m }
+
+// keys returns every key of the version being built.
+func (e *cowEdit[K, V]) keys() []K {
+	out := make([]K, 0, e.m.n)
+	for _, s := range e.m.shards {
+		for k := range s {
+			out = append(out, k)
+		}
+	}
+	return out
+}

@@ -20,8 +20,9 @@ func newTestPlugin(tb testing.TB, cfg *config, objs ...runtime.Object) *ClusterD
 	}
 	c := newClusterDNS(cfg)
 	st := newStores(cfg)
+	sl := slimmer{endpointPodNames: cfg.endpointPodNames}
 	for _, o := range objs {
-		slim, _ := slimObject(o)
+		slim, _ := sl.transform(o)
 		var err error
 		switch o.(type) {
 		case *corev1.Service:

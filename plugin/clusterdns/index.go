@@ -11,16 +11,36 @@ import (
 // A query loads the current snapshot once and answers from it alone.
 type snapshot struct {
 	serial uint32
-	// names maps a lower-case owner name relative to the zone
-	// ("web.prod.svc", "_http._tcp.web.prod.svc", "prod.svc") to its records.
-	names *cowMap[string, *node]
-	// reverse maps an address to its PTR targets.
-	reverse *cowMap[netip.Addr, []ptrRecord]
+	// services holds the served Services of exposed namespaces.
+	services *cowMap[svcKey, *svcEntry]
+	// namespaces holds the exposed namespaces; only their names exist.
+	namespaces *cowMap[string, struct{}]
+	// reverse maps an address to the services that own it (PTR).
+	reverse *cowMap[netip.Addr, ptrOwners]
 	// reverseTree counts the addresses under each octet (IPv4) or nibble
 	// (IPv6) prefix, so partial reverse names are empty non-terminals.
 	reverseTree *cowMap[netip.Prefix, int32]
 	// pods holds the (namespace, address) pairs of running pods, with `pods verified`.
 	pods *cowMap[podKey, struct{}]
+}
+
+// ptrOwner is a service that owns an address: as its ClusterIP, or as the
+// address of one of its endpoints. The key pointer is stable for the life of
+// the service, so an owner need not change when the service's entry does.
+type ptrOwner struct {
+	svc       *svcKey
+	clusterIP bool
+}
+
+// ptrOwners are the owners of one address; nearly always exactly one.
+type ptrOwners struct {
+	first ptrOwner
+	more  []ptrOwner
+}
+
+// all returns every owner.
+func (o ptrOwners) all() []ptrOwner {
+	return append([]ptrOwner{o.first}, o.more...)
 }
 
 // podKey identifies a pod address in a namespace.
@@ -39,8 +59,9 @@ type Index struct {
 func newIndex() *Index {
 	ix := &Index{}
 	ix.cur.Store(&snapshot{
-		names:       &cowMap[string, *node]{},
-		reverse:     &cowMap[netip.Addr, []ptrRecord]{},
+		services:    &cowMap[svcKey, *svcEntry]{},
+		namespaces:  &cowMap[string, struct{}]{},
+		reverse:     &cowMap[netip.Addr, ptrOwners]{},
 		reverseTree: &cowMap[netip.Prefix, int32]{},
 		pods:        &cowMap[podKey, struct{}]{},
 	})
@@ -50,35 +71,29 @@ func newIndex() *Index {
 // load returns the current snapshot.
 func (ix *Index) load() *snapshot { return ix.cur.Load() }
 
-// indexWriter owns the write side of an Index: it remembers what every
-// service contributed so a change replaces exactly that, and batches changes
-// into one published snapshot. It is not safe for concurrent use.
+// indexWriter owns the write side of an Index and batches changes into one
+// published snapshot. It is not safe for concurrent use.
 type indexWriter struct {
-	ix       *Index
-	services map[string]*serviceRecords // by "<svc>.<ns>.svc"
-	exposed  map[string]bool            // namespaces whose names are served
-	podNames bool                       // publish "<ns>.pod" names
+	ix   *Index
+	keys map[svcKey]*svcKey // the stable key pointer of every served service
 
-	names       *cowEdit[string, *node]
-	reverse     *cowEdit[netip.Addr, []ptrRecord]
+	services    *cowEdit[svcKey, *svcEntry]
+	namespaces  *cowEdit[string, struct{}]
+	reverse     *cowEdit[netip.Addr, ptrOwners]
 	reverseTree *cowEdit[netip.Prefix, int32]
 	pods        *cowEdit[podKey, struct{}]
 	changed     bool
 }
 
-func newIndexWriter(ix *Index, podNames bool) *indexWriter {
-	return &indexWriter{
-		ix:       ix,
-		services: make(map[string]*serviceRecords),
-		exposed:  make(map[string]bool),
-		podNames: podNames,
-	}
+func newIndexWriter(ix *Index) *indexWriter {
+	return &indexWriter{ix: ix, keys: make(map[svcKey]*svcKey)}
 }
 
 // begin starts a batch on top of the published snapshot.
 func (w *indexWriter) begin() {
 	cur := w.ix.load()
-	w.names = cur.names.edit()
+	w.services = cur.services.edit()
+	w.namespaces = cur.namespaces.edit()
 	w.reverse = cur.reverse.edit()
 	w.reverseTree = cur.reverseTree.edit()
 	w.pods = cur.pods.edit()
@@ -93,7 +108,8 @@ func (w *indexWriter) commit() bool {
 	cur := w.ix.load()
 	w.ix.cur.Store(&snapshot{
 		serial:      nextSerial(cur.serial, time.Now()),
-		names:       w.names.done(),
+		services:    w.services.done(),
+		namespaces:  w.namespaces.done(),
 		reverse:     w.reverse.done(),
 		reverseTree: w.reverseTree.done(),
 		pods:        w.pods.done(),
@@ -108,55 +124,86 @@ func nextSerial(prev uint32, now time.Time) uint32 {
 	return max(prev+1, uint32(now.Unix()))
 }
 
-// setService replaces everything the service named base contributed with
-// recs; nil (or empty) removes the service.
-func (w *indexWriter) setService(base string, recs *serviceRecords) {
-	old := w.services[base]
-	if old == nil && (recs == nil || len(recs.names) == 0) {
-		return
-	}
-	w.changed = true
-	if old != nil {
-		for name := range old.names {
-			if recs == nil || recs.names[name] == nil {
-				w.names.del(name)
-			}
-		}
-		for _, p := range old.ptrs {
-			w.removePTR(p)
-		}
-	}
-	if recs == nil || len(recs.names) == 0 {
-		delete(w.services, base)
-		return
-	}
-	for name, n := range recs.names {
-		w.names.set(name, n)
-	}
-	for _, p := range recs.ptrs {
-		w.addPTR(p)
-	}
-	w.services[base] = recs
+// exposed reports whether a namespace's names are served.
+func (w *indexWriter) exposed(ns string) bool {
+	_, ok := w.namespaces.get(ns)
+	return ok
 }
 
-// setNamespace marks a namespace as served or not; its own name
-// ("<ns>.svc", and "<ns>.pod" when pod records are on) exists only while it is.
+// setNamespace marks a namespace as served or not.
 func (w *indexWriter) setNamespace(ns string, exposed bool) {
-	if w.exposed[ns] == exposed {
+	if w.exposed(ns) == exposed {
 		return
 	}
 	w.changed = true
 	if exposed {
-		w.exposed[ns] = true
-		w.names.set(ns+".svc", entNode)
-		if w.podNames {
-			w.names.set(ns+".pod", entNode)
-		}
+		w.namespaces.set(ns, struct{}{})
+	} else {
+		w.namespaces.del(ns)
+	}
+}
+
+// setService replaces the entry of a service; nil removes it. Only the
+// addresses whose ownership changed touch the reverse maps.
+func (w *indexWriter) setService(k svcKey, e *svcEntry) {
+	old, _ := w.services.get(k)
+	if old == nil && e == nil {
 		return
 	}
-	delete(w.exposed, ns)
-	w.names.del(ns + ".svc")
-	w.names.del(ns + ".pod")
+	w.changed = true
+	id := w.keys[k]
+	if id == nil {
+		id = &svcKey{name: k.name, namespace: k.namespace}
+		w.keys[k] = id
+	}
+	before, after := ownedAddrs(old), ownedAddrs(e)
+	for a, clusterIP := range before {
+		if now, ok := after[a]; !ok || now != clusterIP {
+			w.removeOwner(a, ptrOwner{svc: id, clusterIP: clusterIP})
+		}
+	}
+	for a, clusterIP := range after {
+		if was, ok := before[a]; !ok || was != clusterIP {
+			w.addOwner(a, ptrOwner{svc: id, clusterIP: clusterIP})
+		}
+	}
+	if e == nil {
+		w.services.del(k)
+		delete(w.keys, k)
+		return
+	}
+	w.services.set(k, e)
+}
+
+// ownedAddrs returns the addresses an entry answers PTR for: true for its
+// ClusterIPs, false for its endpoints.
+func ownedAddrs(e *svcEntry) map[netip.Addr]bool {
+	if e == nil {
+		return nil
+	}
+	owned := make(map[netip.Addr]bool, len(e.eps)+2)
+	for _, ep := range e.eps {
+		owned[ep.addr] = false
+	}
+	if !e.headless {
+		for _, ip := range unpack(e.a4, 4) {
+			owned[ip] = true
+		}
+		for _, ip := range unpack(e.a6, 16) {
+			owned[ip] = true
+		}
+	}
+	return owned
+}
+
+// unpack returns the addresses of a packed list.
+func unpack(packed []byte, size int) []netip.Addr {
+	var out []netip.Addr
+	for i := 0; i+size <= len(packed); i += size {
+		a, _ := netip.AddrFromSlice(packed[i : i+size])
+		out = append(out, a)
+	}
+	return out
 }
 
 // setPod records or forgets a pod address, for `pods verified`.
@@ -173,28 +220,37 @@ func (w *indexWriter) setPod(k podKey, present bool) {
 	}
 }
 
-func (w *indexWriter) addPTR(p addrPTR) {
-	recs, _ := w.reverse.get(p.addr)
-	if len(recs) == 0 {
-		w.walkReverseTree(p.addr, 1)
+func (w *indexWriter) addOwner(a netip.Addr, p ptrOwner) {
+	cur, ok := w.reverse.get(a)
+	if !ok {
+		w.walkReverseTree(a, 1)
+		w.reverse.set(a, ptrOwners{first: p})
+		return
 	}
-	next := make([]ptrRecord, 0, len(recs)+1)
-	next = append(next, recs...)
-	w.reverse.set(p.addr, append(next, p.ptrRecord))
+	w.reverse.set(a, ptrOwners{first: cur.first, more: append(slices.Clip(cur.more), p)})
 }
 
-func (w *indexWriter) removePTR(p addrPTR) {
-	recs, _ := w.reverse.get(p.addr)
-	i := slices.Index(recs, p.ptrRecord)
+func (w *indexWriter) removeOwner(a netip.Addr, p ptrOwner) {
+	cur, ok := w.reverse.get(a)
+	if !ok {
+		return
+	}
+	all := cur.all()
+	i := slices.Index(all, p)
 	if i < 0 {
 		return
 	}
-	if len(recs) == 1 {
-		w.reverse.del(p.addr)
-		w.walkReverseTree(p.addr, -1)
+	all = slices.Delete(all, i, i+1)
+	if len(all) == 0 {
+		w.reverse.del(a)
+		w.walkReverseTree(a, -1)
 		return
 	}
-	w.reverse.set(p.addr, slices.Delete(slices.Clone(recs), i, i+1))
+	next := ptrOwners{first: all[0]}
+	if len(all) > 1 {
+		next.more = all[1:]
+	}
+	w.reverse.set(a, next)
 }
 
 // walkReverseTree adds delta to the count of every proper prefix of addr

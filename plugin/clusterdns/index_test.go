@@ -10,28 +10,29 @@ import (
 
 func TestIndexWriterReplacesAndRemoves(t *testing.T) {
 	ix := newIndex()
-	w := newIndexWriter(ix, false)
+	w := newIndexWriter(ix)
+	k := svcKey{name: "web", namespace: "ns"}
 	w.begin()
 	w.setNamespace("ns", true)
-	w.setService("web.ns.svc", buildService(testService("ns", "web", []string{"10.0.0.1"}, testPort("http", corev1.ProtocolTCP, 80)), nil, buildOptions{}))
+	w.setService(k, buildEntry(testService("ns", "web", []string{"10.0.0.1"}, testPort("http", corev1.ProtocolTCP, 80)), nil, buildOptions{}))
 	if !w.commit() {
 		t.Fatal("first batch not published")
 	}
 	first := ix.load()
-	if _, ok := first.names.get("_http._tcp.web.ns.svc"); !ok {
-		t.Fatal("SRV name missing")
+	if _, ok := first.reverse.get(netip.MustParseAddr("10.0.0.1")); !ok {
+		t.Fatal("PTR owner missing")
 	}
 
-	// Replacing the service drops names it no longer has and its old PTR.
+	// Replacing the service moves its PTR owner.
 	w.begin()
-	w.setService("web.ns.svc", buildService(testService("ns", "web", []string{"10.0.0.2"}), nil, buildOptions{}))
+	w.setService(k, buildEntry(testService("ns", "web", []string{"10.0.0.2"}), nil, buildOptions{}))
 	w.commit()
 	second := ix.load()
-	if _, ok := second.names.get("_http._tcp.web.ns.svc"); ok {
-		t.Error("stale SRV name still served")
-	}
 	if _, ok := second.reverse.get(netip.MustParseAddr("10.0.0.1")); ok {
 		t.Error("stale PTR still served")
+	}
+	if o, ok := second.reverse.get(netip.MustParseAddr("10.0.0.2")); !ok || !o.first.clusterIP || *o.first.svc != k {
+		t.Errorf("new PTR owner %+v", o)
 	}
 	if n, _ := second.reverseTree.get(netip.MustParsePrefix("10.0.0.0/24")); n != 1 {
 		t.Errorf("reverse tree count %d, want 1", n)
@@ -40,19 +41,34 @@ func TestIndexWriterReplacesAndRemoves(t *testing.T) {
 		t.Errorf("serial %d not after %d", second.serial, first.serial)
 	}
 	// The earlier snapshot is untouched.
-	if _, ok := first.names.get("_http._tcp.web.ns.svc"); !ok {
+	if _, ok := first.reverse.get(netip.MustParseAddr("10.0.0.1")); !ok {
 		t.Error("published snapshot was modified")
 	}
 
-	// Removing it empties the reverse tree; a batch with no change publishes nothing.
+	// An address owned by two services keeps the other owner when one goes.
+	other := svcKey{name: "api", namespace: "ns"}
 	w.begin()
-	w.setService("web.ns.svc", nil)
+	w.setService(other, buildEntry(testService("ns", "api", []string{"10.0.0.2"}), nil, buildOptions{}))
 	w.commit()
-	if ix.load().reverseTree.len() != 0 {
-		t.Error("reverse tree not emptied")
+	if o, _ := ix.load().reverse.get(netip.MustParseAddr("10.0.0.2")); len(o.all()) != 2 {
+		t.Errorf("owners %+v, want two", o)
 	}
 	w.begin()
-	w.setService("web.ns.svc", nil)
+	w.setService(k, nil)
+	w.commit()
+	if o, _ := ix.load().reverse.get(netip.MustParseAddr("10.0.0.2")); len(o.all()) != 1 || *o.first.svc != other {
+		t.Errorf("owners after removal %+v, want only api", o)
+	}
+
+	// Removing the last one empties the reverse tree; a batch with no change publishes nothing.
+	w.begin()
+	w.setService(other, nil)
+	w.commit()
+	if ix.load().reverseTree.len() != 0 || ix.load().reverse.len() != 0 {
+		t.Error("reverse maps not emptied")
+	}
+	w.begin()
+	w.setService(k, nil)
 	if w.commit() {
 		t.Error("an empty batch was published")
 	}

@@ -66,30 +66,99 @@ func (l *lookup) run() result {
 		}
 		return resultNoData
 	}
-	n, ok := l.snap.names.get(rel)
-	if !ok {
-		if strings.HasSuffix(rel, ".pod") {
-			return l.pod(rel)
+	if rest, ok := strings.CutSuffix(rel, ".svc"); ok {
+		return l.service(rest)
+	}
+	if rest, ok := strings.CutSuffix(rel, ".pod"); ok {
+		return l.pod(rest)
+	}
+	return resultNXDomain
+}
+
+// service answers a name under svc.<zone>: rest is "<ns>", "<svc>.<ns>",
+// "<endpoint>.<svc>.<ns>", "_<proto>.<svc>.<ns>" or "_<port>._<proto>.<svc>.<ns>".
+func (l *lookup) service(rest string) result {
+	below, ns := cutLast(rest)
+	if below == "" {
+		if _, ok := l.snap.namespaces.get(ns); ok {
+			return resultNoData
 		}
 		return resultNXDomain
 	}
-	return l.node(l.qname, n)
+	below, name := cutLast(below)
+	e, ok := l.snap.services.get(svcKey{name: name, namespace: ns})
+	if !ok {
+		return resultNXDomain
+	}
+	if below == "" {
+		return l.entry(l.qname, e)
+	}
+	if e.cname != "" {
+		return resultNXDomain // nothing exists below an ExternalName
+	}
+	port, label := cutLast(below)
+	switch {
+	case port == "" && strings.HasPrefix(label, "_"):
+		// _<proto>.<svc>: an empty non-terminal when a named port uses it.
+		if e.hasProto(label[1:]) {
+			return resultNoData
+		}
+		return resultNXDomain
+	case port == "":
+		eps := e.findEndpoints(label)
+		if len(eps) == 0 {
+			return resultNXDomain
+		}
+		return l.endpointAddrs(eps)
+	case strings.HasPrefix(port, "_") && strings.HasPrefix(label, "_") && !strings.Contains(port, "."):
+		targets := e.srvTargets(port[1:], label[1:])
+		if len(targets) == 0 {
+			return resultNXDomain
+		}
+		if l.qtype != dns.TypeSRV {
+			return resultNoData
+		}
+		return l.srv(e, targets)
+	}
+	return resultNXDomain
 }
 
-// node answers from the records of one owner name.
-func (l *lookup) node(owner string, n *node) result {
-	if n.cname != "" {
-		return l.externalName(owner, n.cname)
+// cutLast splits a name at its last dot: ("a.b", "c") for "a.b.c", ("", "c") for "c".
+func cutLast(s string) (rest, last string) {
+	if i := strings.LastIndexByte(s, '.'); i >= 0 {
+		return s[:i], s[i+1:]
+	}
+	return "", s
+}
+
+// entry answers at a service's own name.
+func (l *lookup) entry(owner string, e *svcEntry) result {
+	if e.cname != "" {
+		return l.externalName(owner, e.cname)
 	}
 	switch l.qtype {
-	case dns.TypeA:
-		return l.addresses(owner, n.a)
-	case dns.TypeAAAA:
-		return l.addresses(owner, n.aaaa)
+	case dns.TypeA, dns.TypeAAAA:
+		start := len(l.answer)
+		l.answer = appendPacked(l.answer, owner, e.a4, e.a6, l.qtype, l.c.cfg.ttl)
+		if len(l.answer) == start {
+			return resultNoData
+		}
+		return resultSuccess
 	case dns.TypeSRV:
-		return l.srv(owner, n.srv)
+		if targets := e.srvTargets("", ""); len(targets) > 0 {
+			return l.srv(e, targets)
+		}
 	}
 	return resultNoData
+}
+
+// endpointAddrs answers A or AAAA at an endpoint name.
+func (l *lookup) endpointAddrs(eps []*sliceEndpoint) result {
+	ips := make([]net.IP, len(eps))
+	for i, ep := range eps {
+		ips[i] = ep.addr.AsSlice()
+	}
+	return l.addresses(l.qname, ips)
 }
 
 // addresses answers A or AAAA (per qtype) from ips, which may mix families.
@@ -102,65 +171,69 @@ func (l *lookup) addresses(owner string, ips []net.IP) result {
 	return resultSuccess
 }
 
-// appendAddrs appends the A or AAAA records (per qtype) of ips to rrs with
-// one allocation per record kind.
-func appendAddrs(rrs []dns.RR, owner string, ips []net.IP, qtype uint16, ttl uint32) []dns.RR {
+// appendPacked appends the A (from a4) or AAAA (from a6) records of a packed
+// address list with one allocation for all records; the records' addresses
+// share the packed storage.
+func appendPacked(rrs []dns.RR, owner string, a4, a6 []byte, qtype uint16, ttl uint32) []dns.RR {
+	hdr := dns.RR_Header{Name: owner, Rrtype: qtype, Class: dns.ClassINET, Ttl: ttl}
 	switch qtype {
 	case dns.TypeA:
-		n := 0
-		for _, ip := range ips {
-			if len(ip) == net.IPv4len {
-				n++
-			}
-		}
-		if n == 0 {
-			return rrs
-		}
-		recs := make([]dns.A, 0, n)
-		for _, ip := range ips {
-			if len(ip) == net.IPv4len {
-				recs = append(recs, dns.A{Hdr: dns.RR_Header{Name: owner, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: ttl}, A: ip})
-				rrs = append(rrs, &recs[len(recs)-1])
-			}
+		recs := make([]dns.A, len(a4)/net.IPv4len)
+		for i := range recs {
+			recs[i] = dns.A{Hdr: hdr, A: net.IP(a4[i*4 : i*4+4 : i*4+4])}
+			rrs = append(rrs, &recs[i])
 		}
 	case dns.TypeAAAA:
-		n := 0
-		for _, ip := range ips {
-			if len(ip) == net.IPv6len {
-				n++
-			}
-		}
-		if n == 0 {
-			return rrs
-		}
-		recs := make([]dns.AAAA, 0, n)
-		for _, ip := range ips {
-			if len(ip) == net.IPv6len {
-				recs = append(recs, dns.AAAA{Hdr: dns.RR_Header{Name: owner, Rrtype: dns.TypeAAAA, Class: dns.ClassINET, Ttl: ttl}, AAAA: ip})
-				rrs = append(rrs, &recs[len(recs)-1])
-			}
+		recs := make([]dns.AAAA, len(a6)/net.IPv6len)
+		for i := range recs {
+			recs[i] = dns.AAAA{Hdr: hdr, AAAA: net.IP(a6[i*16 : i*16+16 : i*16+16])}
+			rrs = append(rrs, &recs[i])
 		}
 	}
 	return rrs
 }
 
-// srv answers SRV records with their targets' addresses as glue.
-func (l *lookup) srv(owner string, recs []srvRecord) result {
-	if len(recs) == 0 {
-		return resultNoData
+// appendAddrs appends the A or AAAA records (per qtype) of ips to rrs.
+func appendAddrs(rrs []dns.RR, owner string, ips []net.IP, qtype uint16, ttl uint32) []dns.RR {
+	for _, ip := range ips {
+		switch {
+		case qtype == dns.TypeA && len(ip) == net.IPv4len:
+			rrs = append(rrs, &dns.A{Hdr: dns.RR_Header{Name: owner, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: ttl}, A: ip})
+		case qtype == dns.TypeAAAA && len(ip) == net.IPv6len:
+			rrs = append(rrs, &dns.AAAA{Hdr: dns.RR_Header{Name: owner, Rrtype: dns.TypeAAAA, Class: dns.ClassINET, Ttl: ttl}, AAAA: ip})
+		}
 	}
+	return rrs
+}
+
+// srv answers SRV records for targets, with the targets' addresses as glue.
+func (l *lookup) srv(e *svcEntry, targets []srvTarget) result {
 	ttl := l.c.cfg.ttl
-	out := make([]dns.SRV, len(recs))
-	l.answer = make([]dns.RR, len(recs))
-	glued := make(map[string]bool, 1)
-	for i, r := range recs {
-		target := r.target + "." + l.spelled
-		out[i] = dns.SRV{Hdr: l.hdr(owner, dns.TypeSRV, ttl), Priority: 0, Weight: r.weight, Port: r.port, Target: target}
+	weight := uint16(max(1, 100/len(targets)))
+	out := make([]dns.SRV, len(targets))
+	l.answer = make([]dns.RR, len(targets))
+	var last *sliceEndpoint
+	for i, t := range targets {
+		target := e.base + "." + l.spelled
+		if t.eps != nil {
+			target = endpointLabel(t.eps[0]) + "." + target
+		}
+		out[i] = dns.SRV{Hdr: l.hdr(l.qname, dns.TypeSRV, ttl), Weight: weight, Port: t.port, Target: target}
 		l.answer[i] = &out[i]
-		if !glued[r.target] {
-			glued[r.target] = true
-			l.extra = appendAddrs(l.extra, target, r.a, dns.TypeA, ttl)
-			l.extra = appendAddrs(l.extra, target, r.aaaa, dns.TypeAAAA, ttl)
+		// Glue once per target: targets of one name are adjacent.
+		switch {
+		case t.eps == nil && i == 0:
+			l.extra = appendPacked(l.extra, target, e.a4, nil, dns.TypeA, ttl)
+			l.extra = appendPacked(l.extra, target, nil, e.a6, dns.TypeAAAA, ttl)
+		case t.eps != nil && t.eps[0] != last:
+			last = t.eps[0]
+			for _, ep := range t.eps {
+				qtype := uint16(dns.TypeAAAA)
+				if ep.addr.Is4() {
+					qtype = dns.TypeA
+				}
+				l.extra = appendAddrs(l.extra, target, []net.IP{ep.addr.AsSlice()}, qtype, ttl)
+			}
 		}
 	}
 	return resultSuccess
@@ -186,27 +259,35 @@ func (l *lookup) externalName(owner, target string) result {
 			l.resolveOutside(target)
 			return resultSuccess
 		}
-		rel := strings.TrimSuffix(strings.TrimSuffix(target, zone), ".")
-		n, ok := l.snap.names.get(rel)
-		if !ok {
+		e := l.inZoneService(target, zone)
+		if e == nil {
 			return resultSuccess
 		}
-		if n.cname == "" {
-			l.answer = appendAddrs(l.answer, target, l.pick(n), l.qtype, l.c.cfg.ttl)
+		if e.cname == "" {
+			l.answer = appendPacked(l.answer, target, e.a4, e.a6, l.qtype, l.c.cfg.ttl)
 			return resultSuccess
 		}
-		l.answer = append(l.answer, &dns.CNAME{Hdr: l.hdr(target, dns.TypeCNAME, l.c.cfg.ttl), Target: n.cname})
-		target = n.cname
+		l.answer = append(l.answer, &dns.CNAME{Hdr: l.hdr(target, dns.TypeCNAME, l.c.cfg.ttl), Target: e.cname})
+		target = e.cname
 	}
 	return resultSuccess
 }
 
-// pick returns the addresses of n for the question's type.
-func (l *lookup) pick(n *node) []net.IP {
-	if l.qtype == dns.TypeAAAA {
-		return n.aaaa
+// inZoneService returns the service an in-zone name (lower case, absolute)
+// names, or nil. Names below services are not followed: ExternalName
+// targets name services.
+func (l *lookup) inZoneService(name, zone string) *svcEntry {
+	rel := strings.TrimSuffix(strings.TrimSuffix(name, zone), ".")
+	rest, ok := strings.CutSuffix(rel, ".svc")
+	if !ok {
+		return nil
 	}
-	return n.a
+	svc, ns := cutLast(rest)
+	if svc == "" || strings.Contains(svc, ".") {
+		return nil
+	}
+	e, _ := l.snap.services.get(svcKey{name: svc, namespace: ns})
+	return e
 }
 
 // resolveOutside appends the answer the rest of the server gives for target.
@@ -244,16 +325,20 @@ func (l *lookup) apex() result {
 // kube-dns Service in a cluster), else the server's own addresses.
 func (l *lookup) nameserverAddrs() []net.IP {
 	var addrs []net.IP
-	seen := make(map[string]bool)
+	seen := make(map[*svcKey]bool)
 	for _, ip := range l.c.localIPs {
-		for _, p := range l.snapReverse(ip) {
-			if p.clusterIP || seen[p.service] {
+		owners, ok := l.snap.reverse.get(ip)
+		if !ok {
+			continue
+		}
+		for _, p := range owners.all() {
+			if p.clusterIP || seen[p.svc] {
 				continue
 			}
-			seen[p.service] = true
-			if n, ok := l.snap.names.get(p.service); ok {
-				addrs = append(addrs, n.a...)
-				addrs = append(addrs, n.aaaa...)
+			seen[p.svc] = true
+			if e, ok := l.snap.services.get(*p.svc); ok {
+				addrs = append(addrs, packedIPs(e.a4, net.IPv4len)...)
+				addrs = append(addrs, packedIPs(e.a6, net.IPv6len)...)
 			}
 		}
 	}
@@ -266,24 +351,19 @@ func (l *lookup) nameserverAddrs() []net.IP {
 	return addrs
 }
 
-func (l *lookup) snapReverse(ip netip.Addr) []ptrRecord {
-	recs, _ := l.snap.reverse.get(ip)
-	return recs
-}
-
 // pod answers <dashed-ip>.<ns>.pod (spec 1.0 §2.6, kept as CoreDNS does):
 // `insecure` believes any address in a served namespace, `verified` only
 // addresses of running pods in that namespace.
-func (l *lookup) pod(rel string) result {
+func (l *lookup) pod(rest string) result {
 	if l.c.cfg.podMode == podsDisabled {
 		return resultNXDomain
 	}
-	label, ns, ok := strings.Cut(strings.TrimSuffix(rel, ".pod"), ".")
-	if !ok || strings.Contains(ns, ".") {
+	label, ns := cutLast(rest)
+	if _, exposed := l.snap.namespaces.get(ns); !exposed || strings.Contains(label, ".") {
 		return resultNXDomain
 	}
-	if _, exposed := l.snap.names.get(ns + ".svc"); !exposed {
-		return resultNXDomain
+	if label == "" {
+		return resultNoData // <ns>.pod.<zone>
 	}
 	addr, ok := podAddr(label)
 	if !ok {

@@ -331,7 +331,7 @@ func newSlimStores(tb testing.TB, objs []k8sruntime.Object) stores {
 	tb.Helper()
 	st := newStores(testConfig())
 	for _, o := range objs {
-		slim, _ := slimObject(o)
+		slim, _ := slimmer{}.transform(o)
 		var err error
 		switch o.(type) {
 		case *corev1.Service:
@@ -493,7 +493,7 @@ func BenchmarkRebuildService(b *testing.B) {
 // mustSlim returns the slim copy the informer's transform makes of s.
 func mustSlim(tb testing.TB, s *discoveryv1.EndpointSlice) any {
 	tb.Helper()
-	slim, err := slimObject(s)
+	slim, err := slimmer{}.transform(s)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -170,7 +170,7 @@ func (o *fileObjects) add(raw []byte, cfg *config, used map[string]bool) error {
 		}
 	case *discoveryv1.EndpointSlice:
 		if match(cfg.labelSelector, t.Labels) {
-			o.slices = append(o.slices, slimSlice(t))
+			o.slices = append(o.slices, slimmer{endpointPodNames: cfg.endpointPodNames}.slice(t))
 			used[t.Namespace] = true
 		}
 	case *corev1.Namespace:

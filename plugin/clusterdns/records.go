@@ -1,72 +1,30 @@
 package clusterdns
 
 import (
+	"cmp"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 )
 
-// node is everything one owner name holds. Nodes are immutable once published;
-// an empty node is an empty non-terminal (it exists, but holds no records).
-type node struct {
-	a, aaaa []net.IP    // address records
-	srv     []srvRecord // SRV records, de-duplicated, weights set
-	cname   string      // ExternalName target, an absolute name; "" if none
+// svcKey names a service: lower-case name and namespace.
+type svcKey struct {
+	name, namespace string
 }
 
-// entNode marks a name that exists only because names below it do.
-var entNode = &node{}
-
-// srvRecord is one SRV record with its glue.
-type srvRecord struct {
-	port    uint16
-	weight  uint16
-	target  string // relative to the zone, lower case
-	a, aaaa []net.IP
-}
-
-// ptrRecord is one PTR target of an address.
-type ptrRecord struct {
-	target    string // relative to the zone, lower case
-	service   string // the owning service's relative name
-	clusterIP bool   // the address is the service's ClusterIP, not an endpoint
-}
-
-// addrPTR ties a ptrRecord to its address while a service's records are built.
-type addrPTR struct {
-	addr netip.Addr
-	ptrRecord
-}
-
-// serviceRecords is every name and PTR one Service contributes to the index.
-type serviceRecords struct {
-	key       string // "<ns>/<svc>", the store key of the service
-	namespace string
-	names     map[string]*node
-	ptrs      []addrPTR
-}
-
-// ownerAddr de-duplicates addresses per owner name while records are built.
-type ownerAddr struct {
-	owner string
-	addr  netip.Addr
-}
-
-// buildOptions are the configuration bits that change how records are built.
-type buildOptions struct {
-	endpointPodNames    bool
-	ignoreEmptyServices bool
-}
-
-// endpointAddr is one ready address of an EndpointSlice with its DNS name and
-// the ports of its slice.
-type endpointAddr struct {
-	name  string
-	addr  netip.Addr
-	ports []slicePort
+// svcEntry is everything the index holds about one served Service; the
+// names below it (endpoints, _port._proto) are derived from it when asked.
+// Entries are immutable once published.
+type svcEntry struct {
+	base     string      // "<svc>.<ns>.svc", the owner name relative to the zone
+	cname    string      // ExternalName target, absolute; "" if none
+	headless bool        // no ClusterIP: the name answers the endpoints
+	a4, a6   []byte      // addresses answered at the service name, packed 4 or 16 bytes each
+	ports    []slicePort // the Service's ports (ClusterIP services)
+	eps      []*sliceEndpoint
 }
 
 // slicePort is a port of an EndpointSlice (or Service) as DNS needs it.
@@ -76,143 +34,156 @@ type slicePort struct {
 	port  uint16
 }
 
-// serviceName returns the relative owner name of a service, "<svc>.<ns>.svc".
-func serviceName(namespace, name string) string {
-	return strings.ToLower(name) + "." + strings.ToLower(namespace) + ".svc"
+// buildOptions are the configuration bits that change how entries are built.
+type buildOptions struct {
+	ignoreEmptyServices bool
 }
 
-// buildService computes the records of one Service from it and its
-// EndpointSlices. It is pure: the same objects always give the same records.
-func buildService(svc *corev1.Service, slices []*discoveryv1.EndpointSlice, o buildOptions) *serviceRecords {
-	base := serviceName(svc.Namespace, svc.Name)
-	r := &serviceRecords{names: make(map[string]*node)}
-
+// buildEntry computes the index entry of one Service from it and its slim
+// EndpointSlices, or nil when the Service has no name in DNS. It is pure:
+// the same objects always give the same entry.
+func buildEntry(svc *corev1.Service, slices []*endpointSlice, o buildOptions) *svcEntry {
+	e := &svcEntry{base: serviceName(svc.Namespace, svc.Name)}
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
 		// An ExternalName that looks like an IP is not a host name: it is not
 		// served at all (Kubernetes docs, Service "ExternalName" caveat).
-		target := strings.ToLower(strings.TrimSuffix(svc.Spec.ExternalName, "."))
-		if target == "" || !validName(target) {
-			return r
+		target := lower(strings.TrimSuffix(svc.Spec.ExternalName, "."))
+		if !validName(target) {
+			return nil
 		}
 		if _, err := netip.ParseAddr(target); err == nil {
-			return r
+			return nil
 		}
-		r.names[base] = &node{cname: target + "."}
-		return r
+		e.cname = target + "."
+		return e
 	}
 
-	eps := readyEndpoints(slices, o)
-	headless := isHeadless(svc)
-	seen := make(map[ownerAddr]struct{})
-	add := func(owner string, ip netip.Addr) bool {
-		k := ownerAddr{owner, ip}
-		if _, dup := seen[k]; dup {
-			return false
-		}
-		seen[k] = struct{}{}
-		n := r.names[owner]
-		if n == nil {
-			n = &node{}
-			r.names[owner] = n
-		}
-		if ip.Is4() {
-			n.a = append(n.a, net.IP(ip.AsSlice()))
-		} else {
-			n.aaaa = append(n.aaaa, net.IP(ip.AsSlice()))
-		}
-		return true
-	}
-	switch {
-	case headless:
+	e.eps = readyEndpoints(slices)
+	e.headless = isHeadless(svc)
+	if e.headless {
 		// Spec §2.4.1: no ready endpoints means the name does not exist.
-		if len(eps) == 0 {
-			return r
+		if len(e.eps) == 0 {
+			return nil
 		}
-		for _, ep := range eps {
-			add(base, ep.addr)
-		}
-	default:
-		if o.ignoreEmptyServices && len(eps) == 0 {
-			return r
-		}
-		r.names[base] = &node{}
-		for _, ip := range clusterIPs(svc) {
-			if add(base, ip) {
-				r.ptrs = append(r.ptrs, addrPTR{ip, ptrRecord{target: base, service: base, clusterIP: true}})
+		seen := make(map[netip.Addr]struct{}, len(e.eps))
+		for _, ep := range e.eps {
+			if _, dup := seen[ep.addr]; !dup {
+				seen[ep.addr] = struct{}{}
+				e.addAddr(ep.addr)
 			}
 		}
+		return e
 	}
-
-	// Endpoint names resolve under every kind of service (a CoreDNS extension
-	// kept for drop-in compatibility), and every ready endpoint has a PTR.
-	for _, ep := range eps {
-		owner := ep.name + "." + base
-		if add(owner, ep.addr) {
-			r.ptrs = append(r.ptrs, addrPTR{ep.addr, ptrRecord{target: owner, service: base}})
-		}
+	if o.ignoreEmptyServices && len(e.eps) == 0 {
+		return nil
 	}
-
-	// SRV: the bare service name carries one record per port (named or not);
-	// _<port>._<proto> carries the named ones (spec §2.3.2, §2.4.2).
-	srvs := make(map[string][]srvRecord)
-	addSRV := func(p slicePort, target string) {
-		srvs[base] = append(srvs[base], srvRecord{port: p.port, target: target})
-		if p.name != "" {
-			owner := "_" + p.name + "._" + p.proto + "." + base
-			srvs[owner] = append(srvs[owner], srvRecord{port: p.port, target: target})
-		}
+	for _, ip := range clusterIPs(svc) {
+		e.addAddr(ip)
 	}
-	if headless {
-		for _, ep := range eps {
-			for _, p := range ep.ports {
-				addSRV(p, ep.name+"."+base)
-			}
-		}
-	} else {
-		for _, p := range servicePorts(svc) {
-			addSRV(p, base)
-		}
-	}
-	for owner, recs := range srvs {
-		recs = finishSRV(recs, r.names)
-		n := r.names[owner]
-		if n == nil {
-			n = &node{}
-			r.names[owner] = n
-			// _<proto>.<svc> is an empty non-terminal (RFC 8020: NODATA).
-			if ent := owner[strings.IndexByte(owner, '.')+1:]; r.names[ent] == nil {
-				r.names[ent] = entNode
-			}
-		}
-		n.srv = recs
-	}
-	return r
+	e.ports = servicePorts(svc)
+	return e
 }
 
-// finishSRV de-duplicates records by (target, port), then sets the weights
-// over what remains (RFC 2782: equal priority, shares of 100) and the glue.
-func finishSRV(recs []srvRecord, names map[string]*node) []srvRecord {
-	type key struct {
-		target string
-		port   uint16
+// addAddr appends ip to the packed address list of its family.
+func (e *svcEntry) addAddr(ip netip.Addr) {
+	if ip.Is4() {
+		b := ip.As4()
+		e.a4 = append(e.a4, b[:]...)
+	} else {
+		b := ip.As16()
+		e.a6 = append(e.a6, b[:]...)
 	}
-	seen := make(map[key]struct{}, len(recs))
-	out := recs[:0]
-	for _, r := range recs {
-		k := key{r.target, r.port}
-		if _, dup := seen[k]; !dup {
-			seen[k] = struct{}{}
-			out = append(out, r)
+}
+
+// readyEndpoints merges the endpoints of all slices, drops duplicates (the
+// same address under the same name, as during slice rebalancing) and sorts
+// them by name, then address, so names can be found by binary search.
+func readyEndpoints(slices_ []*endpointSlice) []*sliceEndpoint {
+	n := 0
+	for _, s := range slices_ {
+		n += len(s.eps)
+	}
+	if n == 0 {
+		return nil
+	}
+	eps := make([]*sliceEndpoint, 0, n)
+	for _, s := range slices_ {
+		for i := range s.eps {
+			eps = append(eps, &s.eps[i])
 		}
 	}
-	weight := uint16(max(1, 100/len(out)))
-	for i := range out {
-		out[i].weight = weight
-		if t := names[out[i].target]; t != nil {
-			out[i].a, out[i].aaaa = t.a, t.aaaa
+	slices.SortFunc(eps, compareEndpoints)
+	return slices.CompactFunc(eps, func(a, b *sliceEndpoint) bool { return a.name == b.name && a.addr == b.addr })
+}
+
+func compareEndpoints(a, b *sliceEndpoint) int {
+	if c := cmp.Compare(a.name, b.name); c != 0 {
+		return c
+	}
+	return a.addr.Compare(b.addr)
+}
+
+// endpointLabel is the DNS label of an endpoint: its name or dashed address.
+func endpointLabel(ep *sliceEndpoint) string {
+	if ep.name != "" {
+		return ep.name
+	}
+	return dashedIP(ep.addr)
+}
+
+// findEndpoints returns the endpoints whose label is label: those with that
+// name, or, when label is a dashed address, the unnamed ones with that address.
+func (e *svcEntry) findEndpoints(label string) []*sliceEndpoint {
+	if label == "" {
+		return nil
+	}
+	i, _ := slices.BinarySearchFunc(e.eps, label, func(ep *sliceEndpoint, l string) int { return cmp.Compare(ep.name, l) })
+	j := i
+	for j < len(e.eps) && e.eps[j].name == label {
+		j++
+	}
+	if j > i {
+		return e.eps[i:j]
+	}
+	addr, ok := podAddr(label)
+	if !ok || dashedIP(addr) != label {
+		return nil
+	}
+	unnamed := &sliceEndpoint{addr: addr}
+	i, found := slices.BinarySearchFunc(e.eps, unnamed, compareEndpoints)
+	if !found {
+		return nil
+	}
+	return e.eps[i : i+1]
+}
+
+// hasProto reports whether a named port with protocol proto exists, which
+// makes _<proto>.<svc> an empty non-terminal.
+func (e *svcEntry) hasProto(proto string) bool {
+	if !e.headless {
+		return slices.ContainsFunc(e.ports, func(p slicePort) bool { return p.name != "" && p.proto == proto })
+	}
+	for _, ep := range e.eps {
+		if slices.ContainsFunc(ep.ports, func(p slicePort) bool { return p.name != "" && p.proto == proto }) {
+			return true
 		}
 	}
-	return out[:len(out):len(out)]
+	return false
+}
+
+// addrs returns the addresses of the service name as net.IPs that share the
+// entry's packed storage (no allocation per address).
+func packedIPs(packed []byte, size int) []net.IP {
+	ips := make([]net.IP, 0, len(packed)/size)
+	for i := 0; i+size <= len(packed); i += size {
+		ips = append(ips, net.IP(packed[i:i+size:i+size]))
+	}
+	return ips
+}
+
+// serviceName returns the relative owner name of a service, "<svc>.<ns>.svc".
+func serviceName(namespace, name string) string {
+	return lower(name) + "." + lower(namespace) + ".svc"
 }
 
 // isHeadless reports whether a Service has no ClusterIP.
@@ -221,8 +192,8 @@ func isHeadless(svc *corev1.Service) bool {
 		(len(svc.Spec.ClusterIPs) > 0 && svc.Spec.ClusterIPs[0] == corev1.ClusterIPNone)
 }
 
-// clusterIPs returns the parsed ClusterIPs of a service (spec.clusterIPs, or
-// spec.clusterIP on objects written before dual-stack).
+// clusterIPs returns the parsed, distinct ClusterIPs of a service
+// (spec.clusterIPs, or spec.clusterIP on objects written before dual-stack).
 func clusterIPs(svc *corev1.Service) []netip.Addr {
 	raw := svc.Spec.ClusterIPs
 	if len(raw) == 0 && svc.Spec.ClusterIP != "" {
@@ -230,7 +201,7 @@ func clusterIPs(svc *corev1.Service) []netip.Addr {
 	}
 	ips := make([]netip.Addr, 0, len(raw))
 	for _, s := range raw {
-		if ip, err := netip.ParseAddr(s); err == nil {
+		if ip, err := netip.ParseAddr(s); err == nil && ip.Zone() == "" && !slices.Contains(ips, ip.Unmap()) {
 			ips = append(ips, ip.Unmap())
 		}
 	}
@@ -239,71 +210,14 @@ func clusterIPs(svc *corev1.Service) []netip.Addr {
 
 // servicePorts returns the ports of a Service that SRV records can name.
 func servicePorts(svc *corev1.Service) []slicePort {
-	ports := make([]slicePort, 0, len(svc.Spec.Ports))
+	var ports []slicePort
 	for _, p := range svc.Spec.Ports {
 		if p.Port <= 0 || p.Port > 65535 {
 			continue
 		}
-		ports = append(ports, slicePort{name: strings.ToLower(p.Name), proto: protoName(string(p.Protocol)), port: uint16(p.Port)})
+		ports = append(ports, slicePort{name: lower(p.Name), proto: protoName(string(p.Protocol)), port: uint16(p.Port)})
 	}
 	return ports
-}
-
-// readyEndpoints returns the ready addresses of all slices, each with its
-// DNS name. Slices of another address type than IPv4/IPv6 (the deprecated
-// FQDN type) and addresses that do not parse or fit the slice are skipped.
-func readyEndpoints(slices []*discoveryv1.EndpointSlice, o buildOptions) []endpointAddr {
-	var eps []endpointAddr
-	for _, s := range slices {
-		if s.AddressType != discoveryv1.AddressTypeIPv4 && s.AddressType != discoveryv1.AddressTypeIPv6 {
-			continue
-		}
-		var ports []slicePort
-		for _, p := range s.Ports {
-			if p.Port == nil || *p.Port <= 0 || *p.Port > 65535 {
-				continue
-			}
-			name, proto := "", "TCP"
-			if p.Name != nil {
-				name = *p.Name
-			}
-			if p.Protocol != nil {
-				proto = string(*p.Protocol)
-			}
-			ports = append(ports, slicePort{name: strings.ToLower(name), proto: protoName(proto), port: uint16(*p.Port)})
-		}
-		for i := range s.Endpoints {
-			e := &s.Endpoints[i]
-			// Only "ready" gates DNS; unset means ready (discovery/v1 API).
-			if e.Conditions.Ready != nil && !*e.Conditions.Ready {
-				continue
-			}
-			for _, a := range e.Addresses {
-				ip, err := netip.ParseAddr(a)
-				if err != nil {
-					continue
-				}
-				ip = ip.Unmap()
-				if ip.Is4() != (s.AddressType == discoveryv1.AddressTypeIPv4) {
-					continue
-				}
-				eps = append(eps, endpointAddr{name: endpointName(e, ip, o), addr: ip, ports: ports})
-			}
-		}
-	}
-	return eps
-}
-
-// endpointName picks an endpoint's DNS label: its hostname, else (with
-// endpoint_pod_names) its pod's name, else its address with dashes.
-func endpointName(e *discoveryv1.Endpoint, ip netip.Addr, o buildOptions) string {
-	if e.Hostname != nil && validLabel(*e.Hostname) {
-		return strings.ToLower(*e.Hostname)
-	}
-	if o.endpointPodNames && e.TargetRef != nil && validLabel(e.TargetRef.Name) {
-		return strings.ToLower(e.TargetRef.Name)
-	}
-	return dashedIP(ip)
 }
 
 // dashedIP is the system-assigned endpoint name: 10.0.0.1 -> 10-0-0-1,
@@ -331,8 +245,12 @@ func protoName(p string) string {
 	case "SCTP":
 		return "sctp"
 	}
-	return strings.ToLower(p)
+	return lower(p)
 }
+
+// lower is strings.ToLower; Kubernetes names are already lower case, so it
+// rarely allocates.
+func lower(s string) string { return strings.ToLower(s) }
 
 // validLabel reports whether s can be a single DNS label of an owner name.
 func validLabel(s string) bool {
@@ -341,7 +259,7 @@ func validLabel(s string) bool {
 
 // validName reports whether s (without trailing dot) is a usable host name.
 func validName(s string) bool {
-	if len(s) > 253 {
+	if s == "" || len(s) > 253 {
 		return false
 	}
 	for label := range strings.SplitSeq(s, ".") {
@@ -350,4 +268,51 @@ func validName(s string) bool {
 		}
 	}
 	return true
+}
+
+// srvTarget is one SRV record to answer: a port of the service name (eps
+// nil), or of an endpoint name (eps: every endpoint with that name).
+type srvTarget struct {
+	port uint16
+	eps  []*sliceEndpoint
+}
+
+// srvTargets returns the SRV records of _<portName>._<proto>.<svc>, or with
+// both empty of the bare service name, which carries every port, named or
+// not. Records are distinct by (target, port), so weights can be shared out
+// over what is answered.
+func (e *svcEntry) srvTargets(portName, proto string) []srvTarget {
+	all := portName == "" && proto == ""
+	match := func(p slicePort) bool {
+		return all || (p.name != "" && p.name == portName && p.proto == proto)
+	}
+	var out []srvTarget
+	if !e.headless {
+		for _, p := range e.ports {
+			if match(p) && !slices.ContainsFunc(out, func(t srvTarget) bool { return t.port == p.port }) {
+				out = append(out, srvTarget{port: p.port})
+			}
+		}
+		return out
+	}
+	// Endpoints are sorted by name: those sharing a name are adjacent and
+	// form one target.
+	for i := 0; i < len(e.eps); {
+		j := i + 1
+		if e.eps[i].name != "" {
+			for j < len(e.eps) && e.eps[j].name == e.eps[i].name {
+				j++
+			}
+		}
+		group, start := e.eps[i:j], len(out)
+		for _, ep := range group {
+			for _, p := range ep.ports {
+				if match(p) && !slices.ContainsFunc(out[start:], func(t srvTarget) bool { return t.port == p.port }) {
+					out = append(out, srvTarget{port: p.port, eps: group})
+				}
+			}
+		}
+		i = j
+	}
+	return out
 }

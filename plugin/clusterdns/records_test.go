@@ -90,129 +90,177 @@ func TestIsReverseZone(t *testing.T) {
 	}
 }
 
-// names returns the sorted owner names of a build.
-func names(r *serviceRecords) []string {
-	var out []string
-	for n := range r.names {
-		out = append(out, n)
+// build slims the slices and builds the entry, as the controller does.
+func build(svc *corev1.Service, o buildOptions, podNames bool, raw ...*discoveryv1.EndpointSlice) *svcEntry {
+	sl := slimmer{endpointPodNames: podNames}
+	var slim []*endpointSlice
+	for _, s := range raw {
+		slim = append(slim, sl.slice(s))
 	}
-	slices.Sort(out)
+	return buildEntry(svc, slim, o)
+}
+
+// labels returns the endpoint labels of an entry, in its order.
+func labelsOf(e *svcEntry) []string {
+	var out []string
+	for _, ep := range e.eps {
+		out = append(out, endpointLabel(ep))
+	}
 	return out
 }
 
-func TestBuildService(t *testing.T) {
+func TestBuildEntry(t *testing.T) {
 	pg := []discoveryv1.EndpointPort{testSlicePort("pg", corev1.ProtocolTCP, 5432)}
 	tests := []struct {
-		name   string
-		svc    *corev1.Service
-		slices []*discoveryv1.EndpointSlice
-		opts   buildOptions
-		names  []string
-		ptrs   int
+		name     string
+		svc      *corev1.Service
+		slices   []*discoveryv1.EndpointSlice
+		opts     buildOptions
+		podNames bool
+		absent   bool     // no DNS name at all
+		a        []string // addresses at the service name
+		eps      []string // endpoint labels
 	}{
 		{
-			name:  "clusterIP with a named and an unnamed port",
-			svc:   testService("ns", "web", []string{"10.0.0.1"}, testPort("http", corev1.ProtocolTCP, 80), testPort("", corev1.ProtocolUDP, 53)),
-			names: []string{"_http._tcp.web.ns.svc", "_tcp.web.ns.svc", "web.ns.svc"},
-			ptrs:  1,
+			name: "clusterIP with endpoints",
+			svc:  testService("ns", "web", []string{"10.0.0.1"}, testPort("http", corev1.ProtocolTCP, 80)),
+			slices: []*discoveryv1.EndpointSlice{testSlice("ns", "web", "a", discoveryv1.AddressTypeIPv4, nil,
+				testEndpoint{ip: "10.1.0.2"}, testEndpoint{ip: "10.1.0.1"}, testEndpoint{ip: "10.1.0.3", ready: boolPtr(false)})},
+			a:   []string{"10.0.0.1"},
+			eps: []string{"10-1-0-1", "10-1-0-2"},
 		},
 		{
-			name:  "clusterIP without endpoints is still served",
-			svc:   testService("ns", "web", []string{"10.0.0.1"}),
-			names: []string{"web.ns.svc"},
-			ptrs:  1,
+			name: "clusterIP without endpoints is still served",
+			svc:  testService("ns", "web", []string{"10.0.0.1"}),
+			a:    []string{"10.0.0.1"},
 		},
 		{
-			name:  "ignore empty_service hides a clusterIP without ready endpoints",
-			svc:   testService("ns", "web", []string{"10.0.0.1"}),
-			opts:  buildOptions{ignoreEmptyServices: true},
-			names: nil,
+			name: "dual-stack clusterIP",
+			svc:  testService("ns", "web", []string{"10.0.0.1", "fd00::1", "10.0.0.1"}),
+			a:    []string{"10.0.0.1", "fd00::1"},
 		},
 		{
-			name:   "headless with hostnames, duplicates across slices",
-			svc:    testService("ns", "db", []string{"None"}, testPort("pg", corev1.ProtocolTCP, 5432)),
-			slices: []*discoveryv1.EndpointSlice{testSlice("ns", "db", "a", discoveryv1.AddressTypeIPv4, pg, testEndpoint{ip: "10.1.0.1", hostname: "db-0"}), testSlice("ns", "db", "b", discoveryv1.AddressTypeIPv4, pg, testEndpoint{ip: "10.1.0.1", hostname: "db-0"})},
-			names:  []string{"_pg._tcp.db.ns.svc", "_tcp.db.ns.svc", "db-0.db.ns.svc", "db.ns.svc"},
-			ptrs:   1,
+			name:   "ignore empty_service hides a clusterIP without ready endpoints",
+			svc:    testService("ns", "web", []string{"10.0.0.1"}),
+			opts:   buildOptions{ignoreEmptyServices: true},
+			absent: true,
 		},
 		{
-			name:   "headless with endpoint_pod_names",
-			svc:    testService("ns", "db", []string{"None"}),
-			slices: []*discoveryv1.EndpointSlice{testSlice("ns", "db", "a", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.1.0.1", pod: "db-7d9f"}, testEndpoint{ip: "10.1.0.2", pod: "bad.name"})},
-			opts:   buildOptions{endpointPodNames: true},
-			names:  []string{"10-1-0-2.db.ns.svc", "db-7d9f.db.ns.svc", "db.ns.svc"},
-			ptrs:   2,
+			name: "headless with hostnames, duplicates across slices",
+			svc:  testService("ns", "db", []string{"None"}, testPort("pg", corev1.ProtocolTCP, 5432)),
+			slices: []*discoveryv1.EndpointSlice{
+				testSlice("ns", "db", "a", discoveryv1.AddressTypeIPv4, pg, testEndpoint{ip: "10.1.0.1", hostname: "db-1"}, testEndpoint{ip: "10.1.0.2", hostname: "db-0"}),
+				testSlice("ns", "db", "b", discoveryv1.AddressTypeIPv4, pg, testEndpoint{ip: "10.1.0.1", hostname: "db-1"}),
+			},
+			a:   []string{"10.1.0.2", "10.1.0.1"},
+			eps: []string{"db-0", "db-1"},
+		},
+		{
+			name:     "headless with endpoint_pod_names",
+			svc:      testService("ns", "db", []string{"None"}),
+			slices:   []*discoveryv1.EndpointSlice{testSlice("ns", "db", "a", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.1.0.1", pod: "db-7d9f"}, testEndpoint{ip: "10.1.0.2", pod: "bad.name"})},
+			podNames: true,
+			a:        []string{"10.1.0.2", "10.1.0.1"},
+			eps:      []string{"10-1-0-2", "db-7d9f"},
 		},
 		{
 			name:   "headless with only not-ready endpoints does not exist",
 			svc:    testService("ns", "db", []string{"None"}),
 			slices: []*discoveryv1.EndpointSlice{testSlice("ns", "db", "a", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.1.0.1", ready: boolPtr(false)})},
-			names:  nil,
+			absent: true,
 		},
 		{
 			name:   "bad addresses and mismatched families are skipped",
 			svc:    testService("ns", "db", []string{"None"}),
 			slices: []*discoveryv1.EndpointSlice{testSlice("ns", "db", "a", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "not-an-ip"}, testEndpoint{ip: "fd00::1"}, testEndpoint{ip: "10.1.0.9"})},
-			names:  []string{"10-1-0-9.db.ns.svc", "db.ns.svc"},
-			ptrs:   1,
+			a:      []string{"10.1.0.9"},
+			eps:    []string{"10-1-0-9"},
 		},
 		{
-			name:  "ExternalName",
-			svc:   testExternalName("ns", "ext", "Example.COM."),
-			names: []string{"ext.ns.svc"},
+			name:   "FQDN slices are skipped",
+			svc:    testService("ns", "db", []string{"None"}),
+			slices: []*discoveryv1.EndpointSlice{testSlice("ns", "db", "a", discoveryv1.AddressTypeFQDN, nil, testEndpoint{ip: "example.com"})},
+			absent: true,
 		},
-		{
-			name:  "ExternalName with an IP is not served",
-			svc:   testExternalName("ns", "ext", "192.0.2.1"),
-			names: nil,
-		},
-		{
-			name:  "ExternalName with an unusable name is not served",
-			svc:   testExternalName("ns", "ext", "bad..name"),
-			names: nil,
-		},
+		{name: "ExternalName", svc: testExternalName("ns", "ext", "Example.COM.")},
+		{name: "ExternalName with an IP is not served", svc: testExternalName("ns", "ext", "192.0.2.1"), absent: true},
+		{name: "ExternalName with an unusable name is not served", svc: testExternalName("ns", "ext", "bad..name"), absent: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := buildService(tc.svc, tc.slices, tc.opts)
-			if got := names(r); !slices.Equal(got, tc.names) {
-				t.Errorf("names = %v, want %v", got, tc.names)
+			e := build(tc.svc, tc.opts, tc.podNames, tc.slices...)
+			if tc.absent {
+				if e != nil {
+					t.Fatalf("got an entry, want none: %+v", e)
+				}
+				return
 			}
-			if len(r.ptrs) != tc.ptrs {
-				t.Errorf("%d PTRs, want %d", len(r.ptrs), tc.ptrs)
+			if e == nil {
+				t.Fatal("no entry")
+			}
+			var a []string
+			for _, ip := range append(unpack(e.a4, 4), unpack(e.a6, 16)...) {
+				a = append(a, ip.String())
+			}
+			if !slices.Equal(a, tc.a) {
+				t.Errorf("addresses %v, want %v", a, tc.a)
+			}
+			if got := labelsOf(e); !slices.Equal(got, tc.eps) {
+				t.Errorf("endpoint labels %v, want %v", got, tc.eps)
 			}
 		})
 	}
-	ext := buildService(testExternalName("ns", "ext", "Example.COM."), nil, buildOptions{})
-	if got := ext.names["ext.ns.svc"].cname; got != "example.com." {
-		t.Errorf("ExternalName target %q, want example.com.", got)
+	if e := build(testExternalName("ns", "ext", "Example.COM."), buildOptions{}, false); e.cname != "example.com." {
+		t.Errorf("ExternalName target %q, want example.com.", e.cname)
 	}
 }
 
-func TestSRVWeights(t *testing.T) {
+func TestFindEndpoints(t *testing.T) {
+	e := build(testService("ns", "db", []string{"None"}), buildOptions{}, false,
+		testSlice("ns", "db", "a", discoveryv1.AddressTypeIPv4, nil,
+			testEndpoint{ip: "10.1.0.1", hostname: "db-0"}, testEndpoint{ip: "10.1.0.2", hostname: "db-0"}, testEndpoint{ip: "10.1.0.3"}),
+		testSlice("ns", "db", "b", discoveryv1.AddressTypeIPv6, nil, testEndpoint{ip: "fd00::"}))
+	for label, want := range map[string]int{
+		"db-0": 2, "10-1-0-3": 1, "fd00--0": 1, "10-1-0-1": 0, "fd00-0-0-0-0-0-0-0": 0, "db-1": 0, "": 0,
+	} {
+		if got := len(e.findEndpoints(label)); got != want {
+			t.Errorf("findEndpoints(%q) found %d, want %d", label, got, want)
+		}
+	}
+}
+
+func TestSRVTargets(t *testing.T) {
 	http := []discoveryv1.EndpointPort{testSlicePort("http", corev1.ProtocolTCP, 80)}
-	svc := testService("ns", "h", []string{"None"})
 	var eps []testEndpoint
 	for _, ip := range []string{"10.0.0.1", "10.0.0.2", "10.0.0.3"} {
 		eps = append(eps, testEndpoint{ip: ip})
 	}
-	// The third endpoint again in another slice: weights count distinct records.
-	r := buildService(svc, []*discoveryv1.EndpointSlice{
+	// The third endpoint again in another slice: records are distinct.
+	h := build(testService("ns", "h", []string{"None"}), buildOptions{}, false,
 		testSlice("ns", "h", "a", discoveryv1.AddressTypeIPv4, http, eps...),
-		testSlice("ns", "h", "b", discoveryv1.AddressTypeIPv4, http, eps[2]),
-	}, buildOptions{})
-	srv := r.names["_http._tcp.h.ns.svc"].srv
-	if len(srv) != 3 {
-		t.Fatalf("%d SRV records, want 3", len(srv))
+		testSlice("ns", "h", "b", discoveryv1.AddressTypeIPv4, http, eps[2]))
+	if got := h.srvTargets("http", "tcp"); len(got) != 3 {
+		t.Errorf("headless _http._tcp: %d records, want 3", len(got))
 	}
-	for _, s := range srv {
-		if s.weight != 33 || s.port != 80 || len(s.a) != 1 {
-			t.Errorf("SRV %+v: want weight 33, port 80, one glue address", s)
-		}
+	if got := h.srvTargets("http", "udp"); len(got) != 0 {
+		t.Errorf("headless _http._udp: %d records, want 0", len(got))
 	}
-	// Dual-stack ClusterIP: one record, weight 100.
-	dual := buildService(testService("ns", "d", []string{"10.0.0.1", "fd00::1"}, testPort("http", corev1.ProtocolTCP, 80)), nil, buildOptions{})
-	if s := dual.names["_http._tcp.d.ns.svc"].srv; len(s) != 1 || s[0].weight != 100 || len(s[0].a) != 1 || len(s[0].aaaa) != 1 {
-		t.Errorf("dual-stack SRV %+v: want one record, weight 100, A and AAAA glue", s)
+	// Two endpoints sharing a hostname are one target.
+	named := build(testService("ns", "n", []string{"None"}), buildOptions{}, false,
+		testSlice("ns", "n", "a", discoveryv1.AddressTypeIPv4, http, testEndpoint{ip: "10.0.0.1", hostname: "x"}, testEndpoint{ip: "10.0.0.2", hostname: "x"}))
+	if got := named.srvTargets("", ""); len(got) != 1 || len(got[0].eps) != 2 {
+		t.Errorf("shared hostname: %+v, want one target of two endpoints", got)
+	}
+	// ClusterIP: the bare name has every port, distinct by number.
+	svc := build(testService("ns", "d", []string{"10.0.0.1", "fd00::1"},
+		testPort("dns", corev1.ProtocolUDP, 53), testPort("dns-tcp", corev1.ProtocolTCP, 53), testPort("", corev1.ProtocolTCP, 9153)), buildOptions{}, false)
+	if got := svc.srvTargets("", ""); len(got) != 2 {
+		t.Errorf("bare name: %d records, want 2 (53 and 9153)", len(got))
+	}
+	if got := svc.srvTargets("dns", "udp"); len(got) != 1 || got[0].port != 53 {
+		t.Errorf("_dns._udp: %+v", got)
+	}
+	if !svc.hasProto("udp") || svc.hasProto("sctp") {
+		t.Error("hasProto is wrong")
 	}
 }

@@ -2,6 +2,7 @@ package clusterdns
 
 import (
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,21 +33,37 @@ func (l *lookup) reverse(rel string) result {
 // ptr answers the PTR records of one address. A ClusterIP names its service
 // alone; otherwise every endpoint name with that address answers.
 func (l *lookup) ptr(addr netip.Addr) result {
-	recs, ok := l.snap.reverse.get(addr)
+	owners, ok := l.snap.reverse.get(addr)
 	if !ok {
 		return resultNXDomain
 	}
 	if l.qtype != dns.TypePTR {
 		return resultNoData
 	}
-	clusterIP := false
-	for _, r := range recs {
-		clusterIP = clusterIP || r.clusterIP
-	}
-	for _, r := range recs {
-		if r.clusterIP == clusterIP {
-			l.answer = append(l.answer, &dns.PTR{Hdr: l.hdr(l.qname, dns.TypePTR, l.c.cfg.ttl), Ptr: r.target + "." + l.c.cfg.primaryZone})
+	all := owners.all()
+	clusterIP := slices.ContainsFunc(all, func(o ptrOwner) bool { return o.clusterIP })
+	var targets []string
+	for _, o := range all {
+		e, ok := l.snap.services.get(*o.svc)
+		if !ok || o.clusterIP != clusterIP {
+			continue
 		}
+		if clusterIP {
+			targets = append(targets, e.base)
+			continue
+		}
+		for _, ep := range e.eps {
+			if ep.addr == addr {
+				targets = append(targets, endpointLabel(ep)+"."+e.base)
+			}
+		}
+	}
+	slices.Sort(targets)
+	for _, t := range slices.Compact(targets) {
+		l.answer = append(l.answer, &dns.PTR{Hdr: l.hdr(l.qname, dns.TypePTR, l.c.cfg.ttl), Ptr: t + "." + l.c.cfg.primaryZone})
+	}
+	if len(l.answer) == 0 {
+		return resultNoData
 	}
 	return resultSuccess
 }

@@ -1,23 +1,59 @@
 package clusterdns
 
 import (
+	"net/netip"
+	"slices"
+
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
-// The slim functions are the informers' transforms: they run before an
-// object enters the store (and the relist's temporary store), and keep only
-// what answers need, so a full object never lives in our caches.
+// The slimmer is the informers' transform: it runs before an object enters
+// the store (and the temporary store of a relist), and keeps only what
+// answers need, so a full API object never lives in our caches.
 
-// slimObject returns the slim copy of a Service, EndpointSlice, Namespace or
-// Pod; anything else (such as a tombstone) is returned unchanged.
-func slimObject(obj any) (any, error) {
+// endpointSlice is what clusterdns keeps of a discovery/v1 EndpointSlice:
+// its Service, address family, ports and ready endpoints.
+type endpointSlice struct {
+	metav1.TypeMeta
+	metav1.ObjectMeta // name, namespace and resourceVersion only
+
+	service string      // the kubernetes.io/service-name label
+	ports   []slicePort // ports that SRV records can name
+	eps     []sliceEndpoint
+}
+
+// sliceEndpoint is one ready address of a slice.
+type sliceEndpoint struct {
+	addr  netip.Addr
+	name  string      // hostname, or pod name with endpoint_pod_names; "" for the dashed address
+	ports []slicePort // the slice's ports, shared by its endpoints
+}
+
+// DeepCopyObject implements runtime.Object. Slim slices are never modified
+// once built, so the copy shares their endpoints.
+func (s *endpointSlice) DeepCopyObject() runtime.Object {
+	c := *s
+	s.ObjectMeta.DeepCopyInto(&c.ObjectMeta)
+	return &c
+}
+
+// slimmer builds slim objects for one configuration.
+type slimmer struct {
+	endpointPodNames bool
+}
+
+// transform returns the slim form of a Service, EndpointSlice, Namespace or
+// Pod; anything else, such as a tombstone or an already slim object, is
+// returned unchanged.
+func (sl slimmer) transform(obj any) (any, error) {
 	switch o := obj.(type) {
 	case *corev1.Service:
 		return slimService(o), nil
 	case *discoveryv1.EndpointSlice:
-		return slimSlice(o), nil
+		return sl.slice(o), nil
 	case *corev1.Namespace:
 		return slimNamespace(o), nil
 	case *corev1.Pod:
@@ -45,41 +81,60 @@ func slimService(s *corev1.Service) *corev1.Service {
 	return out
 }
 
-// slimSlice keeps the service-name label, the address type, the ports and
-// the ready endpoints (addresses, hostname, pod name): not-ready endpoints
-// are never answered, so they are not kept either.
-func slimSlice(s *discoveryv1.EndpointSlice) *discoveryv1.EndpointSlice {
-	out := &discoveryv1.EndpointSlice{ObjectMeta: slimMeta(&s.ObjectMeta), AddressType: s.AddressType}
-	if name, ok := s.Labels[discoveryv1.LabelServiceName]; ok {
-		out.Labels = map[string]string{discoveryv1.LabelServiceName: name}
+// slice keeps the ready endpoints of a slice with their DNS names. Slices of
+// another address type than IPv4 or IPv6 (the deprecated FQDN type) keep no
+// endpoints, nor do addresses that do not parse or fit the slice's family.
+func (sl slimmer) slice(s *discoveryv1.EndpointSlice) *endpointSlice {
+	out := &endpointSlice{ObjectMeta: slimMeta(&s.ObjectMeta), service: s.Labels[discoveryv1.LabelServiceName]}
+	v4 := s.AddressType == discoveryv1.AddressTypeIPv4
+	if !v4 && s.AddressType != discoveryv1.AddressTypeIPv6 {
+		return out
 	}
-	if len(s.Ports) > 0 {
-		out.Ports = make([]discoveryv1.EndpointPort, len(s.Ports))
-		for i, p := range s.Ports {
-			out.Ports[i] = discoveryv1.EndpointPort{Name: p.Name, Protocol: p.Protocol, Port: p.Port}
+	for _, p := range s.Ports {
+		if p.Port == nil || *p.Port <= 0 || *p.Port > 65535 {
+			continue
 		}
-	}
-	ready := 0
-	for i := range s.Endpoints {
-		if r := s.Endpoints[i].Conditions.Ready; r == nil || *r {
-			ready++
+		name, proto := "", "TCP"
+		if p.Name != nil {
+			name = *p.Name
 		}
-	}
-	if ready > 0 {
-		out.Endpoints = make([]discoveryv1.Endpoint, 0, ready)
+		if p.Protocol != nil {
+			proto = string(*p.Protocol)
+		}
+		out.ports = append(out.ports, slicePort{name: lower(name), proto: protoName(proto), port: uint16(*p.Port)})
 	}
 	for i := range s.Endpoints {
 		e := &s.Endpoints[i]
-		if r := e.Conditions.Ready; r != nil && !*r {
+		// Only "ready" gates DNS; unset means ready (discovery/v1 API).
+		if e.Conditions.Ready != nil && !*e.Conditions.Ready {
 			continue
 		}
-		se := discoveryv1.Endpoint{Addresses: e.Addresses, Hostname: e.Hostname}
-		if e.TargetRef != nil && e.TargetRef.Name != "" {
-			se.TargetRef = &corev1.ObjectReference{Name: e.TargetRef.Name}
+		name := sl.endpointName(e)
+		for _, a := range e.Addresses {
+			ip, err := netip.ParseAddr(a)
+			if err != nil || ip.Zone() != "" {
+				continue
+			}
+			if ip = ip.Unmap(); ip.Is4() != v4 {
+				continue
+			}
+			out.eps = append(out.eps, sliceEndpoint{addr: ip, name: name, ports: out.ports})
 		}
-		out.Endpoints = append(out.Endpoints, se)
 	}
+	out.eps = slices.Clip(out.eps)
 	return out
+}
+
+// endpointName picks an endpoint's DNS label: its hostname, else (with
+// endpoint_pod_names) its pod's name, else "" for the dashed address.
+func (sl slimmer) endpointName(e *discoveryv1.Endpoint) string {
+	if e.Hostname != nil && validLabel(*e.Hostname) {
+		return lower(*e.Hostname)
+	}
+	if sl.endpointPodNames && e.TargetRef != nil && validLabel(e.TargetRef.Name) {
+		return lower(e.TargetRef.Name)
+	}
+	return ""
 }
 
 func slimNamespace(n *corev1.Namespace) *corev1.Namespace {

@@ -47,6 +47,7 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 		nsSel.LabelSelector = s.cfg.namespaceSelector.String()
 	}
 
+	slim := slimmer{endpointPodNames: s.cfg.endpointPodNames}
 	var informers []cache.SharedIndexInformer
 	add := func(lw *cache.ListWatch, example runtime.Object, idx cache.Indexers, h cache.ResourceEventHandler) {
 		inf := cache.NewSharedIndexInformerWithOptions(
@@ -56,7 +57,7 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 		)
 		// The transform runs in the informer's queue, before the store, so
 		// full objects never accumulate, not even during a relist.
-		_ = inf.SetTransform(slimObject)
+		_ = inf.SetTransform(slim.transform)
 		_, _ = inf.AddEventHandler(h)
 		informers = append(informers, inf)
 	}
@@ -171,7 +172,7 @@ func sliceHandler(ctl *controller) cache.ResourceEventHandler {
 		if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 			obj = t.Obj
 		}
-		if s, ok := obj.(*discoveryv1.EndpointSlice); ok {
+		if s, ok := obj.(*endpointSlice); ok {
 			if key := sliceServiceKey(s); key != "" {
 				ctl.markService(key)
 			}
@@ -180,10 +181,9 @@ func sliceHandler(ctl *controller) cache.ResourceEventHandler {
 	return cache.ResourceEventHandlerFuncs{
 		AddFunc: mark,
 		UpdateFunc: func(old, cur any) {
-			o, ok1 := old.(*discoveryv1.EndpointSlice)
-			n, ok2 := cur.(*discoveryv1.EndpointSlice)
-			if ok1 && ok2 && sliceServiceKey(o) == sliceServiceKey(n) && o.AddressType == n.AddressType &&
-				reflect.DeepEqual(o.Endpoints, n.Endpoints) && reflect.DeepEqual(o.Ports, n.Ports) {
+			o, ok1 := old.(*endpointSlice)
+			n, ok2 := cur.(*endpointSlice)
+			if ok1 && ok2 && sliceServiceKey(o) == sliceServiceKey(n) && reflect.DeepEqual(o.eps, n.eps) {
 				return
 			}
 			mark(old)

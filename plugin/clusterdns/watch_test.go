@@ -2,8 +2,8 @@ package clusterdns
 
 import (
 	"context"
-	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,24 +46,16 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// addrsOf returns the A and AAAA addresses published for a relative name.
+// addrsOf returns the addresses published at a service name "<svc>.<ns>.svc".
 func addrsOf(c *ClusterDNS, rel string) []string {
-	n, ok := c.index.load().names.get(rel)
+	svc, ns, _ := strings.Cut(strings.TrimSuffix(rel, ".svc"), ".")
+	e, ok := c.index.load().services.get(svcKey{name: svc, namespace: ns})
 	if !ok {
 		return nil
 	}
 	var out []string
-	for _, ip := range append(append([]netip.Addr{}, toAddrs(n.a)...), toAddrs(n.aaaa)...) {
+	for _, ip := range append(unpack(e.a4, 4), unpack(e.a6, 16)...) {
 		out = append(out, ip.String())
-	}
-	return out
-}
-
-func toAddrs(ips []net.IP) []netip.Addr {
-	out := make([]netip.Addr, 0, len(ips))
-	for _, ip := range ips {
-		a, _ := netip.AddrFromSlice(ip)
-		out = append(out, a.Unmap())
 	}
 	return out
 }
@@ -117,8 +109,8 @@ func TestWatchLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "web became a CNAME", func() bool {
-		n, ok := c.index.load().names.get("web.prod.svc")
-		return ok && n.cname == "web.example.com."
+		e, ok := c.index.load().services.get(svcKey{name: "web", namespace: "prod"})
+		return ok && e.cname == "web.example.com."
 	})
 	if _, ok := c.index.load().reverse.get(netip.MustParseAddr("10.96.0.20")); ok {
 		t.Error("PTR of the old ClusterIP is still served")
@@ -135,8 +127,8 @@ func TestWatchLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "namespace gone", func() bool {
-		_, ok := c.index.load().names.get("web.prod.svc")
-		_, ns := c.index.load().names.get("prod.svc")
+		_, ok := c.index.load().services.get(svcKey{name: "web", namespace: "prod"})
+		_, ns := c.index.load().namespaces.get("prod")
 		return !ok && !ns
 	})
 }
