@@ -259,7 +259,7 @@ func (c *controller) syncService(key string) {
 	}
 	k := svcKey{name: lower(name), namespace: lower(ns)}
 	obj, exists, _ := c.st.services.GetByKey(key)
-	svc, _ := obj.(*corev1.Service)
+	svc, _ := obj.(*service)
 	if !exists || svc == nil || !c.w.exposed(ns) {
 		c.w.setService(k, nil)
 		return

@@ -16,7 +16,7 @@ type snapshot struct {
 	// namespaces holds the exposed namespaces; only their names exist.
 	namespaces *cowMap[string, struct{}]
 	// reverse maps an address to the services that own it (PTR).
-	reverse *cowMap[netip.Addr, ptrOwners]
+	reverse *cowMap[addrKey, ptrOwners]
 	// reverseTree counts the addresses under each octet (IPv4) or nibble
 	// (IPv6) prefix, so partial reverse names are empty non-terminals.
 	reverseTree *cowMap[netip.Prefix, int32]
@@ -32,16 +32,26 @@ type ptrOwner struct {
 	clusterIP bool
 }
 
-// ptrOwners are the owners of one address; nearly always exactly one.
+// ptrOwners are the owners of one address; nearly always exactly one, so
+// the rare others sit behind a pointer to keep the common entry small.
 type ptrOwners struct {
 	first ptrOwner
-	more  []ptrOwner
+	more  *[]ptrOwner
 }
 
 // all returns every owner.
 func (o ptrOwners) all() []ptrOwner {
-	return append([]ptrOwner{o.first}, o.more...)
+	if o.more == nil {
+		return []ptrOwner{o.first}
+	}
+	return append([]ptrOwner{o.first}, *o.more...)
 }
+
+// addrKey is an address as a reverse map key: 16 bytes, IPv4 in its
+// IPv4-mapped form (a netip.Addr key would take 24).
+type addrKey [16]byte
+
+func keyOf(a netip.Addr) addrKey { return a.As16() }
 
 // podKey identifies a pod address in a namespace.
 type podKey struct {
@@ -61,7 +71,7 @@ func newIndex() *Index {
 	ix.cur.Store(&snapshot{
 		services:    &cowMap[svcKey, *svcEntry]{},
 		namespaces:  &cowMap[string, struct{}]{},
-		reverse:     &cowMap[netip.Addr, ptrOwners]{},
+		reverse:     &cowMap[addrKey, ptrOwners]{},
 		reverseTree: &cowMap[netip.Prefix, int32]{},
 		pods:        &cowMap[podKey, struct{}]{},
 	})
@@ -79,7 +89,7 @@ type indexWriter struct {
 
 	services    *cowEdit[svcKey, *svcEntry]
 	namespaces  *cowEdit[string, struct{}]
-	reverse     *cowEdit[netip.Addr, ptrOwners]
+	reverse     *cowEdit[addrKey, ptrOwners]
 	reverseTree *cowEdit[netip.Prefix, int32]
 	pods        *cowEdit[podKey, struct{}]
 	changed     bool
@@ -221,17 +231,19 @@ func (w *indexWriter) setPod(k podKey, present bool) {
 }
 
 func (w *indexWriter) addOwner(a netip.Addr, p ptrOwner) {
-	cur, ok := w.reverse.get(a)
+	k := keyOf(a)
+	cur, ok := w.reverse.get(k)
 	if !ok {
 		w.walkReverseTree(a, 1)
-		w.reverse.set(a, ptrOwners{first: p})
+		w.reverse.set(k, ptrOwners{first: p})
 		return
 	}
-	w.reverse.set(a, ptrOwners{first: cur.first, more: append(slices.Clip(cur.more), p)})
+	w.reverse.set(k, owners(append(cur.all(), p)))
 }
 
 func (w *indexWriter) removeOwner(a netip.Addr, p ptrOwner) {
-	cur, ok := w.reverse.get(a)
+	k := keyOf(a)
+	cur, ok := w.reverse.get(k)
 	if !ok {
 		return
 	}
@@ -242,15 +254,21 @@ func (w *indexWriter) removeOwner(a netip.Addr, p ptrOwner) {
 	}
 	all = slices.Delete(all, i, i+1)
 	if len(all) == 0 {
-		w.reverse.del(a)
+		w.reverse.del(k)
 		w.walkReverseTree(a, -1)
 		return
 	}
-	next := ptrOwners{first: all[0]}
+	w.reverse.set(k, owners(all))
+}
+
+// owners packs a non-empty list of owners.
+func owners(all []ptrOwner) ptrOwners {
+	o := ptrOwners{first: all[0]}
 	if len(all) > 1 {
-		next.more = all[1:]
+		more := slices.Clone(all[1:])
+		o.more = &more
 	}
-	w.reverse.set(a, next)
+	return o
 }
 
 // walkReverseTree adds delta to the count of every proper prefix of addr

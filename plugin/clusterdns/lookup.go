@@ -327,7 +327,7 @@ func (l *lookup) nameserverAddrs() []net.IP {
 	var addrs []net.IP
 	seen := make(map[*svcKey]bool)
 	for _, ip := range l.c.localIPs {
-		owners, ok := l.snap.reverse.get(ip)
+		owners, ok := l.snap.reverse.get(keyOf(ip))
 		if !ok {
 			continue
 		}

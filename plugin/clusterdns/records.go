@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 )
 
 // svcKey names a service: lower-case name and namespace.
@@ -42,12 +41,12 @@ type buildOptions struct {
 // buildEntry computes the index entry of one Service from it and its slim
 // EndpointSlices, or nil when the Service has no name in DNS. It is pure:
 // the same objects always give the same entry.
-func buildEntry(svc *corev1.Service, slices []*endpointSlice, o buildOptions) *svcEntry {
+func buildEntry(svc *service, slices []*endpointSlice, o buildOptions) *svcEntry {
 	e := &svcEntry{base: serviceName(svc.Namespace, svc.Name)}
-	if svc.Spec.Type == corev1.ServiceTypeExternalName {
+	if svc.externalName != "" {
 		// An ExternalName that looks like an IP is not a host name: it is not
 		// served at all (Kubernetes docs, Service "ExternalName" caveat).
-		target := lower(strings.TrimSuffix(svc.Spec.ExternalName, "."))
+		target := lower(strings.TrimSuffix(svc.externalName, "."))
 		if !validName(target) {
 			return nil
 		}
@@ -59,7 +58,7 @@ func buildEntry(svc *corev1.Service, slices []*endpointSlice, o buildOptions) *s
 	}
 
 	e.eps = readyEndpoints(slices)
-	e.headless = isHeadless(svc)
+	e.headless = svc.headless
 	if e.headless {
 		// Spec §2.4.1: no ready endpoints means the name does not exist.
 		if len(e.eps) == 0 {
@@ -77,10 +76,10 @@ func buildEntry(svc *corev1.Service, slices []*endpointSlice, o buildOptions) *s
 	if o.ignoreEmptyServices && len(e.eps) == 0 {
 		return nil
 	}
-	for _, ip := range clusterIPs(svc) {
+	for _, ip := range svc.clusterIPs {
 		e.addAddr(ip)
 	}
-	e.ports = servicePorts(svc)
+	e.ports = svc.ports
 	return e
 }
 
@@ -164,7 +163,7 @@ func (e *svcEntry) hasProto(proto string) bool {
 		return slices.ContainsFunc(e.ports, func(p slicePort) bool { return p.name != "" && p.proto == proto })
 	}
 	for _, ep := range e.eps {
-		if slices.ContainsFunc(ep.ports, func(p slicePort) bool { return p.name != "" && p.proto == proto }) {
+		if slices.ContainsFunc(ep.slice.ports, func(p slicePort) bool { return p.name != "" && p.proto == proto }) {
 			return true
 		}
 	}
@@ -184,40 +183,6 @@ func packedIPs(packed []byte, size int) []net.IP {
 // serviceName returns the relative owner name of a service, "<svc>.<ns>.svc".
 func serviceName(namespace, name string) string {
 	return lower(name) + "." + lower(namespace) + ".svc"
-}
-
-// isHeadless reports whether a Service has no ClusterIP.
-func isHeadless(svc *corev1.Service) bool {
-	return svc.Spec.ClusterIP == corev1.ClusterIPNone ||
-		(len(svc.Spec.ClusterIPs) > 0 && svc.Spec.ClusterIPs[0] == corev1.ClusterIPNone)
-}
-
-// clusterIPs returns the parsed, distinct ClusterIPs of a service
-// (spec.clusterIPs, or spec.clusterIP on objects written before dual-stack).
-func clusterIPs(svc *corev1.Service) []netip.Addr {
-	raw := svc.Spec.ClusterIPs
-	if len(raw) == 0 && svc.Spec.ClusterIP != "" {
-		raw = []string{svc.Spec.ClusterIP}
-	}
-	ips := make([]netip.Addr, 0, len(raw))
-	for _, s := range raw {
-		if ip, err := netip.ParseAddr(s); err == nil && ip.Zone() == "" && !slices.Contains(ips, ip.Unmap()) {
-			ips = append(ips, ip.Unmap())
-		}
-	}
-	return ips
-}
-
-// servicePorts returns the ports of a Service that SRV records can name.
-func servicePorts(svc *corev1.Service) []slicePort {
-	var ports []slicePort
-	for _, p := range svc.Spec.Ports {
-		if p.Port <= 0 || p.Port > 65535 {
-			continue
-		}
-		ports = append(ports, slicePort{name: lower(p.Name), proto: protoName(string(p.Protocol)), port: uint16(p.Port)})
-	}
-	return ports
 }
 
 // dashedIP is the system-assigned endpoint name: 10.0.0.1 -> 10-0-0-1,
@@ -306,7 +271,7 @@ func (e *svcEntry) srvTargets(portName, proto string) []srvTarget {
 		}
 		group, start := e.eps[i:j], len(out)
 		for _, ep := range group {
-			for _, p := range ep.ports {
+			for _, p := range ep.slice.ports {
 				if match(p) && !slices.ContainsFunc(out[start:], func(t srvTarget) bool { return t.port == p.port }) {
 					out = append(out, srvTarget{port: p.port, eps: group})
 				}

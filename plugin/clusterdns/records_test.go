@@ -97,7 +97,7 @@ func build(svc *corev1.Service, o buildOptions, podNames bool, raw ...*discovery
 	for _, s := range raw {
 		slim = append(slim, sl.slice(s))
 	}
-	return buildEntry(svc, slim, o)
+	return buildEntry(slimService(svc), slim, o)
 }
 
 // labels returns the endpoint labels of an entry, in its order.

@@ -33,7 +33,7 @@ func (l *lookup) reverse(rel string) result {
 // ptr answers the PTR records of one address. A ClusterIP names its service
 // alone; otherwise every endpoint name with that address answers.
 func (l *lookup) ptr(addr netip.Addr) result {
-	owners, ok := l.snap.reverse.get(addr)
+	owners, ok := l.snap.reverse.get(keyOf(addr))
 	if !ok {
 		return resultNXDomain
 	}

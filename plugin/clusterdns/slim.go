@@ -8,16 +8,26 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // The slimmer is the informers' transform: it runs before an object enters
 // the store (and the temporary store of a relist), and keeps only what
 // answers need, so a full API object never lives in our caches.
 
+// service is what clusterdns keeps of a core/v1 Service.
+type service struct {
+	metav1.ObjectMeta // name, namespace and resourceVersion only
+
+	externalName string       // the target of an ExternalName service, else ""
+	headless     bool         // clusterIP None
+	clusterIPs   []netip.Addr // parsed, distinct
+	ports        []slicePort  // ports that SRV records can name
+}
+
 // endpointSlice is what clusterdns keeps of a discovery/v1 EndpointSlice:
-// its Service, address family, ports and ready endpoints.
+// its Service, ports and ready endpoints.
 type endpointSlice struct {
-	metav1.TypeMeta
 	metav1.ObjectMeta // name, namespace and resourceVersion only
 
 	service string      // the kubernetes.io/service-name label
@@ -28,17 +38,32 @@ type endpointSlice struct {
 // sliceEndpoint is one ready address of a slice.
 type sliceEndpoint struct {
 	addr  netip.Addr
-	name  string      // hostname, or pod name with endpoint_pod_names; "" for the dashed address
-	ports []slicePort // the slice's ports, shared by its endpoints
+	name  string         // hostname, or pod name with endpoint_pod_names; "" for the dashed address
+	slice *endpointSlice // for its ports
 }
 
-// DeepCopyObject implements runtime.Object. Slim slices are never modified
-// once built, so the copy shares their endpoints.
+// Slim objects live in informer stores, which want runtime.Objects. They
+// are never modified once built, so a copy shares everything but the meta.
+
+// DeepCopyObject implements runtime.Object.
+func (s *service) DeepCopyObject() runtime.Object {
+	c := *s
+	s.ObjectMeta.DeepCopyInto(&c.ObjectMeta)
+	return &c
+}
+
+// GetObjectKind implements runtime.Object; slim objects carry no type meta.
+func (*service) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
+
+// DeepCopyObject implements runtime.Object.
 func (s *endpointSlice) DeepCopyObject() runtime.Object {
 	c := *s
 	s.ObjectMeta.DeepCopyInto(&c.ObjectMeta)
 	return &c
 }
+
+// GetObjectKind implements runtime.Object; slim objects carry no type meta.
+func (*endpointSlice) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
 
 // slimmer builds slim objects for one configuration.
 type slimmer struct {
@@ -66,16 +91,30 @@ func slimMeta(m *metav1.ObjectMeta) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, ResourceVersion: m.ResourceVersion}
 }
 
-func slimService(s *corev1.Service) *corev1.Service {
-	out := &corev1.Service{ObjectMeta: slimMeta(&s.ObjectMeta)}
-	out.Spec.Type = s.Spec.Type
-	out.Spec.ClusterIP = s.Spec.ClusterIP
-	out.Spec.ClusterIPs = s.Spec.ClusterIPs
-	out.Spec.ExternalName = s.Spec.ExternalName
-	if len(s.Spec.Ports) > 0 {
-		out.Spec.Ports = make([]corev1.ServicePort, len(s.Spec.Ports))
-		for i, p := range s.Spec.Ports {
-			out.Spec.Ports[i] = corev1.ServicePort{Name: p.Name, Protocol: p.Protocol, Port: p.Port}
+func slimService(s *corev1.Service) *service {
+	out := &service{ObjectMeta: slimMeta(&s.ObjectMeta)}
+	if s.Spec.Type == corev1.ServiceTypeExternalName {
+		// An empty target still marks the service as ExternalName.
+		out.externalName = s.Spec.ExternalName
+		if out.externalName == "" {
+			out.externalName = "."
+		}
+		return out
+	}
+	out.headless = s.Spec.ClusterIP == corev1.ClusterIPNone ||
+		(len(s.Spec.ClusterIPs) > 0 && s.Spec.ClusterIPs[0] == corev1.ClusterIPNone)
+	raw := s.Spec.ClusterIPs
+	if len(raw) == 0 && s.Spec.ClusterIP != "" {
+		raw = []string{s.Spec.ClusterIP} // objects written before dual-stack
+	}
+	for _, r := range raw {
+		if ip, err := netip.ParseAddr(r); err == nil && ip.Zone() == "" && !slices.Contains(out.clusterIPs, ip.Unmap()) {
+			out.clusterIPs = append(out.clusterIPs, ip.Unmap())
+		}
+	}
+	for _, p := range s.Spec.Ports {
+		if p.Port > 0 && p.Port <= 65535 {
+			out.ports = append(out.ports, slicePort{name: lower(p.Name), proto: protoName(string(p.Protocol)), port: uint16(p.Port)})
 		}
 	}
 	return out
@@ -118,7 +157,7 @@ func (sl slimmer) slice(s *discoveryv1.EndpointSlice) *endpointSlice {
 			if ip = ip.Unmap(); ip.Is4() != v4 {
 				continue
 			}
-			out.eps = append(out.eps, sliceEndpoint{addr: ip, name: name, ports: out.ports})
+			out.eps = append(out.eps, sliceEndpoint{addr: ip, name: name, slice: out})
 		}
 	}
 	out.eps = slices.Clip(out.eps)

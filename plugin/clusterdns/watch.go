@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"reflect"
+	"slices"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -53,7 +53,7 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 		inf := cache.NewSharedIndexInformerWithOptions(
 			cache.ToListWatcherWithWatchListSemantics(lw, cs),
 			example,
-			cache.SharedIndexInformerOptions{Indexers: idx, ObjectDescription: reflect.TypeOf(example).Elem().Name()},
+			cache.SharedIndexInformerOptions{Indexers: idx, ObjectDescription: fmt.Sprintf("%T", example)},
 		)
 		// The transform runs in the informer's queue, before the store, so
 		// full objects never accumulate, not even during a relist.
@@ -155,9 +155,10 @@ func serviceHandler(ctl *controller) cache.ResourceEventHandler {
 	return cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) { markKey(obj, ctl.markService) },
 		UpdateFunc: func(old, cur any) {
-			o, ok1 := old.(*corev1.Service)
-			n, ok2 := cur.(*corev1.Service)
-			if ok1 && ok2 && reflect.DeepEqual(o.Spec, n.Spec) {
+			o, ok1 := old.(*service)
+			n, ok2 := cur.(*service)
+			if ok1 && ok2 && o.externalName == n.externalName && o.headless == n.headless &&
+				slices.Equal(o.clusterIPs, n.clusterIPs) && slices.Equal(o.ports, n.ports) {
 				return
 			}
 			markKey(cur, ctl.markService)
@@ -183,7 +184,7 @@ func sliceHandler(ctl *controller) cache.ResourceEventHandler {
 		UpdateFunc: func(old, cur any) {
 			o, ok1 := old.(*endpointSlice)
 			n, ok2 := cur.(*endpointSlice)
-			if ok1 && ok2 && sliceServiceKey(o) == sliceServiceKey(n) && reflect.DeepEqual(o.eps, n.eps) {
+			if ok1 && ok2 && sameSlice(o, n) {
 				return
 			}
 			mark(old)
@@ -191,6 +192,12 @@ func sliceHandler(ctl *controller) cache.ResourceEventHandler {
 		},
 		DeleteFunc: mark,
 	}
+}
+
+// sameSlice reports whether two versions of a slice give the same answers.
+func sameSlice(a, b *endpointSlice) bool {
+	return a.service == b.service && slices.Equal(a.ports, b.ports) &&
+		slices.EqualFunc(a.eps, b.eps, func(x, y sliceEndpoint) bool { return x.addr == y.addr && x.name == y.name })
 }
 
 // namespaceHandler queues a namespace when it appears or goes away.
