@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-
 )
 
 // svcKey names a service: lower-case name and namespace.
