@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: run build test bench
+.PHONY: run build test unit e2e bench
 
 # Serve demo/cluster.yaml on 127.0.0.1:1053; no cluster needed.
 run:
@@ -9,9 +9,17 @@ run:
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/coredns ./cmd/coredns
 
-test:
+# The whole suite: unit and in-process tests, then the end-to-end suite
+# against a real control plane (built from Go modules on first use).
+test: unit e2e
+
+unit:
 	$(GO) vet ./...
+	$(GO) vet -tags e2e ./test/e2e/
 	$(GO) test -race ./...
+
+e2e:
+	bash test/e2e/run.sh
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./plugin/clusterdns/

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs the end-to-end suite: builds (or reuses) the control plane, builds
+# the coredns binary, installs the DNS clients the suite uses, and runs the
+# Go tests with the e2e tag. Needs root (DNS on 127.0.0.2:53 for glibc,
+# mount namespaces for a pod's resolv.conf).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "test/e2e/run.sh must run as root: the suite serves DNS on 127.0.0.2:53 and uses mount namespaces" >&2
+    exit 1
+fi
+missing=()
+command -v dig >/dev/null 2>&1 || missing+=(bind9-dnsutils)
+command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
+command -v getent >/dev/null 2>&1 || missing+=(libc-bin)
+if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+start=$(date +%s)
+bin_dir=$(bash test/e2e/controlplane/build.sh | tail -n 1)
+echo "control plane binaries: ${bin_dir} ($(( $(date +%s) - start ))s)"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+go build -o "$work/coredns" ./cmd/coredns
+
+CLUSTERDNS_E2E_BIN="$bin_dir" CLUSTERDNS_E2E_COREDNS="$work/coredns" \
+    go test -tags e2e -count=1 -v -timeout 20m ./test/e2e/ "$@"
