@@ -48,6 +48,7 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 	}
 
 	slim := slimmer{endpointPodNames: s.cfg.endpointPodNames}
+	contact := &apiContact{}
 	var informers []cache.SharedIndexInformer
 	add := func(lw *cache.ListWatch, example runtime.Object, idx cache.Indexers, h cache.ResourceEventHandler) {
 		inf := cache.NewSharedIndexInformerWithOptions(
@@ -62,7 +63,7 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 		informers = append(informers, inf)
 	}
 
-	add(listWatch(sel,
+	add(listWatch(contact, sel,
 		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			return cs.CoreV1().Services(metav1.NamespaceAll).List(ctx, o)
 		},
@@ -70,7 +71,7 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 			return cs.CoreV1().Services(metav1.NamespaceAll).Watch(ctx, o)
 		}),
 		&corev1.Service{}, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, serviceHandler(ctl))
-	add(listWatch(nsSel,
+	add(listWatch(contact, nsSel,
 		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			return cs.CoreV1().Namespaces().List(ctx, o)
 		},
@@ -79,7 +80,7 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 		}),
 		&corev1.Namespace{}, cache.Indexers{}, namespaceHandler(ctl))
 	if !s.cfg.noEndpoints {
-		add(listWatch(sel,
+		add(listWatch(contact, sel,
 			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 				return cs.DiscoveryV1().EndpointSlices(metav1.NamespaceAll).List(ctx, o)
 			},
@@ -96,7 +97,7 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 			fields.OneTermNotEqualSelector("status.phase", string(corev1.PodFailed)),
 			fields.OneTermNotEqualSelector("status.phase", string(corev1.PodUnknown)),
 		).String()
-		add(listWatch(podSel,
+		add(listWatch(contact, podSel,
 			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 				return cs.CoreV1().Pods(metav1.NamespaceAll).List(ctx, o)
 			},
@@ -135,8 +136,9 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 	}, nil
 }
 
-// listWatch builds a ListWatch whose requests carry base's selectors.
-func listWatch(base metav1.ListOptions,
+// listWatch builds a ListWatch whose requests carry base's selectors and
+// that lists again after the API server was unreachable (relistGuard).
+func listWatch(contact *apiContact, base metav1.ListOptions,
 	list func(context.Context, metav1.ListOptions) (runtime.Object, error),
 	watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error),
 ) *cache.ListWatch {
@@ -144,9 +146,14 @@ func listWatch(base metav1.ListOptions,
 		o.LabelSelector, o.FieldSelector = base.LabelSelector, base.FieldSelector
 		return o
 	}
+	g := &relistGuard{contact: contact}
 	return &cache.ListWatch{
-		ListWithContextFunc:  func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return list(ctx, with(o)) },
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return watchFn(ctx, with(o)) },
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return g.list(ctx, with(o), list)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return g.watch(ctx, with(o), watchFn)
+		},
 	}
 }
 

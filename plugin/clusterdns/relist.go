@@ -1,0 +1,98 @@
+package clusterdns
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+)
+
+// apiContact follows whether the API server answers the informers, and
+// logs each change once: client-go itself retries silently.
+type apiContact struct {
+	mu   sync.Mutex
+	lost bool
+}
+
+// failed records a failed request.
+func (a *apiContact) failed(err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.lost {
+		a.lost = true
+		log.Warningf("lost contact with the Kubernetes API, answering from the last known state: %v", err)
+	}
+}
+
+// reached records a successful request.
+func (a *apiContact) reached() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.lost {
+		a.lost = false
+		log.Info("Kubernetes API reachable again; relisting")
+	}
+}
+
+// relistGuard makes an informer list again after the API server was
+// unreachable, instead of resuming its watch from the last resource
+// version. Resuming is only sound when the API server's revision history
+// survived the outage; after an etcd restore it did not, and a resumed
+// watch would silently skip every change made in the new history up to
+// that version. A relist costs one list per informer per outage.
+type relistGuard struct {
+	contact *apiContact
+	stale   atomic.Bool
+}
+
+// errRelist is what a resumed watch gets after an outage: the reflector
+// treats an expired resource version by listing again.
+var errRelist = apierrors.NewResourceExpired("the API server was unreachable; listing again")
+
+// list wraps a list call.
+func (g *relistGuard) list(ctx context.Context, o metav1.ListOptions, list func(context.Context, metav1.ListOptions) (runtime.Object, error)) (runtime.Object, error) {
+	obj, err := list(ctx, o)
+	if err != nil {
+		g.failed(ctx, err)
+		return nil, err
+	}
+	g.stale.Store(false)
+	g.contact.reached()
+	return obj, nil
+}
+
+// watch wraps a watch call. A watch that resumes from a resource version
+// after a failure is opened (so the API server is known to answer again),
+// then closed and refused with errRelist. Streaming lists (watches that send
+// the initial state) are a relist already.
+func (g *relistGuard) watch(ctx context.Context, o metav1.ListOptions, watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error)) (watch.Interface, error) {
+	w, err := watchFn(ctx, o)
+	if err != nil {
+		g.failed(ctx, err)
+		return nil, err
+	}
+	g.contact.reached()
+	if o.SendInitialEvents != nil && *o.SendInitialEvents {
+		g.stale.Store(false)
+		return w, nil
+	}
+	if g.stale.Load() {
+		w.Stop()
+		return nil, errRelist
+	}
+	return w, nil
+}
+
+// failed marks the informer stale unless the request merely ended with its context.
+func (g *relistGuard) failed(ctx context.Context, err error) {
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+		return
+	}
+	g.stale.Store(true)
+	g.contact.failed(err)
+}
