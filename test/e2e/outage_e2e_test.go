@@ -28,8 +28,11 @@ func testRBAC(t *testing.T, ctx context.Context, _ *kubernetes.Clientset) {
 		t.Errorf("the DNS user cannot list endpointslices: %v", err)
 	}
 	for what, err := range map[string]error{
-		"list pods":    func() error { _, err := dnsUser.CoreV1().Pods("").List(ctx, metav1.ListOptions{Limit: 1}); return err }(),
-		"list secrets": func() error { _, err := dnsUser.CoreV1().Secrets("").List(ctx, metav1.ListOptions{Limit: 1}); return err }(),
+		"list pods": func() error { _, err := dnsUser.CoreV1().Pods("").List(ctx, metav1.ListOptions{Limit: 1}); return err }(),
+		"list secrets": func() error {
+			_, err := dnsUser.CoreV1().Secrets("").List(ctx, metav1.ListOptions{Limit: 1})
+			return err
+		}(),
 		"create services": func() error {
 			_, err := dnsUser.CoreV1().Services("prod").Create(ctx, service("prod", "nope", false, &singleStack, port("http", corev1.ProtocolTCP, 80)), metav1.CreateOptions{})
 			return err
