@@ -15,14 +15,27 @@ import (
 // apiContact follows whether the API server answers the informers, and
 // logs each change once: client-go itself retries silently.
 type apiContact struct {
-	mu   sync.Mutex
-	lost bool
+	mu      sync.Mutex
+	lost    bool
+	refused map[string]bool // denial messages already logged
 }
 
-// failed records a failed request.
+// failed records a failed request. A refusal (no permission, bad
+// credentials) is not an outage: it is logged once per message, naming
+// what is missing, since it lasts until someone fixes the RBAC.
 func (a *apiContact) failed(err error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
+		if a.refused == nil {
+			a.refused = make(map[string]bool)
+		}
+		if msg := err.Error(); !a.refused[msg] {
+			a.refused[msg] = true
+			log.Errorf("the Kubernetes API refused a request: %v; clusterdns needs list and watch on services, endpointslices and namespaces (and pods with `pods verified`)", err)
+		}
+		return
+	}
 	if !a.lost {
 		a.lost = true
 		log.Warningf("lost contact with the Kubernetes API, answering from the last known state: %v", err)

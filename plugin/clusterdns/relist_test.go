@@ -8,6 +8,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 )
 
@@ -85,3 +86,16 @@ type stopCounter struct {
 }
 
 func (s stopCounter) Stop() { *s.n++; s.Interface.Stop() }
+
+func TestAPIContactRefusalIsNotAnOutage(t *testing.T) {
+	a := &apiContact{}
+	forbidden := apierrors.NewForbidden(schema.GroupResource{Group: "discovery.k8s.io", Resource: "endpointslices"}, "", errors.New("RBAC: no rule"))
+	a.failed(forbidden)
+	a.failed(forbidden)
+	if a.lost {
+		t.Error("a refusal was taken for an outage")
+	}
+	if len(a.refused) != 1 {
+		t.Errorf("refusals recorded: %v, want the one message once", a.refused)
+	}
+}
