@@ -72,7 +72,7 @@ func expect(t *testing.T, what, name string, qtype uint16, timeout time.Duration
 			return last, time.Since(start)
 		}
 		if time.Since(start) > timeout {
-			t.Fatalf("%s: %s %s after %s: got %v (err %v)", what, name, dns.TypeToString[qtype], timeout, last, lastErr)
+			t.Fatalf("%s: %s %s after %s: got %v (err %v)\n%s", what, name, dns.TypeToString[qtype], timeout, last, lastErr, sliceState(name))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -253,4 +253,37 @@ func runningPod(t *testing.T, ctx context.Context, cs kubernetes.Interface, ns, 
 		return false
 	})
 	return found
+}
+
+// sliceState describes the EndpointSlices of the service a name is under,
+// to tell a DNS fault from a cluster that is not in the expected state.
+func sliceState(name string) string {
+	labels := strings.Split(strings.TrimSuffix(name, "."), ".")
+	i := slices.Index(labels, "svc")
+	if i < 2 {
+		return ""
+	}
+	svc, ns := labels[i-2], labels[i-1]
+	cs, err := env.cp.adminClient()
+	if err != nil {
+		return err.Error()
+	}
+	list, err := cs.DiscoveryV1().EndpointSlices(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + svc})
+	if err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "EndpointSlices of %s/%s:\n", ns, svc)
+	for _, s := range list.Items {
+		fmt.Fprintf(&b, "  %s (%s, rv %s):", s.Name, s.AddressType, s.ResourceVersion)
+		for _, e := range s.Endpoints {
+			ready := "unset"
+			if e.Conditions.Ready != nil {
+				ready = fmt.Sprint(*e.Conditions.Ready)
+			}
+			fmt.Fprintf(&b, " %v ready=%s", e.Addresses, ready)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }
