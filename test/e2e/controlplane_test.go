@@ -282,6 +282,9 @@ func (cp *controlPlane) startControllers() error {
 		"--use-service-account-credentials=false",
 		// Publish slice changes at once rather than batching them for a second.
 		"--endpointslice-updates-batch-period=0s",
+		// A busy machine can delay kwok's node heartbeats; the node must not
+		// be declared dead (and its pods unready) for that.
+		"--node-monitor-grace-period=10m", "--node-startup-grace-period=10m",
 		"-v=1")
 	if err != nil {
 		return err

@@ -32,7 +32,7 @@ func testPropagation(t *testing.T, ctx context.Context, cs *kubernetes.Clientset
 	if _, err := cs.AppsV1().Deployments("prod").Patch(ctx, "cache", types.MergePatchType, []byte(`{"spec":{"replicas":4}}`), metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	expect(t, "scaled to 4", "cache.prod.svc.cluster.local", dns.TypeA, 60*time.Second, count("A", 4))
+	expect(t, "scaled to 4", "cache.prod.svc.cluster.local", dns.TypeA, 120*time.Second, count("A", 4))
 	record("deployment scaled 2->4 -> 4 headless A records", time.Since(start))
 
 	// Delete a pod: its address leaves the answer.
@@ -41,7 +41,7 @@ func testPropagation(t *testing.T, ctx context.Context, cs *kubernetes.Clientset
 	if err := cs.CoreV1().Pods("prod").Delete(ctx, victim.Name, metav1.DeleteOptions{GracePeriodSeconds: new(int64(0))}); err != nil {
 		t.Fatal(err)
 	}
-	expect(t, "deleted pod gone", "cache.prod.svc.cluster.local", dns.TypeA, 60*time.Second, func(a answer) bool {
+	expect(t, "deleted pod gone", "cache.prod.svc.cluster.local", dns.TypeA, 120*time.Second, func(a answer) bool {
 		return a.rcode == dns.RcodeSuccess && !slices.Contains(a.records, "A "+victim.Status.PodIP)
 	})
 	record("pod deleted -> its address gone", time.Since(start))
