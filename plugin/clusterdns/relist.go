@@ -1,10 +1,13 @@
 package clusterdns
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -58,10 +61,24 @@ func (a *apiContact) reached() {
 // survived the outage; after an etcd restore it did not, and a resumed
 // watch would silently skip every change made in the new history up to
 // that version. A relist costs one list per informer per outage.
+//
+// It also keeps an unreachable API server out of client-go's backoff: a
+// request that cannot reach the server is retried here every retry
+// interval (doubling up to maxRetry), so the informers reconnect within
+// about a second of the server's return, where client-go's own backoff
+// (doubling from 0.8 s up to 30 s, with jitter) took 20 s and more after a
+// 15 s outage.
 type relistGuard struct {
-	contact *apiContact
-	stale   atomic.Bool
+	contact  *apiContact
+	stale    atomic.Bool
+	retry    time.Duration // first wait between attempts; 0 means defaultRetry
+	maxRetry time.Duration // longest wait; 0 means defaultMaxRetry
 }
+
+const (
+	defaultRetry    = 250 * time.Millisecond
+	defaultMaxRetry = 2 * time.Second
+)
 
 // errRelist is what a resumed watch gets after an outage: the reflector
 // treats an expired resource version by listing again.
@@ -69,7 +86,11 @@ var errRelist = apierrors.NewResourceExpired("the API server was unreachable; li
 
 // list wraps a list call.
 func (g *relistGuard) list(ctx context.Context, o metav1.ListOptions, list func(context.Context, metav1.ListOptions) (runtime.Object, error)) (runtime.Object, error) {
-	obj, err := list(ctx, o)
+	var obj runtime.Object
+	err := g.untilReachable(ctx, func() (err error) {
+		obj, err = list(ctx, o)
+		return err
+	})
 	if err != nil {
 		g.failed(ctx, err)
 		return nil, err
@@ -84,7 +105,11 @@ func (g *relistGuard) list(ctx context.Context, o metav1.ListOptions, list func(
 // then closed and refused with errRelist. Streaming lists (watches that send
 // the initial state) are a relist already.
 func (g *relistGuard) watch(ctx context.Context, o metav1.ListOptions, watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error)) (watch.Interface, error) {
-	w, err := watchFn(ctx, o)
+	var w watch.Interface
+	err := g.untilReachable(ctx, func() (err error) {
+		w, err = watchFn(ctx, o)
+		return err
+	})
 	if err != nil {
 		g.failed(ctx, err)
 		return nil, err
@@ -99,6 +124,36 @@ func (g *relistGuard) watch(ctx context.Context, o metav1.ListOptions, watchFn f
 		return nil, errRelist
 	}
 	return w, nil
+}
+
+// untilReachable runs call until it gets through to the API server: it
+// returns its result unless the server could not be reached, and then
+// retries. Answers of the server, errors included, go back to the reflector.
+func (g *relistGuard) untilReachable(ctx context.Context, call func() error) error {
+	wait := cmp.Or(g.retry, defaultRetry)
+	for {
+		err := call()
+		if err == nil || !unreachable(err) || ctx.Err() != nil {
+			return err
+		}
+		g.failed(ctx, err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, cmp.Or(g.maxRetry, defaultMaxRetry))
+	}
+}
+
+// unreachable reports whether err means the API server did not answer (a
+// transport error, or 503 while it starts) rather than answered with an error.
+func unreachable(err error) bool {
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		return status.Status().Code == http.StatusServiceUnavailable
+	}
+	return true
 }
 
 // failed marks the informer stale unless the request merely ended with its context.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,41 +14,37 @@ import (
 )
 
 func TestRelistGuard(t *testing.T) {
-	var down bool
-	opened, stopped := 0, 0
+	failures := 0 // how many calls fail before the server answers again
+	calls, stopped := 0, 0
+	refused := errors.New("dial tcp 127.0.0.1:6443: connect: connection refused")
 	watchFn := func(context.Context, metav1.ListOptions) (watch.Interface, error) {
-		if down {
-			return nil, errors.New("connection refused")
+		calls++
+		if failures > 0 {
+			failures--
+			return nil, refused
 		}
-		opened++
-		fw := watch.NewFake()
-		return stopCounter{fw, &stopped}, nil
+		return stopCounter{watch.NewFake(), &stopped}, nil
 	}
 	listFn := func(context.Context, metav1.ListOptions) (runtime.Object, error) {
-		if down {
-			return nil, errors.New("connection refused")
-		}
 		return &metav1.List{}, nil
 	}
 	ctx := context.Background()
-	g := &relistGuard{contact: &apiContact{}}
+	g := &relistGuard{contact: &apiContact{}, retry: time.Millisecond, maxRetry: 2 * time.Millisecond}
 	resume := metav1.ListOptions{ResourceVersion: "386"}
 	stream := metav1.ListOptions{ResourceVersion: "386", SendInitialEvents: new(true)}
 
 	if _, err := g.watch(ctx, resume, watchFn); err != nil {
 		t.Fatalf("healthy resume: %v", err)
 	}
-	down = true
-	if _, err := g.watch(ctx, resume, watchFn); err == nil {
-		t.Fatal("watch against a down API succeeded")
-	}
-	if !g.contact.lost {
-		t.Error("outage not recorded")
-	}
-	down = false
+	// An outage: the call keeps trying until the server answers, then asks
+	// the reflector to relist rather than resume.
+	failures, calls = 3, 0
 	_, err := g.watch(ctx, resume, watchFn)
 	if !apierrors.IsResourceExpired(err) {
-		t.Fatalf("resume after an outage: %v, want an expired resource version", err)
+		t.Fatalf("resume across an outage: %v, want an expired resource version", err)
+	}
+	if calls != 4 {
+		t.Errorf("%d attempts, want 4 (3 refused, then through)", calls)
 	}
 	if stopped != 1 {
 		t.Errorf("the probe watch was not stopped (%d stops)", stopped)
@@ -69,13 +66,39 @@ func TestRelistGuard(t *testing.T) {
 	if g.stale.Load() {
 		t.Error("a streaming list did not count as a relist")
 	}
-	// A request cancelled by shutdown is not an outage.
+	// Answers of the server, errors included, go straight back.
+	gone := apierrors.NewGone("too old resource version")
+	calls = 0
+	if _, err := g.watch(ctx, resume, func(context.Context, metav1.ListOptions) (watch.Interface, error) { calls++; return nil, gone }); !apierrors.IsGone(err) || calls != 1 {
+		t.Errorf("410 from the server: %v after %d calls, want it returned at once", err, calls)
+	}
+	// A request cancelled by shutdown is not an outage, and does not wait.
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	down = true
-	_, _ = g.watch(cctx, resume, watchFn)
+	g.stale.Store(false)
+	failures = 1 << 30
+	if _, err := g.watch(cctx, resume, watchFn); err == nil {
+		t.Error("a cancelled request succeeded")
+	}
 	if g.stale.Load() {
 		t.Error("a cancelled request marked the informer stale")
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{errors.New("connection refused"), true},
+		{apierrors.NewServiceUnavailable("starting"), true},
+		{apierrors.NewGone("too old"), false},
+		{apierrors.NewForbidden(schema.GroupResource{Resource: "services"}, "", errors.New("no")), false},
+		{apierrors.NewTimeoutError("too large resource version", 1), false},
+	} {
+		if got := unreachable(tc.err); got != tc.want {
+			t.Errorf("unreachable(%v) = %v, want %v", tc.err, got, tc.want)
+		}
 	}
 }
 
