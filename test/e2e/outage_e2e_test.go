@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -90,6 +91,21 @@ func testOutage(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) {
 	expect(t, "a change after the outage", "after-outage.prod.svc.cluster.local.", dns.TypeA, 120*time.Second, count("A", 1))
 	record("after a 15 s API outage: service created -> A answered", time.Since(start))
 	record("after a 15 s API outage: API back -> new service answered", time.Since(back))
+	compareUpstream("after a 15 s API outage: service created -> A answered", start, "after-outage.prod.svc.cluster.local.", count("A", 1))
+}
+
+// compareUpstream records how long the kubernetes plugin (same binary,
+// same objects) takes to show the same change, for the record only.
+func compareUpstream(what string, since time.Time, name string, ok func(answer) bool) {
+	deadline := since.Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		if a, err := query(upstreamAddr, "udp", name, dns.TypeA); err == nil && ok(a) {
+			record("  kubernetes plugin, "+what, time.Since(since))
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	timings = append(timings, fmt.Sprintf("  kubernetes plugin, %s: not within 90 s", what))
 }
 
 // testStartBeforeAPI starts a second DNS server while the API server is
@@ -152,8 +168,11 @@ func testFreshEtcd(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) 
 	if _, err := cs.CoreV1().Services("prod").Create(ctx, service("prod", "reborn", false, &singleStack, port("http", corev1.ProtocolTCP, 80)), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	created := time.Now()
 	expect(t, "a service of the new history", "reborn.prod.svc.cluster.local.", dns.TypeA, 120*time.Second, count("A", 1))
 	record("fresh etcd: restart -> new service answered", time.Since(start))
+	record("fresh etcd: service created -> A answered", time.Since(created))
 	expect(t, "a service of the old history", "web.prod.svc.cluster.local.", dns.TypeA, 60*time.Second, rcode(dns.RcodeNameError))
 	record("fresh etcd: restart -> old service gone", time.Since(start))
+	compareUpstream("fresh etcd: service created -> A answered", created, "reborn.prod.svc.cluster.local.", count("A", 1))
 }
