@@ -8,7 +8,6 @@
 package clusterdns
 
 import (
-	"errors"
 	"net/netip"
 	"sync/atomic"
 	"time"
@@ -46,9 +45,6 @@ const (
 )
 
 var log = clog.NewWithPlugin(pluginName)
-
-// ErrNotSynced is returned by a lookup made before the object caches have synced.
-var ErrNotSynced = errors.New("object caches not synced")
 
 // config holds everything parsed from a clusterdns stanza.
 type config struct {

@@ -169,8 +169,8 @@ func (e *svcEntry) hasProto(proto string) bool {
 	return false
 }
 
-// addrs returns the addresses of the service name as net.IPs that share the
-// entry's packed storage (no allocation per address).
+// packedIPs returns the addresses of a packed list as net.IPs that share its
+// storage (no allocation per address).
 func packedIPs(packed []byte, size int) []net.IP {
 	ips := make([]net.IP, 0, len(packed)/size)
 	for i := 0; i+size <= len(packed); i += size {
