@@ -26,8 +26,9 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// controlPlane is etcd, kube-apiserver, kube-controller-manager and kwok
-// running on 127.0.0.1, started from the binaries in bin.
+// controlPlane is etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler and kwok running on 127.0.0.1, started from the binaries in
+// bin.
 type controlPlane struct {
 	bin, dir  string
 	etcdPort  int
@@ -145,7 +146,7 @@ func (cp *controlPlane) stop(name string) {
 // stopAll ends every process this control plane started, in reverse order
 // of dependency.
 func (cp *controlPlane) stopAll() {
-	for _, name := range []string{"kwok", "kube-controller-manager", "kube-apiserver", "etcd"} {
+	for _, name := range []string{"kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"} {
 		cp.stop(name)
 	}
 	for name := range cp.procs {
@@ -266,7 +267,7 @@ current-context: e2e
 	return os.WriteFile(path, []byte(conf), 0o600)
 }
 
-// startControllers starts kube-controller-manager and kwok.
+// startControllers starts kube-controller-manager, kube-scheduler and kwok.
 func (cp *controlPlane) startControllers() error {
 	cp.adminConf = cp.path("admin.kubeconfig")
 	if err := cp.writeKubeconfig(cp.adminConf, cp.token); err != nil {
@@ -285,6 +286,19 @@ func (cp *controlPlane) startControllers() error {
 		// A busy machine can delay kwok's node heartbeats; the node must not
 		// be declared dead (and its pods unready) for that.
 		"--node-monitor-grace-period=10m", "--node-startup-grace-period=10m",
+		"-v=1")
+	if err != nil {
+		return err
+	}
+	// Pods that name no node (the DNS Deployment of deploy/) need a
+	// scheduler; the tests' own pods are bound to the kwok node directly.
+	// One left from before a restart of the control plane would schedule
+	// alongside the new one: stop it first.
+	cp.stop("kube-scheduler")
+	err = cp.start("kube-scheduler", filepath.Join(cp.bin, "kube-scheduler"), environ(),
+		"--kubeconfig="+cp.adminConf,
+		"--bind-address=127.0.0.1", "--secure-port=0",
+		"--leader-elect=false",
 		"-v=1")
 	if err != nil {
 		return err

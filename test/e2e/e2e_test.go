@@ -49,6 +49,7 @@ func TestEndToEnd(t *testing.T) {
 		{"propagation", testPropagation},
 		{"same answers as kubernetes plugin", testCompareUpstream},
 		{"rbac", testRBAC},
+		{"deploy", testDeploy},
 		{"api outage", testOutage},
 		{"start before api", testStartBeforeAPI},
 		{"fresh etcd relist", testFreshEtcd},

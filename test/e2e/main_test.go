@@ -1,10 +1,11 @@
 //go:build e2e
 
 // Package e2e runs the real coredns binary against a real control plane
-// (etcd, kube-apiserver, kube-controller-manager and kwok, built from Go
-// modules by controlplane/build.sh) on loopback, and queries it the way
-// pods do: dig over UDP and TCP, dig +search and glibc's resolver with a
-// pod's resolv.conf.
+// (etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok,
+// built from Go modules by controlplane/build.sh) on loopback, and queries
+// it the way pods do: dig over UDP and TCP, dig +search and glibc's
+// resolver with a pod's resolv.conf. It also installs the manifests of
+// deploy/ on that cluster the way the README switches a kubeadm cluster.
 package e2e
 
 import (
@@ -31,6 +32,10 @@ var env struct {
 // dnsToken is the bearer token of the DNS server's user, "clusterdns",
 // which holds nothing but the ClusterRole the deploy manifests ship.
 const dnsToken = "clusterdns-e2e-token"
+
+// noSlicesToken is the bearer token of "clusterdns-noslices", a user that
+// holds that ClusterRole without its endpointslices rule (testDeploy).
+const noSlicesToken = "clusterdns-noslices-e2e-token"
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -95,7 +100,7 @@ func startCluster(ctx context.Context) error {
 	env.cp = cp
 	// The DNS server's user comes from the token file, so it outlives a
 	// fresh etcd; its permissions come from RBAC objects seeded below.
-	if err := appendFile(cp.path("tokens.csv"), dnsToken+",clusterdns,clusterdns\n"); err != nil {
+	if err := appendFile(cp.path("tokens.csv"), dnsToken+",clusterdns,clusterdns\n"+noSlicesToken+",clusterdns-noslices,clusterdns-noslices\n"); err != nil {
 		return err
 	}
 	if err := cp.startEtcd(true); err != nil {

@@ -22,16 +22,20 @@ const nodeName = "kwok-node-0"
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
-// dnsClusterRole is what the DNS server may do: list and watch the objects
-// it answers from, nothing else.
-func dnsClusterRole() *rbacv1.ClusterRole {
-	return &rbacv1.ClusterRole{
-		ObjectMeta: metav1.ObjectMeta{Name: "system:coredns"},
-		Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{""}, Resources: []string{"services", "namespaces"}, Verbs: []string{"list", "watch"}},
-			{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: []string{"list", "watch"}},
-		},
+// dnsRole is the name of the DNS server's ClusterRole and of its binding to
+// the user clusterdns.
+const dnsRole = "clusterdns-e2e"
+
+// dnsClusterRole is what the DNS server may do: exactly what the ClusterRole
+// of the deploy manifests (system:coredns) allows, so that the suite fails
+// if that role lacks something clusterdns needs. It is a copy under a name
+// of its own: testDeploy installs, replaces and rolls back system:coredns.
+func dnsClusterRole() (*rbacv1.ClusterRole, error) {
+	shipped, err := shippedClusterRole()
+	if err != nil {
+		return nil, err
 	}
+	return &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: dnsRole}, Rules: shipped.Rules}, nil
 }
 
 // seed creates what a cluster has before workloads: the DNS server's RBAC,
@@ -44,9 +48,13 @@ func seed(ctx context.Context) error {
 	if err := seedRBAC(ctx, cs); err != nil {
 		return err
 	}
+	// The labels a kubelet sets, which the DNS Deployment's node selector
+	// and anti-affinity use; no taints.
 	node := &corev1.Node{
-		ObjectMeta: metav1.ObjectMeta{Name: nodeName, Annotations: map[string]string{"kwok.x-k8s.io/node": "fake"}, Labels: map[string]string{"type": "kwok"}},
-		Spec:       corev1.NodeSpec{PodCIDR: "10.244.1.0/24", PodCIDRs: []string{"10.244.1.0/24", "fd00:10:244:1::/64"}},
+		ObjectMeta: metav1.ObjectMeta{Name: nodeName, Annotations: map[string]string{"kwok.x-k8s.io/node": "fake"}, Labels: map[string]string{
+			"type": "kwok", corev1.LabelOSStable: "linux", corev1.LabelArchStable: "amd64", corev1.LabelHostname: nodeName,
+		}},
+		Spec: corev1.NodeSpec{PodCIDR: "10.244.1.0/24", PodCIDRs: []string{"10.244.1.0/24", "fd00:10:244:1::/64"}},
 	}
 	if _, err := cs.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
@@ -75,10 +83,13 @@ func seed(ctx context.Context) error {
 }
 
 func seedRBAC(ctx context.Context, cs kubernetes.Interface) error {
+	role, err := dnsClusterRole()
+	if err != nil {
+		return err
+	}
 	// The API server creates its bootstrap RBAC shortly after it is ready.
-	var err error
 	for range 100 {
-		_, err = cs.RbacV1().ClusterRoles().Create(ctx, dnsClusterRole(), metav1.CreateOptions{})
+		_, err = cs.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{})
 		if err == nil || apierrors.IsAlreadyExists(err) {
 			break
 		}
@@ -88,8 +99,8 @@ func seedRBAC(ctx context.Context, cs kubernetes.Interface) error {
 		return err
 	}
 	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "system:coredns"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "system:coredns"},
+		ObjectMeta: metav1.ObjectMeta{Name: dnsRole},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: dnsRole},
 		Subjects:   []rbacv1.Subject{{APIGroup: "rbac.authorization.k8s.io", Kind: "User", Name: "clusterdns"}},
 	}
 	if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
