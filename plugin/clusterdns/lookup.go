@@ -154,11 +154,26 @@ func (l *lookup) entry(owner string, e *svcEntry) result {
 
 // endpointAddrs answers A or AAAA at an endpoint name.
 func (l *lookup) endpointAddrs(eps []*sliceEndpoint) result {
-	ips := make([]net.IP, len(eps))
-	for i, ep := range eps {
-		ips[i] = ep.addr.AsSlice()
+	if l.qtype != dns.TypeA && l.qtype != dns.TypeAAAA {
+		return resultNoData
 	}
-	return l.addresses(l.qname, ips)
+	for _, ep := range eps {
+		if ep.addr.Is4() == (l.qtype == dns.TypeA) {
+			l.answer = append(l.answer, addrRecord(l.qname, ep.addr, l.c.cfg.ttl))
+		}
+	}
+	if len(l.answer) == 0 {
+		return resultNoData
+	}
+	return resultSuccess
+}
+
+// addrRecord returns the A or AAAA record of addr.
+func addrRecord(owner string, addr netip.Addr, ttl uint32) dns.RR {
+	if addr.Is4() {
+		return &dns.A{Hdr: dns.RR_Header{Name: owner, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: ttl}, A: addr.AsSlice()}
+	}
+	return &dns.AAAA{Hdr: dns.RR_Header{Name: owner, Rrtype: dns.TypeAAAA, Class: dns.ClassINET, Ttl: ttl}, AAAA: addr.AsSlice()}
 }
 
 // addresses answers A or AAAA (per qtype) from ips, which may mix families.
@@ -228,11 +243,7 @@ func (l *lookup) srv(e *svcEntry, targets []srvTarget) result {
 		case t.eps != nil && t.eps[0] != last:
 			last = t.eps[0]
 			for _, ep := range t.eps {
-				qtype := uint16(dns.TypeAAAA)
-				if ep.addr.Is4() {
-					qtype = dns.TypeA
-				}
-				l.extra = appendAddrs(l.extra, target, []net.IP{ep.addr.AsSlice()}, qtype, ttl)
+				l.extra = append(l.extra, addrRecord(target, ep.addr, ttl))
 			}
 		}
 	}
