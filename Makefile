@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: run build test unit e2e bench
+.PHONY: run build test unit e2e bench fuzz
 
 # Serve demo/cluster.yaml on 127.0.0.1:1053; no cluster needed.
 run:
@@ -26,3 +26,9 @@ e2e:
 bench:
 	$(GO) test -run '^$$' -bench 'BenchmarkServeDNS|BenchmarkRebuildService' -benchmem ./plugin/clusterdns/
 	$(GO) test -run '^$$' -bench BenchmarkMemory -benchtime 1x ./plugin/clusterdns/
+
+# Longer runs of the fuzz targets (their seeds also run in `make test`).
+FUZZTIME ?= 1m
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzServeDNS$$' -fuzztime $(FUZZTIME) ./plugin/clusterdns/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseReverse$$' -fuzztime $(FUZZTIME) ./plugin/clusterdns/
