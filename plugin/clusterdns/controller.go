@@ -80,7 +80,6 @@ type controller struct {
 	synced  atomic.Bool
 	podRefs map[podKey]int            // how many pods hold each address
 	podHave map[string][]netip.Addr   // addresses published per pod key
-	podNS   map[string]string         // namespace per pod key
 	onSync  func(time.Duration, bool) // observes each batch (duration, full)
 }
 
@@ -96,7 +95,6 @@ func newController(cfg *config, st stores, ix *Index) *controller {
 		kick:     make(chan struct{}, 1),
 		podRefs:  make(map[podKey]int),
 		podHave:  make(map[string][]netip.Addr),
-		podNS:    make(map[string]string),
 	}
 }
 
@@ -279,11 +277,13 @@ func (c *controller) syncService(key string) {
 
 // syncPod updates the addresses one pod holds, for `pods verified`.
 func (c *controller) syncPod(key string) {
+	ns, _, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		return
+	}
 	var addrs []netip.Addr
-	ns := c.podNS[key]
 	if obj, exists, _ := c.st.pods.GetByKey(key); exists {
 		if pod, ok := obj.(*corev1.Pod); ok {
-			ns = pod.Namespace
 			addrs = podAddrs(pod)
 		}
 	}
@@ -296,7 +296,6 @@ func (c *controller) syncPod(key string) {
 		}
 	}
 	delete(c.podHave, key)
-	delete(c.podNS, key)
 	if len(addrs) == 0 {
 		return
 	}
@@ -305,7 +304,7 @@ func (c *controller) syncPod(key string) {
 		c.podRefs[k]++
 		c.w.setPod(k, true)
 	}
-	c.podHave[key], c.podNS[key] = addrs, ns
+	c.podHave[key] = addrs
 }
 
 // podAddrs returns the addresses of a pod that is not finished.
