@@ -33,6 +33,8 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
+
+	"github.com/clusterdns/clusterdns/test/controlplane"
 )
 
 // repoRoot is the repository, seen from this package's directory, where go
@@ -662,7 +664,7 @@ func testDeploy(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) {
 		defer cancel()
 		cmd := exec.CommandContext(ctx, "sh", "-c", script)
 		cmd.Dir = work
-		cmd.Env = append(os.Environ(), "PATH="+env.bin+":"+os.Getenv("PATH"), "KUBECONFIG="+env.cp.adminConf)
+		cmd.Env = append(os.Environ(), "PATH="+env.bin+":"+os.Getenv("PATH"), "KUBECONFIG="+env.cp.AdminConf)
 		cmd.Stdin = strings.NewReader(stdin)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
@@ -897,21 +899,21 @@ func testRefused(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) {
 		_ = cs.RbacV1().ClusterRoles().Delete(ctx, user, metav1.DeleteOptions{})
 	}()
 
-	kubeconfig := env.cp.path(user + ".kubeconfig")
-	if err := env.cp.writeKubeconfig(kubeconfig, noSlicesToken); err != nil {
+	kubeconfig := env.cp.Path(user + ".kubeconfig")
+	if err := env.cp.WriteKubeconfig(kubeconfig, noSlicesToken); err != nil {
 		t.Fatal(err)
 	}
-	readyPort := must(freePort())
-	corefile := env.cp.path(user + ".Corefile")
+	readyPort := must(controlplane.FreePort())
+	corefile := env.cp.Path(user + ".Corefile")
 	conf := fmt.Sprintf(".:53 {\n    bind %s\n    ready 127.0.0.1:%d\n    clusterdns cluster.local {\n        kubeconfig %s\n        startup_timeout 1s\n    }\n}\n", addr, readyPort, kubeconfig)
 	if err := os.WriteFile(corefile, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.cp.start(user, env.coredns, os.Environ(), "-conf", corefile); err != nil {
+	if err := env.cp.Start(user, env.coredns, os.Environ(), "-conf", corefile); err != nil {
 		t.Fatal(err)
 	}
-	defer env.cp.stop(user)
-	logFile := env.cp.path(user + ".log")
+	defer env.cp.Stop(user)
+	logFile := env.cp.Path(user + ".log")
 
 	var refused []string
 	waitFor(t, "the server to log the refused list of endpointslices", 30*time.Second, func() bool {

@@ -29,7 +29,7 @@ func record(what string, d time.Duration) {
 // later ones (outages, restarts) change it for good.
 func TestEndToEnd(t *testing.T) {
 	ctx := context.Background()
-	cs, err := env.cp.adminClient()
+	cs, err := env.cp.AdminClient()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +265,7 @@ func sliceState(name string) string {
 		return ""
 	}
 	svc, ns := labels[i-2], labels[i-1]
-	cs, err := env.cp.adminClient()
+	cs, err := env.cp.AdminClient()
 	if err != nil {
 		return err.Error()
 	}

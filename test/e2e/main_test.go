@@ -2,7 +2,7 @@
 
 // Package e2e runs the real coredns binary against a real control plane
 // (etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok,
-// built from Go modules by controlplane/build.sh) on loopback, and queries
+// built from Go modules by controlplane/build.sh, run by test/controlplane) on loopback, and queries
 // it the way pods do: dig over UDP and TCP, dig +search and glibc's
 // resolver with a pod's resolv.conf. It also installs the manifests of
 // deploy/ on that cluster the way the README switches a kubeadm cluster.
@@ -17,13 +17,15 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/clusterdns/clusterdns/test/controlplane"
 )
 
 // env is the running environment the tests share.
 var env struct {
 	bin       string // the control plane's binaries
 	dir       string
-	cp        *controlPlane
+	cp        *controlplane.ControlPlane
 	coredns   string // the binary under test
 	readyPort int
 	dnsConf   string // kubeconfig of the DNS server's user
@@ -65,7 +67,7 @@ func run(m *testing.M) int {
 	env.dir = dir
 	defer func() {
 		if env.cp != nil {
-			env.cp.stopAll()
+			env.cp.StopAll()
 		}
 		if os.Getenv("CLUSTERDNS_E2E_KEEP") == "" {
 			_ = os.RemoveAll(dir)
@@ -93,33 +95,33 @@ func run(m *testing.M) int {
 
 // startCluster starts the control plane, seeds it, and starts coredns.
 func startCluster(ctx context.Context) error {
-	cp, err := newControlPlane(env.bin, env.dir)
+	cp, err := controlplane.New(env.bin, env.dir)
 	if err != nil {
 		return err
 	}
 	env.cp = cp
 	// The DNS server's user comes from the token file, so it outlives a
 	// fresh etcd; its permissions come from RBAC objects seeded below.
-	if err := appendFile(cp.path("tokens.csv"), dnsToken+",clusterdns,clusterdns\n"+noSlicesToken+",clusterdns-noslices,clusterdns-noslices\n"); err != nil {
+	if err := appendFile(cp.Path("tokens.csv"), dnsToken+",clusterdns,clusterdns\n"+noSlicesToken+",clusterdns-noslices,clusterdns-noslices\n"); err != nil {
 		return err
 	}
-	if err := cp.startEtcd(true); err != nil {
+	if err := cp.StartEtcd(true); err != nil {
 		return err
 	}
-	if err := cp.startAPIServer(ctx); err != nil {
+	if err := cp.StartAPIServer(ctx); err != nil {
 		return err
 	}
-	if err := cp.startControllers(); err != nil {
+	if err := cp.StartControllers(); err != nil {
 		return err
 	}
 	if err := seed(ctx); err != nil {
 		return err
 	}
-	env.dnsConf = cp.path("clusterdns.kubeconfig")
-	if err := cp.writeKubeconfig(env.dnsConf, dnsToken); err != nil {
+	env.dnsConf = cp.Path("clusterdns.kubeconfig")
+	if err := cp.WriteKubeconfig(env.dnsConf, dnsToken); err != nil {
 		return err
 	}
-	if env.readyPort, err = freePort(); err != nil {
+	if env.readyPort, err = controlplane.FreePort(); err != nil {
 		return err
 	}
 	return startDNS("coredns", dnsAddr, upstreamAddr, env.readyPort)
@@ -140,11 +142,11 @@ func startDNS(name, addr, upstream string, readyPort int) error {
 	if upstream != "" {
 		corefile += fmt.Sprintf(".:53 {\n    bind %s\n    "+stanza+"\n}\n", upstream, "kubernetes", env.dnsConf)
 	}
-	path := env.cp.path(name + ".Corefile")
+	path := env.cp.Path(name + ".Corefile")
 	if err := os.WriteFile(path, []byte(corefile), 0o600); err != nil {
 		return err
 	}
-	return env.cp.start(name, env.coredns, os.Environ(), "-conf", path)
+	return env.cp.Start(name, env.coredns, os.Environ(), "-conf", path)
 }
 
 // ready reports the ready plugin's verdict on port.

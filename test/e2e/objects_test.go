@@ -16,6 +16,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/clusterdns/clusterdns/test/controlplane"
 )
 
 const nodeName = "kwok-node-0"
@@ -41,7 +43,7 @@ func dnsClusterRole() (*rbacv1.ClusterRole, error) {
 // seed creates what a cluster has before workloads: the DNS server's RBAC,
 // a kwok node with dual-stack pod CIDRs, and the test namespaces.
 func seed(ctx context.Context) error {
-	cs, err := env.cp.adminClient()
+	cs, err := env.cp.AdminClient()
 	if err != nil {
 		return err
 	}
@@ -74,7 +76,7 @@ func seed(ctx context.Context) error {
 				break
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("no default service account in %s: %w; kube-controller-manager log:\n%s", ns, err, tail(env.cp.path("kube-controller-manager.log")))
+				return fmt.Errorf("no default service account in %s: %w; kube-controller-manager log:\n%s", ns, err, controlplane.Tail(env.cp.Path("kube-controller-manager.log")))
 			}
 			time.Sleep(100 * time.Millisecond)
 		}

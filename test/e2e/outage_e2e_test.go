@@ -15,12 +15,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/clusterdns/clusterdns/test/controlplane"
 )
 
 // testRBAC checks the DNS server's user holds what it needs and no more.
 func testRBAC(t *testing.T, ctx context.Context, _ *kubernetes.Clientset) {
 	dnsUser := must(kubernetes.NewForConfig(&rest.Config{
-		Host: env.cp.apiURL(), BearerToken: dnsToken, TLSClientConfig: rest.TLSClientConfig{CAFile: env.cp.caFile},
+		Host: env.cp.APIURL(), BearerToken: dnsToken, TLSClientConfig: rest.TLSClientConfig{CAFile: env.cp.CAFile},
 	}))
 	if _, err := dnsUser.CoreV1().Services("").List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
 		t.Errorf("the DNS user cannot list services: %v", err)
@@ -70,7 +72,7 @@ func snapshotAnswers(t *testing.T, server string) []answer {
 // unchanged; after it returns, new changes are answered again.
 func testOutage(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) {
 	before := snapshotAnswers(t, dnsAddr)
-	env.cp.stop("kube-apiserver")
+	env.cp.Stop("kube-apiserver")
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
 		now := snapshotAnswers(t, dnsAddr)
 		for i := range now {
@@ -79,7 +81,7 @@ func testOutage(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) {
 			}
 		}
 	}
-	if err := env.cp.startAPIServer(ctx); err != nil {
+	if err := env.cp.StartAPIServer(ctx); err != nil {
 		t.Fatal(err)
 	}
 	back := time.Now()
@@ -113,12 +115,12 @@ func compareUpstream(what string, since time.Time, name string, ok func(answer) 
 // ready and answers once the API server is back.
 func testStartBeforeAPI(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) {
 	const addr = "127.0.0.4"
-	env.cp.stop("kube-apiserver")
-	readyPort := must(freePort())
+	env.cp.Stop("kube-apiserver")
+	readyPort := must(controlplane.FreePort())
 	if err := startDNS("coredns-late", addr, "", readyPort); err != nil {
 		t.Fatal(err)
 	}
-	defer env.cp.stop("coredns-late")
+	defer env.cp.Stop("coredns-late")
 	var a answer
 	waitFor(t, "the late server to answer", 30*time.Second, func() bool {
 		var err error
@@ -134,7 +136,7 @@ func testStartBeforeAPI(t *testing.T, ctx context.Context, cs *kubernetes.Client
 		t.Error("/ready says ready before the API is reachable")
 	}
 	start := time.Now()
-	if err := env.cp.startAPIServer(ctx); err != nil {
+	if err := env.cp.StartAPIServer(ctx); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the late server ready", 120*time.Second, func() bool { return ready(readyPort) })
@@ -150,16 +152,16 @@ func testStartBeforeAPI(t *testing.T, ctx context.Context, cs *kubernetes.Client
 // must relist, and the answers follow the new state.
 func testFreshEtcd(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) {
 	for _, name := range []string{"kwok", "kube-controller-manager", "kube-apiserver", "etcd"} {
-		env.cp.stop(name)
+		env.cp.Stop(name)
 	}
 	start := time.Now()
-	if err := env.cp.startEtcd(true); err != nil {
+	if err := env.cp.StartEtcd(true); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.cp.startAPIServer(ctx); err != nil {
+	if err := env.cp.StartAPIServer(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.cp.startControllers(); err != nil {
+	if err := env.cp.StartControllers(); err != nil {
 		t.Fatal(err)
 	}
 	if err := seed(ctx); err != nil {
