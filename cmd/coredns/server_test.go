@@ -151,58 +151,127 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestServerTruncatesLargeAnswers serves a headless service with 300 ready
-// endpoints: over UDP the reply is cut to the client's size with TC set,
-// over TCP it is complete.
-func TestServerTruncatesLargeAnswers(t *testing.T) {
+// bigServicesFile writes an objects file with one headless service per
+// entry of sizes, named svc<N> after its number of ready IPv4 endpoints,
+// each endpoint with a hostname and a named port, and returns its path.
+func bigServicesFile(t *testing.T, sizes ...int) string {
+	t.Helper()
 	var b strings.Builder
-	b.WriteString(`apiVersion: v1
-kind: List
-items:
-- {apiVersion: v1, kind: Namespace, metadata: {name: big}}
-- {apiVersion: v1, kind: Service, metadata: {name: many, namespace: big}, spec: {clusterIP: None, clusterIPs: [None]}}
+	b.WriteString("apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Namespace, metadata: {name: big}}\n")
+	for _, n := range sizes {
+		fmt.Fprintf(&b, `- {apiVersion: v1, kind: Service, metadata: {name: svc%d, namespace: big}, spec: {clusterIP: None, clusterIPs: [None], ports: [{name: http, port: 80}]}}
 - apiVersion: discovery.k8s.io/v1
   kind: EndpointSlice
-  metadata: {name: many-1, namespace: big, labels: {kubernetes.io/service-name: many}}
+  metadata: {name: svc%d-1, namespace: big, labels: {kubernetes.io/service-name: svc%d}}
   addressType: IPv4
+  ports: [{name: http, port: 80, protocol: TCP}]
   endpoints:
-`)
-	for i := range 300 {
-		fmt.Fprintf(&b, "  - addresses: [10.244.%d.%d]\n", i/250, i%250+1)
+`, n, n, n)
+		for i := range n {
+			fmt.Fprintf(&b, "  - {addresses: [10.%d.%d.%d], hostname: h%d}\n", n%250, i/250, i%250+1, i)
+		}
 	}
 	path := filepath.Join(t.TempDir(), "big.yaml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, udp, tcp := startServer(t, fmt.Sprintf(".:0 {\n bind 127.0.0.1\n clusterdns cluster.local {\n  objects_file %s\n }\n}\n", path))
+	return path
+}
 
-	ask := func(net, addr string, edns uint16) *dns.Msg {
-		t.Helper()
-		m := new(dns.Msg)
-		m.SetQuestion("many.big.svc.cluster.local.", dns.TypeA)
-		if edns > 0 {
-			m.SetEdns0(edns, false)
-		}
-		c := &dns.Client{Net: net, Timeout: 2 * time.Second, UDPSize: 65535}
-		r, _, err := c.Exchange(m, addr)
-		if err != nil {
-			t.Fatalf("%s: %v", net, err)
-		}
-		return r
+// askBig sends one query with an EDNS0 buffer size (0: no OPT record) and
+// returns the reply, its size as sent (the server compresses) and the time
+// it took.
+func askBig(t *testing.T, net, addr, name string, qtype, edns uint16) (*dns.Msg, int, time.Duration) {
+	t.Helper()
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	if edns > 0 {
+		m.SetEdns0(edns, false)
 	}
-	for _, tc := range []struct {
-		edns    uint16
-		maxSize int
-	}{{0, 512}, {1232, 1232}} {
-		r := ask("udp", udp, tc.edns)
-		r.Compress = true // size as sent: the server compresses
-		size := r.Len()
-		if !r.Truncated || size > tc.maxSize || len(r.Answer) == 0 {
-			t.Errorf("UDP with EDNS %d: TC=%v, %d bytes, %d answers; want TC, at most %d bytes, some answers", tc.edns, r.Truncated, size, len(r.Answer), tc.maxSize)
+	// The client accepts any size, so what limits the reply is the server.
+	c := &dns.Client{Net: net, Timeout: 2 * time.Second, UDPSize: 65535}
+	r, rtt, err := c.Exchange(m, addr)
+	if err != nil {
+		t.Fatalf("%s %s %s EDNS %d: %v", net, dns.TypeToString[qtype], name, edns, err)
+	}
+	r.Compress = true
+	return r, r.Len(), rtt
+}
+
+// TestServerLargeAnswers serves headless services with 5,000 and 4,000
+// ready endpoints. Over UDP a reply is cut to the client's buffer size (512
+// bytes without EDNS0, RFC 1035 §4.2.1; the EDNS0 size otherwise, RFC 6891
+// §6.2.5) with TC set. Over TCP a reply is cut only by the 65,535-byte limit
+// of a DNS message (RFC 1035 §4.2.2): the 4,000 A records fit and come
+// complete, the 5,000 do not (about 4,090 fit), so that reply has TC set;
+// max_answers is how an operator keeps such a service answerable in full.
+func TestServerLargeAnswers(t *testing.T) {
+	_, udp, tcp := startServer(t, fmt.Sprintf(".:0 {\n bind 127.0.0.1\n clusterdns cluster.local {\n  objects_file %s\n }\n}\n", bigServicesFile(t, 5000, 4000)))
+	const big, fits = "svc5000.big.svc.cluster.local.", "svc4000.big.svc.cluster.local."
+
+	for _, edns := range []uint16{0, 1232, 4096} {
+		limit := max(512, int(edns))
+		for _, qtype := range []uint16{dns.TypeA, dns.TypeSRV} {
+			r, size, rtt := askBig(t, "udp", udp, big, qtype, edns)
+			t.Logf("UDP %s EDNS %d: %d bytes, %d answers, TC=%v, %v", dns.TypeToString[qtype], edns, size, len(r.Answer), r.Truncated, rtt)
+			if !r.Truncated || size > limit || r.Rcode != dns.RcodeSuccess {
+				t.Errorf("UDP %s with EDNS %d: TC=%v, %d bytes, rcode %s; want TC, at most %d bytes, NOERROR",
+					dns.TypeToString[qtype], edns, r.Truncated, size, dns.RcodeToString[r.Rcode], limit)
+			}
 		}
 	}
-	if r := ask("tcp", tcp, 0); r.Truncated || len(r.Answer) != 300 {
-		t.Errorf("TCP: TC=%v with %d answers; want all 300", r.Truncated, len(r.Answer))
+
+	r, size, rtt := askBig(t, "tcp", tcp, fits, dns.TypeA, 0)
+	t.Logf("TCP A 4,000 endpoints: %d bytes, %d answers, TC=%v, %v", size, len(r.Answer), r.Truncated, rtt)
+	if r.Truncated || len(r.Answer) != 4000 {
+		t.Errorf("TCP, 4,000 endpoints: TC=%v with %d answers; want all 4,000 without TC", r.Truncated, len(r.Answer))
+	}
+	r, size, rtt = askBig(t, "tcp", tcp, big, dns.TypeA, 0)
+	t.Logf("TCP A 5,000 endpoints: %d bytes, %d answers, TC=%v, %v", size, len(r.Answer), r.Truncated, rtt)
+	if !r.Truncated || size > dns.MaxMsgSize || len(r.Answer) < 4000 {
+		t.Errorf("TCP, 5,000 endpoints: TC=%v, %d bytes, %d answers; want TC and as many as fit in %d bytes", r.Truncated, size, len(r.Answer), dns.MaxMsgSize)
+	}
+	r, size, rtt = askBig(t, "tcp", tcp, big, dns.TypeSRV, 0)
+	t.Logf("TCP SRV 5,000 endpoints: %d bytes, %d answers, %d glue, TC=%v, %v", size, len(r.Answer), len(r.Extra), r.Truncated, rtt)
+	if size > dns.MaxMsgSize || len(r.Answer) == 0 {
+		t.Errorf("TCP SRV, 5,000 endpoints: %d bytes, %d answers", size, len(r.Answer))
+	}
+}
+
+// TestServerLargeAnswersCapped serves the 5,000 endpoints with max_answers:
+// every reply carries exactly the cap, complete over TCP and over UDP when
+// the buffer is large enough, and successive replies walk through all the
+// endpoints.
+func TestServerLargeAnswersCapped(t *testing.T) {
+	const capN = 100
+	_, udp, tcp := startServer(t, fmt.Sprintf(".:0 {\n bind 127.0.0.1\n clusterdns cluster.local {\n  objects_file %s\n  max_answers %d\n }\n}\n", bigServicesFile(t, 5000), capN))
+	const big = "svc5000.big.svc.cluster.local."
+
+	r, size, _ := askBig(t, "udp", udp, big, dns.TypeA, 0)
+	if !r.Truncated || size > 512 {
+		t.Errorf("UDP without EDNS: TC=%v, %d bytes; want TC within 512 bytes", r.Truncated, size)
+	}
+	r, size, rtt := askBig(t, "udp", udp, big, dns.TypeA, 4096)
+	t.Logf("UDP A EDNS 4096 max_answers %d: %d bytes, %d answers, TC=%v, %v", capN, size, len(r.Answer), r.Truncated, rtt)
+	if r.Truncated || len(r.Answer) != capN {
+		t.Errorf("UDP with EDNS 4096: TC=%v, %d answers, %d bytes; want all %d without TC", r.Truncated, len(r.Answer), size, capN)
+	}
+	seen := map[string]bool{}
+	for i := range 5000 / capN {
+		r, _, _ := askBig(t, "tcp", tcp, big, dns.TypeA, 0)
+		if r.Truncated || len(r.Answer) != capN {
+			t.Fatalf("TCP query %d: TC=%v with %d answers; want %d without TC", i, r.Truncated, len(r.Answer), capN)
+		}
+		for _, rr := range r.Answer {
+			seen[rr.(*dns.A).A.String()] = true
+		}
+	}
+	if len(seen) != 5000 {
+		t.Errorf("%d capped answers covered %d of 5,000 endpoints", 5000/capN, len(seen))
+	}
+	r, _, _ = askBig(t, "tcp", tcp, big, dns.TypeSRV, 0)
+	if r.Truncated || len(r.Answer) != capN {
+		t.Errorf("TCP SRV: TC=%v with %d answers; want %d without TC", r.Truncated, len(r.Answer), capN)
 	}
 }
 

@@ -35,6 +35,11 @@ const (
 	defaultTTL            = 5
 	defaultStartupTimeout = 5 * time.Second
 	maxTTL                = 3600
+
+	// maxAnswersLimit bounds `max_answers`: more A records than this never
+	// fit in one DNS message (65,535 bytes, RFC 1035 §4.2.2), so a larger
+	// cap would cap nothing.
+	maxAnswersLimit = 65535 / 16
 )
 
 // Pod record modes of the `pods` option.
@@ -70,6 +75,7 @@ type config struct {
 	ttl                 uint32
 	noEndpoints         bool
 	ignoreEmptyServices bool
+	maxAnswers          int // records per headless answer; 0: no cap
 	fall                fall.F
 }
 

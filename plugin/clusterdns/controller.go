@@ -88,7 +88,7 @@ func newController(cfg *config, st stores, ix *Index) *controller {
 		cfg:      cfg,
 		st:       st,
 		w:        newIndexWriter(ix),
-		opts:     buildOptions{ignoreEmptyServices: cfg.ignoreEmptyServices},
+		opts:     buildOptions{ignoreEmptyServices: cfg.ignoreEmptyServices, maxAnswers: cfg.maxAnswers},
 		services: make(map[string]struct{}),
 		nsKeys:   make(map[string]struct{}),
 		podKeys:  make(map[string]struct{}),

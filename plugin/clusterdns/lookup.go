@@ -139,7 +139,20 @@ func (l *lookup) entry(owner string, e *svcEntry) result {
 	switch l.qtype {
 	case dns.TypeA, dns.TypeAAAA:
 		start := len(l.answer)
-		l.answer = appendPacked(l.answer, owner, e.a4, e.a6, l.qtype, l.c.cfg.ttl)
+		a4, a6 := e.a4, e.a6
+		var wrap4, wrap6 []byte
+		if e.rot != nil {
+			// max_answers: a window of the addresses, a different one each
+			// time, so clients that take the first address spread out.
+			// Each type has its own counter: resolvers ask A and AAAA in pairs.
+			if l.qtype == dns.TypeA {
+				a4, wrap4 = packedWindow(a4, net.IPv4len, l.c.cfg.maxAnswers, &e.rot.a)
+			} else {
+				a6, wrap6 = packedWindow(a6, net.IPv6len, l.c.cfg.maxAnswers, &e.rot.aaaa)
+			}
+		}
+		l.answer = appendPacked(l.answer, owner, a4, a6, l.qtype, l.c.cfg.ttl)
+		l.answer = appendPacked(l.answer, owner, wrap4, wrap6, l.qtype, l.c.cfg.ttl)
 		if len(l.answer) == start {
 			return resultNoData
 		}
@@ -224,6 +237,9 @@ func appendAddrs(rrs []dns.RR, owner string, ips []net.IP, qtype uint16, ttl uin
 // srv answers SRV records for targets, with the targets' addresses as glue.
 func (l *lookup) srv(e *svcEntry, targets []srvTarget) result {
 	ttl := l.c.cfg.ttl
+	if e.rot != nil {
+		targets = targetWindow(targets, l.c.cfg.maxAnswers, &e.rot.srv)
+	}
 	weight := uint16(max(1, 100/len(targets)))
 	out := make([]dns.SRV, len(targets))
 	l.answer = make([]dns.RR, len(targets))

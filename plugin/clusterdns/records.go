@@ -23,6 +23,7 @@ type svcEntry struct {
 	a4, a6   []byte      // addresses answered at the service name, packed 4 or 16 bytes each
 	ports    []slicePort // the Service's ports (ClusterIP services)
 	eps      []*sliceEndpoint
+	rot      *rotation // where capped answers start; nil without max_answers
 }
 
 // slicePort is a port of an EndpointSlice (or Service) as DNS needs it.
@@ -35,6 +36,7 @@ type slicePort struct {
 // buildOptions are the configuration bits that change how entries are built.
 type buildOptions struct {
 	ignoreEmptyServices bool
+	maxAnswers          int // `max_answers`; 0: answers are not capped
 }
 
 // buildEntry computes the index entry of one Service from it and its slim
@@ -62,6 +64,9 @@ func buildEntry(svc *service, slices []*endpointSlice, o buildOptions) *svcEntry
 		// Spec §2.4.1: no ready endpoints means the name does not exist.
 		if len(e.eps) == 0 {
 			return nil
+		}
+		if o.maxAnswers > 0 {
+			e.rot = &rotation{}
 		}
 		seen := make(map[netip.Addr]struct{}, len(e.eps))
 		for _, ep := range e.eps {

@@ -246,15 +246,10 @@ func parseStanza(c *caddy.Controller) (*config, error) {
 			}
 
 		case "ttl":
-			if err = argCount(c, opt, args, 1, 1); err != nil {
-				break
+			var t int
+			if t, err = parseIntIn(c, opt, args, 0, maxTTL); err == nil {
+				cfg.ttl = uint32(t)
 			}
-			t, perr := strconv.Atoi(args[0])
-			if perr != nil || t < 0 || t > maxTTL {
-				err = c.Errf("%s: invalid value %q, must be an integer in [0, %d]", opt, args[0], maxTTL)
-				break
-			}
-			cfg.ttl = uint32(t)
 
 		case "noendpoints":
 			if err = argCount(c, opt, args, 0, 0); err == nil {
@@ -273,6 +268,9 @@ func parseStanza(c *caddy.Controller) (*config, error) {
 				break
 			}
 			cfg.ignoreEmptyServices = true
+
+		case "max_answers":
+			cfg.maxAnswers, err = parseIntIn(c, opt, args, 1, maxAnswersLimit)
 
 		case "startup_timeout":
 			if err = argCount(c, opt, args, 1, 1); err != nil {
@@ -391,6 +389,19 @@ func parseNonNegativeInt(c *caddy.Controller, opt string, args []string) (int, e
 	n, err := strconv.Atoi(args[0])
 	if err != nil || n < 0 {
 		return 0, c.Errf("%s: invalid value %q, must be an integer >= 0", opt, args[0])
+	}
+	return n, nil
+}
+
+// parseIntIn parses the single integer argument of an option that must lie
+// in [lo, hi].
+func parseIntIn(c *caddy.Controller, opt string, args []string, lo, hi int) (int, error) {
+	if err := argCount(c, opt, args, 1, 1); err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(args[0])
+	if err != nil || n < lo || n > hi {
+		return 0, c.Errf("%s: invalid value %q, must be an integer in [%d, %d]", opt, args[0], lo, hi)
 	}
 	return n, nil
 }

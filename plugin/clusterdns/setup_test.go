@@ -106,6 +106,12 @@ func TestSetupParseOptions(t *testing.T) {
 		{"ignore", "clusterdns cluster.local {\n ignore empty_service\n}", func(c *config) error {
 			return setupWant(c.ignoreEmptyServices, true)
 		}},
+		{"max_answers", "clusterdns cluster.local {\n max_answers 20\n}", func(c *config) error {
+			return setupWant(c.maxAnswers, 20)
+		}},
+		{"max_answers unset", "clusterdns cluster.local {\n}", func(c *config) error {
+			return setupWant(c.maxAnswers, 0)
+		}},
 		{"startup_timeout", "clusterdns cluster.local {\n startup_timeout 1m30s\n}", func(c *config) error {
 			return setupWant(c.startupTimeout, 90*time.Second)
 		}},
@@ -205,6 +211,13 @@ func TestSetupParseErrors(t *testing.T) {
 		{"clusterdns cluster.local {\n apiserver_max_inflight\n}", "apiserver_max_inflight: expected exactly one argument", 2},
 		{"clusterdns cluster.local {\n apiserver_max_inflight -1\n}", `apiserver_max_inflight: invalid value "-1"`, 2},
 		{"clusterdns cluster.local {\n apiserver_max_inflight x\n}", `apiserver_max_inflight: invalid value "x"`, 2},
+		{"clusterdns cluster.local {\n max_answers\n}", "max_answers: expected exactly one argument, got 0", 2},
+		{"clusterdns cluster.local {\n max_answers 1 2\n}", "max_answers: expected exactly one argument, got 2", 2},
+		{"clusterdns cluster.local {\n max_answers 0\n}", `max_answers: invalid value "0", must be an integer in [1, 4095]`, 2},
+		{"clusterdns cluster.local {\n max_answers -5\n}", `max_answers: invalid value "-5"`, 2},
+		{"clusterdns cluster.local {\n max_answers 4096\n}", `max_answers: invalid value "4096"`, 2},
+		{"clusterdns cluster.local {\n max_answers ten\n}", `max_answers: invalid value "ten"`, 2},
+		{"clusterdns cluster.local {\n max_answers 2.5\n}", `max_answers: invalid value "2.5"`, 2},
 		{"clusterdns cluster.local {\n multicluster clusterset.local\n}", "multicluster: option is not supported yet", 2},
 		{"clusterdns cluster.local {\n zonal\n}", "zonal: option is not supported yet", 2},
 		{"clusterdns cluster.local {\n ttl 5\n bogus 1\n}", `unknown option "bogus"`, 3},
