@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: run build test unit e2e bench fuzz
+.PHONY: run build test unit e2e bench benchmark benchmark-quick soak fuzz
 
 # Serve demo/cluster.yaml on 127.0.0.1:1053; no cluster needed.
 run:
@@ -26,6 +26,18 @@ e2e:
 bench:
 	$(GO) test -run '^$$' -bench 'BenchmarkServeDNS|BenchmarkRebuildService' -benchmem ./plugin/clusterdns/
 	$(GO) test -run '^$$' -bench BenchmarkMemory -benchtime 1x ./plugin/clusterdns/
+
+# Both plugins under dnsperf on a real API server, as in BENCHMARKS.md
+# (about 25 minutes on 2 cores); benchmark-quick is the smoke test CI runs.
+benchmark:
+	bash bench/run.sh -pprof bench/profiles
+
+benchmark-quick:
+	bash bench/run.sh -quick
+
+# clusterdns at 80% of its capacity with churn for 10 minutes (bench/SOAK.md).
+soak:
+	bash bench/run.sh -soak 10m
 
 # Longer runs of the fuzz targets (their seeds also run in `make test`).
 FUZZTIME ?= 1m

@@ -1,0 +1,212 @@
+// Command bench measures clusterdns beside CoreDNS's kubernetes plugin, in
+// the same binary, on the same cluster, in the same run: queries per second
+// under dnsperf with a realistic query mix, latency percentiles, CPU per
+// query, memory after sync and during a relist, time to ready and DNS
+// programming latency, with the whoami plugin as the server's ceiling. The
+// cluster is served by a real kube-apiserver and etcd (test/controlplane)
+// and grows through a list of sizes for the memory and qps curves.
+//
+// bench/run.sh builds what it needs and runs it; see BENCHMARKS.md.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/clusterdns/clusterdns/test/controlplane"
+)
+
+// options are the command's flags.
+type options struct {
+	coredns, cpBin  string
+	quick           bool
+	sizes           []int
+	headline        int
+	duration        time.Duration
+	rounds          int
+	changes         int
+	latencyBound    time.Duration
+	withCache       bool
+	pprofDir        string
+	out, chart      string
+	soak            time.Duration
+	soakOut         string
+	createWorkers   int
+	keepControlDirs bool
+}
+
+func parseFlags() (*options, error) {
+	o := &options{}
+	var sizes string
+	flag.StringVar(&o.coredns, "coredns", "", "coredns binary with clusterdns compiled in (required)")
+	flag.StringVar(&o.cpBin, "controlplane", "", "directory of etcd and kube-apiserver, from test/e2e/controlplane/build.sh (required)")
+	flag.BoolVar(&o.quick, "quick", false, "small cluster and short runs: a smoke test of the harness, not a measurement")
+	flag.StringVar(&sizes, "sizes", "1000,5000,10000,30000,70000", "cluster sizes in services, ascending, for the curves")
+	flag.IntVar(&o.headline, "headline", 10000, "the size (one of -sizes) of the headline table")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each dnsperf run")
+	flag.IntVar(&o.rounds, "rounds", 3, "alternation rounds (A, B, ceiling; A, B, ceiling; ...)")
+	flag.IntVar(&o.changes, "changes", 200, "API changes for the programming-latency run")
+	flag.DurationVar(&o.latencyBound, "latency-bound", 2*time.Millisecond, "p99 bound of the max-qps-at-bound search")
+	flag.BoolVar(&o.withCache, "cache", true, "also measure both plugins behind the cache plugin (second table)")
+	flag.StringVar(&o.pprofDir, "pprof", "", "write CPU and heap profiles of both plugins at the headline size into this directory (created if missing)")
+	flag.StringVar(&o.out, "out", "BENCHMARKS.md", "report file")
+	flag.StringVar(&o.chart, "chart", "bench/benchmarks.png", "chart file (PNG)")
+	flag.DurationVar(&o.soak, "soak", 0, "instead of the comparison, soak clusterdns at 80% of its capacity with churn for this long")
+	flag.StringVar(&o.soakOut, "soak-out", "bench/SOAK.md", "report file of -soak")
+	flag.IntVar(&o.createWorkers, "workers", 32, "parallel API writers while growing the cluster")
+	flag.BoolVar(&o.keepControlDirs, "keep", false, "keep the control plane's directory (logs) after the run")
+	flag.Parse()
+	if o.coredns == "" || o.cpBin == "" {
+		return nil, fmt.Errorf("-coredns and -controlplane are required (bench/run.sh sets them)")
+	}
+	if o.quick {
+		sizes, o.headline, o.duration, o.rounds, o.changes = "200,500", 500, 2*time.Second, 1, 20
+		o.out, o.chart, o.soakOut = os.DevNull, "", os.DevNull
+		if o.soak > 0 {
+			o.soak = 20 * time.Second
+		}
+	}
+	for _, s := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < servicesPerNamespace {
+			return nil, fmt.Errorf("-sizes: %q is not a number of services of at least %d", s, servicesPerNamespace)
+		}
+		o.sizes = append(o.sizes, n)
+	}
+	if !slices.IsSorted(o.sizes) {
+		return nil, fmt.Errorf("-sizes must be ascending")
+	}
+	if !slices.Contains(o.sizes, o.headline) && o.soak == 0 {
+		return nil, fmt.Errorf("-headline %d is not one of -sizes", o.headline)
+	}
+	return o, nil
+}
+
+func main() {
+	o, err := parseFlags()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// env is the running control plane and what the servers need to reach it.
+type env struct {
+	cp         *controlplane.ControlPlane
+	cs         *kubernetes.Clientset
+	kubeconfig string
+}
+
+func run(ctx context.Context, o *options) error {
+	dir, err := os.MkdirTemp("", "clusterdns-bench-")
+	if err != nil {
+		return err
+	}
+	cp, err := controlplane.New(o.cpBin, dir)
+	if err != nil {
+		return err
+	}
+	// Room for 70,000 services and more, a fifth of them dual-stack.
+	cp.ServiceCIDRs = "10.96.0.0/12,fd00:10:96::/108"
+	defer func() {
+		cp.StopAll()
+		if o.keepControlDirs {
+			logf("control plane files kept in %s", dir)
+		} else {
+			os.RemoveAll(dir)
+		}
+	}()
+	if err := cp.StartEtcd(true); err != nil {
+		return err
+	}
+	if err := cp.StartAPIServer(ctx); err != nil {
+		return err
+	}
+	e := &env{cp: cp, kubeconfig: cp.Path("bench.kubeconfig")}
+	if err := cp.WriteKubeconfig(e.kubeconfig, cp.Token); err != nil {
+		return err
+	}
+	rc := &rest.Config{Host: cp.APIURL(), BearerToken: cp.Token, TLSClientConfig: rest.TLSClientConfig{CAFile: cp.CAFile}, QPS: 5000, Burst: 5000}
+	if e.cs, err = kubernetes.NewForConfig(rc); err != nil {
+		return err
+	}
+	if o.soak > 0 {
+		return soak(ctx, o, e)
+	}
+	if o.pprofDir != "" {
+		if err := os.MkdirAll(o.pprofDir, 0o755); err != nil {
+			return err
+		}
+	}
+	rep := &report{Started: time.Now().UTC(), Machine: machine(), Command: strings.Join(os.Args, " "), Quick: o.quick}
+	have := 0
+	for _, size := range o.sizes {
+		start := time.Now()
+		if err := grow(ctx, e.cs, have, size, o.createWorkers, func(done int) { logf("created %d services", done) }); err != nil {
+			return err
+		}
+		have = size
+		st := statsFor(size)
+		logf("cluster: %d services, %d slices, %d endpoints (%d objects) in %s", st.Services, st.Slices, st.Endpoints, st.Objects(), time.Since(start).Round(time.Second))
+		p, err := measureSize(ctx, o, e, st, size == o.headline, rep)
+		if err != nil {
+			return fmt.Errorf("at %d services: %w", size, err)
+		}
+		rep.Points = append(rep.Points, p)
+	}
+	rep.Finished = time.Now().UTC()
+	if o.chart != "" {
+		if err := rep.writeChart(o.chart); err != nil {
+			return err
+		}
+	}
+	if err := rep.write(o.out); err != nil {
+		return err
+	}
+	logf("report written to %s", o.out)
+	fmt.Print(rep.summary())
+	return nil
+}
+
+// machine describes where the run happened.
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "model name"); ok {
+				model = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		mem = strings.Fields(strings.Split(string(b), "\n")[0])[1]
+		if kb, err := strconv.Atoi(mem); err == nil {
+			mem = fmt.Sprintf(", %d GiB RAM", (kb+512*1024)/(1024*1024))
+		}
+	}
+	return fmt.Sprintf("%s, %d CPUs%s, %s %s/%s", model, runtime.NumCPU(), mem, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}

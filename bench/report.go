@@ -1,0 +1,274 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// report is everything one run measured, written as BENCHMARKS.md.
+type report struct {
+	Started, Finished time.Time
+	Machine, Command  string
+	Quick             bool
+	Points            []sizePoint
+	chartPath         string
+}
+
+func (r *report) headline() *sizePoint {
+	for i := range r.Points {
+		if r.Points[i].Headline != nil {
+			return &r.Points[i]
+		}
+	}
+	return nil
+}
+
+// ratio formats a/b, "n/a" when b is zero.
+func ratio(a, b float64) string {
+	if b == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f×", a/b)
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+
+// latencyStats returns p50, p90, p99, max of ds and how many reached limit.
+func latencyStats(ds []time.Duration, limit time.Duration) (p50, p90, p99, worst time.Duration, timeouts int) {
+	s := perfRun{latencies: append([]time.Duration(nil), ds...)}
+	sort.Slice(s.latencies, func(i, j int) bool { return s.latencies[i] < s.latencies[j] })
+	for _, d := range ds {
+		if d >= limit {
+			timeouts++
+		}
+	}
+	if len(ds) == 0 {
+		return
+	}
+	return s.percentile(50), s.percentile(90), s.percentile(99), s.latencies[len(ds)-1], timeouts
+}
+
+// fitLine returns a and b of y = a + b·x by least squares.
+func fitLine(xs, ys []float64) (a, b float64) {
+	n := float64(len(xs))
+	var sx, sy, sxx, sxy float64
+	for i := range xs {
+		sx, sy, sxx, sxy = sx+xs[i], sy+ys[i], sxx+xs[i]*xs[i], sxy+xs[i]*ys[i]
+	}
+	den := n*sxx - sx*sx
+	if n < 2 || den == 0 {
+		return math.NaN(), math.NaN()
+	}
+	b = (n*sxy - sx*sy) / den
+	return (sy - b*sx) / n, b
+}
+
+// sizingFit fits clusterdns's RSS in MB against thousands of services plus
+// endpoints.
+func (r *report) sizingFit() (a, b float64) {
+	var xs, ys []float64
+	for _, p := range r.Points {
+		xs = append(xs, float64(p.Stats.Services+p.Stats.Endpoints)/1000)
+		ys = append(ys, mb(p.Plugins[ours].RSS))
+	}
+	return fitLine(xs, ys)
+}
+
+func (r *report) write(path string) error {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	w("# Benchmarks: clusterdns beside the kubernetes plugin")
+	w("")
+	w("Measured %s on %s; the run took %s.", r.Started.Format("2006-01-02"), r.Machine, r.Finished.Sub(r.Started).Round(time.Second))
+	w("Both plugins run in the same `coredns` binary, on the same cluster, in the same run, each in its own")
+	w("process so that memory is its own; load runs alternate between them (A, B, whoami; A, B, whoami; ...)")
+	w("so that drift of the machine hits both. The figures that matter are the ratios; absolute numbers")
+	w("depend on the machine. Nothing here is asserted by a test.")
+	w("")
+	w("Reproduce with `make benchmark` (which runs `bash bench/run.sh`); `bash bench/run.sh -h` lists the")
+	w("options. This run: `%s`.", r.Command)
+	w("")
+	hp := r.headline()
+	if hp != nil {
+		r.writeHeadline(w, hp)
+	}
+	r.writeCurve(w)
+	if hp != nil {
+		r.writeSetup(w, hp)
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+func (r *report) writeHeadline(w func(string, ...any), p *sizePoint) {
+	h := p.Headline
+	us, them, top := p.Plugins[ours], p.Plugins[upstream], p.Plugins[ceiling]
+	w("## Headline: %d services, %d endpoints (%d Services + EndpointSlices)", p.Stats.Services, p.Stats.Endpoints, p.Stats.Objects())
+	w("")
+	w("No `cache` plugin in front of either (kubeadm's Corefile turns cache off for cluster.local answers).")
+	w("")
+	w("| | clusterdns | kubernetes | clusterdns / kubernetes |")
+	w("|---|---|---|---|")
+	qa, qb, qc := median(us.QPS), median(them.QPS), median(top.QPS)
+	w("| queries per second, unbounded (median of %d runs) | %.0f | %.0f | %s |", len(us.QPS), qa, qb, ratio(qa, qb))
+	w("| share of the whoami ceiling (%.0f qps) | %.0f%% | %.0f%% | |", qc, 100*qa/qc, 100*qb/qc)
+	w("| queries per second with p99 ≤ bound, nothing lost | %.0f | %.0f | %s |", h.BoundQPS[ours], h.BoundQPS[upstream], ratio(h.BoundQPS[ours], h.BoundQPS[upstream]))
+	pa, pb := h.Percentiles[ours], h.Percentiles[upstream]
+	for i, name := range []string{"p50", "p90", "p99", "p99.9"} {
+		w("| latency %s at %d qps offered | %s | %s | %s |", name, h.OfferedQPS, ms(pa[i]), ms(pb[i]), ratio(float64(pa[i]), float64(pb[i])))
+	}
+	w("| queries lost at %d qps offered | %d | %d | |", h.OfferedQPS, h.LostAtOffered[ours], h.LostAtOffered[upstream])
+	ca, cb := median(us.CPUPer100k), median(them.CPUPer100k)
+	w("| CPU seconds per 100,000 queries | %.2f | %.2f | %s |", ca, cb, ratio(ca, cb))
+	w("| RSS after sync | %.1f MB | %.1f MB | %s |", mb(us.RSS), mb(them.RSS), ratio(float64(us.RSS), float64(them.RSS)))
+	w("| RSS after sync above the whoami server's (%.1f MB) | %.1f MB | %.1f MB | %s |", mb(top.RSS), mb(us.RSS-top.RSS), mb(them.RSS-top.RSS), ratio(float64(us.RSS-top.RSS), float64(them.RSS-top.RSS)))
+	w("| Go heap in use after sync | %.1f MB | %.1f MB | %s |", us.Heap/1e6, them.Heap/1e6, ratio(us.Heap, them.Heap))
+	w("| peak RSS during the initial sync | %.1f MB | %.1f MB | %s |", mb(us.PeakSyncRSS), mb(them.PeakSyncRSS), ratio(float64(us.PeakSyncRSS), float64(them.PeakSyncRSS)))
+	if ra, rb := h.Relist[ours], h.Relist[upstream]; ra != nil && rb != nil {
+		w("| peak RSS during a forced relist / RSS before it | %.2f | %.2f | |", float64(ra.PeakRSS)/float64(ra.SteadyRSS), float64(rb.PeakRSS)/float64(rb.SteadyRSS))
+		w("| API server back → a new service answered | %s | %s | |", ms(ra.Recovered), ms(rb.Recovered))
+	}
+	w("| start → ready | %s | %s | %s |", ms(us.ReadyIn), ms(them.ReadyIn), ratio(float64(us.ReadyIn), float64(them.ReadyIn)))
+	for _, name := range []string{ours, upstream} {
+		p50, p90, p99, worst, timeouts := latencyStats(h.Programming[name], h.ProgrammingLimit)
+		w("| programming latency (API write → changed answer), %s: p50 / p90 / p99 / max | %s / %s / %s / %s%s | | |", name, ms(p50), ms(p90), ms(p99), ms(worst), timeoutNote(timeouts))
+	}
+	w("")
+	w("Programming latency: %d changes, alternately a new ClusterIP service and an endpoint of a headless", len(h.Programming[ours]))
+	w("service moved to a new address, timed from the start of the API write until the server's answer")
+	w("shows it (the server is polled every millisecond over UDP).")
+	w("")
+	if len(h.Cached) > 0 {
+		ca, cb := median(h.Cached[ours+"+cache"]), median(h.Cached[upstream+"+cache"])
+		w("With `cache 30` in front of each plugin (same query file; most answers then come from the cache):")
+		w("")
+		w("| | clusterdns + cache | kubernetes + cache | ratio |")
+		w("|---|---|---|---|")
+		w("| queries per second, unbounded | %.0f | %.0f | %s |", ca, cb, ratio(ca, cb))
+		w("")
+	}
+	if len(h.Profiles) > 0 {
+		w("Profiles of this run: %s.", strings.Join(h.Profiles, ", "))
+		w("")
+	}
+}
+
+func timeoutNote(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d not seen within the limit)", n)
+}
+
+func (r *report) writeCurve(w func(string, ...any)) {
+	w("## By cluster size")
+	w("")
+	if r.chartPath != "" {
+		w("![queries per second and memory by cluster size](%s)", r.chartPath)
+		w("")
+	}
+	w("| services | endpoints | objects | qps clusterdns | qps kubernetes | qps whoami | RSS clusterdns | RSS kubernetes | RSS ratio | heap clusterdns | heap kubernetes | heap ratio | ready clusterdns | ready kubernetes |")
+	w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, p := range r.Points {
+		a, b, c := p.Plugins[ours], p.Plugins[upstream], p.Plugins[ceiling]
+		w("| %d | %d | %d | %.0f | %.0f | %.0f | %.1f MB | %.1f MB | %s | %.1f MB | %.1f MB | %s | %s | %s |",
+			p.Stats.Services, p.Stats.Endpoints, p.Stats.Objects(), median(a.QPS), median(b.QPS), median(c.QPS),
+			mb(a.RSS), mb(b.RSS), ratio(float64(a.RSS), float64(b.RSS)), a.Heap/1e6, b.Heap/1e6, ratio(a.Heap, b.Heap),
+			ms(a.ReadyIn), ms(b.ReadyIn))
+	}
+	w("")
+	if a, b := r.sizingFit(); !math.IsNaN(a) {
+		w("Sizing: a least-squares line through clusterdns's RSS above gives **RSS ≈ %.0f MB + %.2f MB per 1,000 (services + endpoints)**.", a, b)
+		w("")
+	}
+}
+
+func (r *report) writeSetup(w func(string, ...any), p *sizePoint) {
+	h := p.Headline
+	w("## Set-up")
+	w("")
+	w("- Cluster: a real kube-apiserver and etcd (built from their Go modules by `test/e2e/controlplane/build.sh`)")
+	w("  on loopback. Per 100 services: 10 headless with 2–100 ready endpoints (half with hostnames), 3")
+	w("  ExternalName, 87 with a ClusterIP, one in five of those dual-stack (an IPv4 and an IPv6 slice); ClusterIP")
+	w("  services have 1–10 endpoints; every service has two named TCP ports. 100 services per namespace.")
+	w("- Servers: `coredns` with `bind`, `prometheus`, `ready` and the plugin stanza kubeadm writes (`pods insecure`,")
+	w("  `fallthrough in-addr.arpa ip6.arpa`, `ttl 30`), on 127.0.0.1; the ceiling is the same binary serving `whoami`.")
+	w("  Default GOGC and no memory limit. RSS is VmRSS from /proc; the peak is VmHWM (reset before the relist);")
+	w("  the heap is `go_memstats_heap_inuse_bytes`.")
+	w("- Load: `dnsperf` (Debian), 4 client sockets, up to 100 queries in flight for the unbounded runs; the latency")
+	w("  percentiles come from every answered query of `dnsperf -v` at a fixed offered rate, half of the slower")
+	w("  plugin's unbounded rate. The bounded-qps search halves the interval between 0 and 1.1× the unbounded rate.")
+	w("- Query mix: %d lookups by pods in random namespaces (resolv.conf `ndots:5`, kubelet's search list), %d", h.Lookups, h.Queries)
+	w("  queries in all:")
+	w("")
+	w("  | lookup | share of lookups |")
+	w("  |---|---|")
+	for _, l := range queryMix {
+		w("  | %s | %d%% |", l.what, l.percent)
+	}
+	w("")
+	var types []string
+	for t, n := range h.QueryTypes {
+		types = append(types, fmt.Sprintf("%s %.1f%%", t, 100*float64(n)/float64(h.Queries)))
+	}
+	sort.Strings(types)
+	w("  By query type: %s.", strings.Join(types, ", "))
+	if rc := p.Plugins[ours].Rcodes; len(rc) > 0 {
+		var parts []string
+		total := 0
+		for _, n := range rc {
+			total += n
+		}
+		for code, n := range rc {
+			parts = append(parts, fmt.Sprintf("%s %.1f%%", code, 100*float64(n)/float64(total)))
+		}
+		sort.Strings(parts)
+		w("  Answers (clusterdns): %s.", strings.Join(parts, ", "))
+	}
+	w("")
+}
+
+// summary is the headline in a few lines for the terminal.
+func (r *report) summary() string {
+	p := r.headline()
+	if p == nil {
+		return ""
+	}
+	us, them, top := p.Plugins[ours], p.Plugins[upstream], p.Plugins[ceiling]
+	return fmt.Sprintf("qps clusterdns %.0f, kubernetes %.0f (%s), whoami %.0f; RSS %.1f MB vs %.1f MB (%s)\n",
+		median(us.QPS), median(them.QPS), ratio(median(us.QPS), median(them.QPS)), median(top.QPS),
+		mb(us.RSS), mb(them.RSS), ratio(float64(us.RSS), float64(them.RSS)))
+}
+
+// writeChart draws qps and memory against cluster size.
+func (r *report) writeChart(path string) error {
+	var xs []float64
+	qps := map[string][]float64{}
+	mem := map[string][]float64{}
+	for _, p := range r.Points {
+		xs = append(xs, float64(p.Stats.Objects()))
+		for _, name := range []string{ours, upstream, ceiling} {
+			qps[name] = append(qps[name], median(p.Plugins[name].QPS))
+			mem[name] = append(mem[name], mb(p.Plugins[name].RSS))
+		}
+	}
+	series := func(m map[string][]float64, names ...string) []Series {
+		var out []Series
+		for _, n := range names {
+			out = append(out, Series{Name: n, Values: m[n]})
+		}
+		return out
+	}
+	if err := WriteChart(path,
+		Panel{Title: "queries per second (realistic mix)", XLabel: "objects (services + endpointslices)", YLabel: "qps", X: xs, Series: series(qps, ours, upstream, ceiling)},
+		Panel{Title: "memory after sync (RSS)", XLabel: "objects (services + endpointslices)", YLabel: "MB", X: xs, Series: series(mem, ours, upstream, ceiling)},
+	); err != nil {
+		return err
+	}
+	r.chartPath = filepath.ToSlash(path)
+	return nil
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestFitLine(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		xs, ys []float64
+		a, b   float64
+	}{
+		{"exact", []float64{0, 10, 20}, []float64{5, 25, 45}, 5, 2},
+		{"noisy", []float64{1, 2, 3, 4}, []float64{2, 4, 5, 8}, 0, 1.9},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := fitLine(tc.xs, tc.ys)
+			if math.Abs(a-tc.a) > 1e-9 || math.Abs(b-tc.b) > 1e-9 {
+				t.Errorf("fit = %v + %v·x, want %v + %v·x", a, b, tc.a, tc.b)
+			}
+		})
+	}
+	if a, _ := fitLine([]float64{1}, []float64{1}); !math.IsNaN(a) {
+		t.Error("a line through one point")
+	}
+}
+
+func TestLatencyStats(t *testing.T) {
+	var ds []time.Duration
+	for i := 1; i <= 100; i++ {
+		ds = append(ds, time.Duration(i)*time.Millisecond)
+	}
+	p50, p90, p99, worst, timeouts := latencyStats(ds, 95*time.Millisecond)
+	if p50 != 50*time.Millisecond || p90 != 90*time.Millisecond || p99 != 99*time.Millisecond || worst != 100*time.Millisecond || timeouts != 6 {
+		t.Errorf("got %s %s %s %s %d", p50, p90, p99, worst, timeouts)
+	}
+}
+
+func TestReportWritesRatios(t *testing.T) {
+	point := func(services int, qps, rss float64) sizePoint {
+		return sizePoint{
+			Stats: clusterStats{Services: services, Slices: services, Endpoints: services * 10},
+			Plugins: map[string]*pluginPoint{
+				ours:     {QPS: []float64{qps * 2}, RSS: int64(rss * (1 << 20)), Heap: rss * 1e6 / 2},
+				upstream: {QPS: []float64{qps}, RSS: int64(rss * 2 * (1 << 20)), Heap: rss * 1e6},
+				ceiling:  {QPS: []float64{qps * 3}, RSS: 10 << 20},
+			},
+		}
+	}
+	r := &report{Started: time.Now(), Finished: time.Now(), Machine: "test machine", Command: "bench"}
+	r.Points = []sizePoint{point(1000, 100, 20), point(2000, 100, 30)}
+	path := filepath.Join(t.TempDir(), "B.md")
+	if err := r.write(path); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	for _, want := range []string{"| 1000 | 10000 | 2000 | 200 | 100 | 300 | 20.0 MB | 40.0 MB | 0.50× |", "test machine", "RSS ≈ 10 MB + 0.91 MB per 1,000"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("report lacks %q:\n%s", want, b)
+		}
+	}
+}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/clusterdns/clusterdns/test/controlplane"
+)
+
+// server is one coredns process under measurement: one of the two plugins,
+// or whoami for the framework's ceiling.
+type server struct {
+	name    string // unique label: the plugin, "+cache" when behind cache
+	plugin  string // clusterdns, kubernetes or whoami
+	cache   bool   // the cache plugin answers first
+	dnsPort int
+	metrics int // prometheus port
+	ready   int // ready plugin port
+	pprof   int // pprof port; 0: no pprof, -1: pick a port at start
+	pid     int
+	started time.Time
+}
+
+// serverBlock is the Corefile of one measured server. The plugin stanzas
+// carry kubeadm's options; neither has cache in front of it.
+func serverBlock(s *server, kubeconfig string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, ".:%d {\n    bind 127.0.0.1\n    prometheus 127.0.0.1:%d\n    ready 127.0.0.1:%d\n", s.dnsPort, s.metrics, s.ready)
+	if s.pprof != 0 {
+		fmt.Fprintf(&b, "    pprof 127.0.0.1:%d\n", s.pprof)
+	}
+	if s.cache {
+		b.WriteString("    cache 30\n")
+	}
+	if s.plugin == "whoami" {
+		b.WriteString("    whoami\n}\n")
+		return b.String()
+	}
+	fmt.Fprintf(&b, "    %s cluster.local in-addr.arpa ip6.arpa {\n        kubeconfig %s\n        pods insecure\n        fallthrough in-addr.arpa ip6.arpa\n        ttl 30\n    }\n}\n", s.plugin, kubeconfig)
+	return b.String()
+}
+
+// startServer writes the Corefile of s and starts the binary, recording
+// when it started.
+func startServer(cp *controlplane.ControlPlane, binary string, s *server, kubeconfig string) error {
+	ports := []*int{&s.dnsPort, &s.metrics, &s.ready}
+	if s.pprof < 0 {
+		ports = append(ports, &s.pprof)
+	}
+	for _, p := range ports {
+		port, err := controlplane.FreePort()
+		if err != nil {
+			return err
+		}
+		*p = port
+	}
+	conf := cp.Path(s.name + ".Corefile")
+	if err := os.WriteFile(conf, []byte(serverBlock(s, kubeconfig)), 0o600); err != nil {
+		return err
+	}
+	s.started = time.Now()
+	// GOGC and GOMEMLIMIT stay at their defaults: both plugins run the way
+	// a Deployment without tuning runs them.
+	if err := cp.Start(s.name, binary, os.Environ(), "-conf", conf); err != nil {
+		return err
+	}
+	s.pid = cp.Procs[s.name].Cmd.Process.Pid
+	return nil
+}
+
+// waitReady polls the ready plugin until it answers 200 and returns how
+// long the server took from its start.
+func (s *server) waitReady(ctx context.Context, timeout time.Duration) (time.Duration, error) {
+	url := fmt.Sprintf("http://127.0.0.1:%d/ready", s.ready)
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return time.Since(s.started), nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return 0, fmt.Errorf("%s not ready after %s", s.name, timeout)
+}
+
+// procStatus reads fields in kB from /proc/<pid>/status (VmRSS, VmHWM).
+func procStatus(pid int, field string) (int64, error) {
+	f, err := os.Open(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+}
+
+// rss is the resident set size of s in bytes.
+func (s *server) rss() (int64, error) { return procStatus(s.pid, "VmRSS") }
+
+// peakRSS is the high-water mark of the resident set since the start or
+// the last resetPeak.
+func (s *server) peakRSS() (int64, error) { return procStatus(s.pid, "VmHWM") }
+
+// resetPeak restarts the high-water mark at the current RSS (Linux
+// clear_refs, value 5).
+func (s *server) resetPeak() error {
+	return os.WriteFile(filepath.Join("/proc", strconv.Itoa(s.pid), "clear_refs"), []byte("5"), 0o200)
+}
+
+// cpuSeconds is the user+system CPU time the process has used.
+func (s *server) cpuSeconds() (float64, error) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(s.pid), "stat"))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	utime, _ := strconv.ParseFloat(fields[11], 64)
+	stime, _ := strconv.ParseFloat(fields[12], 64)
+	return (utime + stime) / 100, nil // USER_HZ is 100 on Linux
+}
+
+// metric reads one unlabelled value from the server's prometheus endpoint.
+func (s *server) metric(name string) (float64, error) {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", s.metrics))
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if rest, ok := strings.CutPrefix(line, name+" "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(rest), 64)
+		}
+	}
+	return 0, fmt.Errorf("%s: no metric %s", s.name, name)
+}
+
+// heapInUse is the Go heap in use (bytes in in-use spans).
+func (s *server) heapInUse() (float64, error) { return s.metric("go_memstats_heap_inuse_bytes") }
+
+// saveProfile fetches a pprof profile of s into path.
+func (s *server) saveProfile(path, profile string) error {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/%s", s.pprof, profile))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, resp.Body); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
