@@ -88,8 +88,12 @@ func defaultConfig() *config {
 	}
 }
 
-// namespaceAllowed reports whether the static `namespaces` list lets ns be served.
+// namespaceAllowed reports whether the static `namespaces` list lets ns be
+// served; a name that cannot be a DNS label never is.
 func (c *config) namespaceAllowed(ns string) bool {
+	if !dnsLabel(ns) {
+		return false
+	}
 	if len(c.namespaces) == 0 {
 		return true
 	}

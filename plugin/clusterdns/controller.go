@@ -213,6 +213,15 @@ func (c *controller) rebuildAll() {
 	for _, key := range c.st.services.ListKeys() {
 		c.syncService(key)
 	}
+	if c.st.slices != nil {
+		// Visit the Services that slices name but that do not exist, so
+		// their slices are counted as skipped.
+		for _, key := range c.st.slices.ListIndexFuncValues(sliceByService) {
+			if _, ok, _ := c.st.services.GetByKey(key); !ok {
+				c.syncService(key)
+			}
+		}
+	}
 	if c.st.pods != nil {
 		for key := range c.podHave {
 			if _, ok, _ := c.st.pods.GetByKey(key); !ok {
@@ -258,10 +267,6 @@ func (c *controller) syncService(key string) {
 	k := svcKey{name: lower(name), namespace: lower(ns)}
 	obj, exists, _ := c.st.services.GetByKey(key)
 	svc, _ := obj.(*service)
-	if !exists || svc == nil || !c.w.exposed(ns) {
-		c.w.setService(k, nil)
-		return
-	}
 	var slices []*endpointSlice
 	if c.st.slices != nil {
 		objs, _ := c.st.slices.ByIndex(sliceByService, key)
@@ -271,6 +276,17 @@ func (c *controller) syncService(key string) {
 				slices = append(slices, s)
 			}
 		}
+	}
+	if !exists || svc == nil {
+		// Slices of a Service that does not exist serve nothing (also
+		// briefly while a Service is being created or deleted).
+		for range slices {
+			skipped(kindSlice, reasonUnknownService)
+		}
+	}
+	if !exists || svc == nil || !c.w.exposed(ns) {
+		c.w.setService(k, nil)
+		return
 	}
 	c.w.setService(k, buildEntry(svc, slices, c.opts))
 }

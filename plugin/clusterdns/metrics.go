@@ -28,6 +28,22 @@ var (
 	}, []string{"kind"})
 )
 
+var (
+	// skippedObjects counts objects, or parts of objects, left out because
+	// DNS cannot serve them.
+	skippedObjects = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "skipped_objects_total",
+		Help:      "Objects or parts of objects skipped as unusable, by kind and reason.",
+	}, []string{"kind", "reason"})
+)
+
+// skipped counts one object, or part of one, of kind left out for reason.
+func skipped(kind, reason string) {
+	skippedObjects.WithLabelValues(kind, reason).Inc()
+}
+
 // observeSync records one published snapshot.
 func observeSync(d time.Duration, full bool) {
 	kind := "incremental"

@@ -43,6 +43,9 @@ type buildOptions struct {
 // EndpointSlices, or nil when the Service has no name in DNS. It is pure:
 // the same objects always give the same entry.
 func buildEntry(svc *service, slices []*endpointSlice, o buildOptions) *svcEntry {
+	if svc.invalid {
+		return nil
+	}
 	e := &svcEntry{base: serviceName(svc.Namespace, svc.Name)}
 	if svc.externalName != "" {
 		// An ExternalName that looks like an IP is not a host name: it is not

@@ -90,6 +90,10 @@ func answerData(m *dns.Msg) []string {
 			out = append(out, r.AAAA.String())
 		case *dns.SRV:
 			out = append(out, r.Target)
+		case *dns.PTR:
+			out = append(out, r.Ptr)
+		case *dns.CNAME:
+			out = append(out, r.Target)
 		}
 	}
 	return out

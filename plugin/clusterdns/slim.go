@@ -3,6 +3,7 @@ package clusterdns
 import (
 	"net/netip"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -19,6 +20,7 @@ import (
 type service struct {
 	metav1.ObjectMeta // name, namespace and resourceVersion only
 
+	invalid      bool         // its name or namespace is not a DNS label: never served
 	externalName string       // the target of an ExternalName service, else ""
 	headless     bool         // clusterIP None
 	clusterIPs   []netip.Addr // parsed, distinct
@@ -65,6 +67,52 @@ func (s *endpointSlice) DeepCopyObject() runtime.Object {
 // GetObjectKind implements runtime.Object; slim objects carry no type meta.
 func (*endpointSlice) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
 
+// maxPorts is the most ports kept of one Service or EndpointSlice. An SRV
+// answer holds at most about 1,190 records (a 65,535-byte message), and
+// every answer at a service's name walks all its ports; the rest are
+// skipped and counted.
+const maxPorts = 1000
+
+// Kinds and reasons of the skipped_objects_total metric.
+const (
+	kindService   = "service"
+	kindSlice     = "endpointslice"
+	kindNamespace = "namespace"
+
+	reasonInvalidName         = "invalid_name"
+	reasonInvalidAddress      = "invalid_address"
+	reasonInvalidPort         = "invalid_port"
+	reasonInvalidPortName     = "invalid_port_name"
+	reasonTooManyPorts        = "too_many_ports"
+	reasonInvalidExternalName = "invalid_external_name"
+	reasonNoServiceLabel      = "no_service_label"
+	reasonAddressType         = "unsupported_address_type"
+	reasonInvalidHostname     = "invalid_hostname"
+	reasonUnknownService      = "unknown_service"
+)
+
+// dnsLabel reports whether s is a name Kubernetes allows for a Service,
+// namespace or port (an RFC 1123 label: letters, digits and inner hyphens,
+// at most 63), so it can stand as one label of an owner name.
+func dnsLabel(s string) bool {
+	if len(s) == 0 || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// isAddr reports whether s parses as an IP address.
+func isAddr(s string) bool {
+	_, err := netip.ParseAddr(s)
+	return err == nil
+}
+
 // slimmer builds slim objects for one configuration.
 type slimmer struct {
 	endpointPodNames bool
@@ -93,11 +141,21 @@ func slimMeta(m *metav1.ObjectMeta) metav1.ObjectMeta {
 
 func slimService(s *corev1.Service) *service {
 	out := &service{ObjectMeta: slimMeta(&s.ObjectMeta)}
+	if !dnsLabel(s.Name) || !dnsLabel(s.Namespace) {
+		// A dot in a name would make its records answer for another
+		// service's names (a.b in ns is endpoint a of service b).
+		skipped(kindService, reasonInvalidName)
+		out.invalid = true
+		return out
+	}
 	if s.Spec.Type == corev1.ServiceTypeExternalName {
 		// An empty target still marks the service as ExternalName.
 		out.externalName = s.Spec.ExternalName
 		if out.externalName == "" {
 			out.externalName = "."
+		}
+		if target := strings.TrimSuffix(out.externalName, "."); !validName(target) || isAddr(target) {
+			skipped(kindService, reasonInvalidExternalName)
 		}
 		return out
 	}
@@ -108,16 +166,43 @@ func slimService(s *corev1.Service) *service {
 		raw = []string{s.Spec.ClusterIP} // objects written before dual-stack
 	}
 	for _, r := range raw {
-		if ip, err := netip.ParseAddr(r); err == nil && ip.Zone() == "" && !slices.Contains(out.clusterIPs, ip.Unmap()) {
+		if r == corev1.ClusterIPNone {
+			continue
+		}
+		ip, err := netip.ParseAddr(r)
+		if err != nil || ip.Zone() != "" {
+			skipped(kindService, reasonInvalidAddress)
+			continue
+		}
+		if !slices.Contains(out.clusterIPs, ip.Unmap()) {
 			out.clusterIPs = append(out.clusterIPs, ip.Unmap())
 		}
 	}
-	for _, p := range s.Spec.Ports {
-		if p.Port > 0 && p.Port <= 65535 {
-			out.ports = append(out.ports, slicePort{name: lower(p.Name), proto: protoName(string(p.Protocol)), port: uint16(p.Port)})
+	ports := s.Spec.Ports
+	if len(ports) > maxPorts {
+		skipped(kindService, reasonTooManyPorts)
+		ports = ports[:maxPorts]
+	}
+	for _, p := range ports {
+		if sp, ok := slimPort(kindService, p.Name, string(p.Protocol), p.Port); ok {
+			out.ports = append(out.ports, sp)
 		}
 	}
 	return out
+}
+
+// slimPort checks one port of a Service or EndpointSlice; a port whose
+// number is out of range or whose name cannot be a DNS label is skipped.
+func slimPort(kind, name, proto string, port int32) (slicePort, bool) {
+	if port <= 0 || port > 65535 {
+		skipped(kind, reasonInvalidPort)
+		return slicePort{}, false
+	}
+	if name != "" && !dnsLabel(name) {
+		skipped(kind, reasonInvalidPortName)
+		return slicePort{}, false
+	}
+	return slicePort{name: lower(name), proto: protoName(proto), port: uint16(port)}, true
 }
 
 // slice keeps the ready endpoints of a slice with their DNS names. Slices of
@@ -125,12 +210,28 @@ func slimService(s *corev1.Service) *service {
 // endpoints, nor do addresses that do not parse or fit the slice's family.
 func (sl slimmer) slice(s *discoveryv1.EndpointSlice) *endpointSlice {
 	out := &endpointSlice{ObjectMeta: slimMeta(&s.ObjectMeta), service: s.Labels[discoveryv1.LabelServiceName]}
-	v4 := s.AddressType == discoveryv1.AddressTypeIPv4
-	if !v4 && s.AddressType != discoveryv1.AddressTypeIPv6 {
+	switch {
+	case out.service == "":
+		skipped(kindSlice, reasonNoServiceLabel)
+		return out
+	case !dnsLabel(out.service) || !dnsLabel(s.Namespace):
+		skipped(kindSlice, reasonInvalidName)
+		out.service = ""
 		return out
 	}
-	for _, p := range s.Ports {
-		if p.Port == nil || *p.Port <= 0 || *p.Port > 65535 {
+	v4 := s.AddressType == discoveryv1.AddressTypeIPv4
+	if !v4 && s.AddressType != discoveryv1.AddressTypeIPv6 {
+		skipped(kindSlice, reasonAddressType)
+		return out
+	}
+	ports := s.Ports
+	if len(ports) > maxPorts {
+		skipped(kindSlice, reasonTooManyPorts)
+		ports = ports[:maxPorts]
+	}
+	for _, p := range ports {
+		if p.Port == nil {
+			skipped(kindSlice, reasonInvalidPort)
 			continue
 		}
 		name, proto := "", "TCP"
@@ -140,7 +241,9 @@ func (sl slimmer) slice(s *discoveryv1.EndpointSlice) *endpointSlice {
 		if p.Protocol != nil {
 			proto = string(*p.Protocol)
 		}
-		out.ports = append(out.ports, slicePort{name: lower(name), proto: protoName(proto), port: uint16(*p.Port)})
+		if sp, ok := slimPort(kindSlice, name, proto, *p.Port); ok {
+			out.ports = append(out.ports, sp)
+		}
 	}
 	for i := range s.Endpoints {
 		e := &s.Endpoints[i]
@@ -151,13 +254,11 @@ func (sl slimmer) slice(s *discoveryv1.EndpointSlice) *endpointSlice {
 		name := sl.endpointName(e)
 		for _, a := range e.Addresses {
 			ip, err := netip.ParseAddr(a)
-			if err != nil || ip.Zone() != "" {
+			if err != nil || ip.Zone() != "" || ip.Unmap().Is4() != v4 {
+				skipped(kindSlice, reasonInvalidAddress)
 				continue
 			}
-			if ip = ip.Unmap(); ip.Is4() != v4 {
-				continue
-			}
-			out.eps = append(out.eps, sliceEndpoint{addr: ip, name: name, slice: out})
+			out.eps = append(out.eps, sliceEndpoint{addr: ip.Unmap(), name: name, slice: out})
 		}
 	}
 	out.eps = slices.Clip(out.eps)
@@ -167,8 +268,11 @@ func (sl slimmer) slice(s *discoveryv1.EndpointSlice) *endpointSlice {
 // endpointName picks an endpoint's DNS label: its hostname, else (with
 // endpoint_pod_names) its pod's name, else "" for the dashed address.
 func (sl slimmer) endpointName(e *discoveryv1.Endpoint) string {
-	if e.Hostname != nil && validLabel(*e.Hostname) {
-		return lower(*e.Hostname)
+	if e.Hostname != nil {
+		if validLabel(*e.Hostname) {
+			return lower(*e.Hostname)
+		}
+		skipped(kindSlice, reasonInvalidHostname)
 	}
 	if sl.endpointPodNames && e.TargetRef != nil && validLabel(e.TargetRef.Name) {
 		return lower(e.TargetRef.Name)
@@ -177,6 +281,10 @@ func (sl slimmer) endpointName(e *discoveryv1.Endpoint) string {
 }
 
 func slimNamespace(n *corev1.Namespace) *corev1.Namespace {
+	if !dnsLabel(n.Name) {
+		// Kept, so the store mirrors the API, but never served (namespaceServed).
+		skipped(kindNamespace, reasonInvalidName)
+	}
 	return &corev1.Namespace{ObjectMeta: slimMeta(&n.ObjectMeta)}
 }
 

@@ -164,7 +164,7 @@ func serviceHandler(ctl *controller) cache.ResourceEventHandler {
 		UpdateFunc: func(old, cur any) {
 			o, ok1 := old.(*service)
 			n, ok2 := cur.(*service)
-			if ok1 && ok2 && o.externalName == n.externalName && o.headless == n.headless &&
+			if ok1 && ok2 && o.invalid == n.invalid && o.externalName == n.externalName && o.headless == n.headless &&
 				slices.Equal(o.clusterIPs, n.clusterIPs) && slices.Equal(o.ports, n.ports) {
 				return
 			}

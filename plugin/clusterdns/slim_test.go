@@ -1,0 +1,202 @@
+package clusterdns
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// expect is one query and the answer it must get: the rcode and the data of
+// the answer records, in any order.
+type expect struct {
+	name  string
+	qtype uint16
+	rcode int
+	data  []string
+}
+
+// check asks every query of want and compares the replies.
+func check(t *testing.T, c *ClusterDNS, want []expect) {
+	t.Helper()
+	for _, w := range want {
+		r := ask(t, c, w.name, w.qtype)
+		got := slices.Sorted(slices.Values(answerData(r)))
+		if r.Rcode != w.rcode || !slices.Equal(got, slices.Sorted(slices.Values(w.data))) {
+			t.Errorf("%s %s: %s %v, want %s %v", dns.TypeToString[w.qtype], w.name,
+				dns.RcodeToString[r.Rcode], got, dns.RcodeToString[w.rcode], w.data)
+		}
+	}
+}
+
+// wellFormed is a cluster of valid objects that every malformed object is
+// added to; its answers must never change.
+func wellFormed() []runtime.Object {
+	pg := []discoveryv1.EndpointPort{testSlicePort("pg", corev1.ProtocolTCP, 5432)}
+	return []runtime.Object{
+		testNamespace("prod"),
+		testService("prod", "web", []string{"10.96.0.20"}, testPort("http", corev1.ProtocolTCP, 80)),
+		testService("prod", "db", []string{"None"}),
+		testSlice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, pg,
+			testEndpoint{ip: "10.244.1.1", hostname: "db-0"}, testEndpoint{ip: "10.244.1.2", hostname: "db-1"}),
+	}
+}
+
+// wellFormedAnswers are the answers of wellFormed.
+var wellFormedAnswers = []expect{
+	{"web.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.96.0.20"}},
+	{"_http._tcp.web.prod.svc.cluster.local.", dns.TypeSRV, dns.RcodeSuccess, []string{"web.prod.svc.cluster.local."}},
+	{"db.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.244.1.1", "10.244.1.2"}},
+	{"db-0.db.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.244.1.1"}},
+	{"_pg._tcp.db.prod.svc.cluster.local.", dns.TypeSRV, dns.RcodeSuccess, []string{"db-0.db.prod.svc.cluster.local.", "db-1.db.prod.svc.cluster.local."}},
+	{"20.0.96.10.in-addr.arpa.", dns.TypePTR, dns.RcodeSuccess, []string{"web.prod.svc.cluster.local."}},
+	{"1.1.244.10.in-addr.arpa.", dns.TypePTR, dns.RcodeSuccess, []string{"db-0.db.prod.svc.cluster.local."}},
+}
+
+// manyPorts returns n ports named p0, p1, ... numbered from 1.
+func manyPorts(n int) []corev1.ServicePort {
+	ports := make([]corev1.ServicePort, n)
+	for i := range ports {
+		ports[i] = testPort(fmt.Sprintf("p%d", i), corev1.ProtocolTCP, int32(i%65535+1))
+	}
+	return ports
+}
+
+// TestMalformedObjects adds malformed objects through the API (the fake
+// clientset does not validate, as a faulty or hostile writer would not be
+// either): each is skipped, or only its bad part is, and counted, and the
+// other services answer exactly as before.
+func TestMalformedObjects(t *testing.T) {
+	pg := []discoveryv1.EndpointPort{testSlicePort("pg", corev1.ProtocolTCP, 5432)}
+	noLabel := testSlice("prod", "db", "nolabel", discoveryv1.AddressTypeIPv4, pg, testEndpoint{ip: "10.244.9.1"})
+	noLabel.Labels = nil
+	part := testService("prod", "part", []string{"None"})
+	badHost := testSlice("prod", "part", "part-host", discoveryv1.AddressTypeIPv4, pg, testEndpoint{ip: "10.244.1.3", hostname: "a.b"})
+	badPorts := testService("prod", "ports", []string{"10.96.0.50"},
+		testPort("zero", corev1.ProtocolTCP, 0), testPort("big", corev1.ProtocolTCP, 70000),
+		testPort("a.b", corev1.ProtocolTCP, 81), testPort("ok", corev1.ProtocolTCP, 82))
+	nilPort := testSlice("prod", "part", "part-nilport", discoveryv1.AddressTypeIPv4,
+		[]discoveryv1.EndpointPort{{Name: func() *string { s := "pg"; return &s }()}}, testEndpoint{ip: "10.244.1.4"})
+
+	tests := []struct {
+		name   string
+		objs   []runtime.Object
+		kind   string
+		reason string
+		want   []expect // besides wellFormedAnswers
+	}{
+		{"invalid endpoint addresses", []runtime.Object{part,
+			testSlice("prod", "part", "part-b", discoveryv1.AddressTypeIPv4, pg,
+				testEndpoint{ip: "10.244.1.300"}, testEndpoint{ip: "not-an-ip"}, testEndpoint{ip: "fd00::1"},
+				testEndpoint{ip: "fe80::1%eth0"}, testEndpoint{ip: "10.244.1.3", hostname: "db-2"}),
+		}, kindSlice, reasonInvalidAddress, []expect{
+			{"part.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.244.1.3"}},
+			{"db-2.part.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.244.1.3"}},
+			{"part.prod.svc.cluster.local.", dns.TypeAAAA, dns.RcodeSuccess, nil},
+		}},
+		{"slice without service label", []runtime.Object{noLabel}, kindSlice, reasonNoServiceLabel, []expect{
+			{"1.9.244.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
+		}},
+		{"slice with an invalid service label", []runtime.Object{
+			testSlice("prod", "x.db", "dotted", discoveryv1.AddressTypeIPv4, pg, testEndpoint{ip: "10.244.9.3"}),
+		}, kindSlice, reasonInvalidName, []expect{
+			{"3.9.244.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
+		}},
+		{"FQDN slice", []runtime.Object{
+			testSlice("prod", "db", "db-fqdn", discoveryv1.AddressTypeFQDN, pg, testEndpoint{ip: "db.example.com"}),
+		}, kindSlice, reasonAddressType, nil},
+		{"slice of an unknown service", []runtime.Object{
+			testSlice("prod", "ghost", "ghost-1", discoveryv1.AddressTypeIPv4, pg, testEndpoint{ip: "10.244.9.2"}),
+		}, kindSlice, reasonUnknownService, []expect{
+			{"ghost.prod.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, nil},
+			{"2.9.244.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
+		}},
+		{"service with 10,000 ports", []runtime.Object{
+			testService("prod", "wide", []string{"10.96.0.40"}, manyPorts(10000)...),
+		}, kindService, reasonTooManyPorts, []expect{
+			{"wide.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.96.0.40"}},
+			{"_p999._tcp.wide.prod.svc.cluster.local.", dns.TypeSRV, dns.RcodeSuccess, []string{"wide.prod.svc.cluster.local."}},
+			{"_p1000._tcp.wide.prod.svc.cluster.local.", dns.TypeSRV, dns.RcodeNameError, nil},
+		}},
+		{"service name with a dot", []runtime.Object{
+			// Would otherwise name endpoint x of prod/db in PTR answers.
+			testService("prod", "x.db", []string{"10.96.0.66"}),
+		}, kindService, reasonInvalidName, []expect{
+			{"x.db.prod.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, nil},
+			{"66.0.96.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
+		}},
+		{"service name too long", []runtime.Object{
+			testService("prod", string(make([]byte, 64)), []string{"10.96.0.67"}),
+		}, kindService, reasonInvalidName, []expect{
+			{"67.0.96.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
+		}},
+		{"invalid cluster IP", []runtime.Object{
+			testService("prod", "half", []string{"10.96.0.300", "fd00::40"}),
+		}, kindService, reasonInvalidAddress, []expect{
+			{"half.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, nil},
+			{"half.prod.svc.cluster.local.", dns.TypeAAAA, dns.RcodeSuccess, []string{"fd00::40"}},
+		}},
+		{"port numbers out of range", []runtime.Object{badPorts}, kindService, reasonInvalidPort, []expect{
+			{"ports.prod.svc.cluster.local.", dns.TypeSRV, dns.RcodeSuccess, []string{"ports.prod.svc.cluster.local."}},
+			{"_ok._tcp.ports.prod.svc.cluster.local.", dns.TypeSRV, dns.RcodeSuccess, []string{"ports.prod.svc.cluster.local."}},
+			{"_zero._tcp.ports.prod.svc.cluster.local.", dns.TypeSRV, dns.RcodeNameError, nil},
+		}},
+		{"port name with a dot", []runtime.Object{badPorts}, kindService, reasonInvalidPortName, nil},
+		{"slice port without a number", []runtime.Object{part, nilPort}, kindSlice, reasonInvalidPort, []expect{
+			{"part.prod.svc.cluster.local.", dns.TypeSRV, dns.RcodeSuccess, nil},
+			{"10-244-1-4.part.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.244.1.4"}},
+		}},
+		{"invalid endpoint hostname", []runtime.Object{part, badHost}, kindSlice, reasonInvalidHostname, []expect{
+			{"10-244-1-3.part.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.244.1.3"}},
+		}},
+		{"ExternalName that is an address", []runtime.Object{
+			testExternalName("prod", "ipname", "192.0.2.1"),
+		}, kindService, reasonInvalidExternalName, []expect{
+			{"ipname.prod.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, nil},
+		}},
+		{"invalid namespace name", []runtime.Object{
+			testNamespace("a.prod"), testService("a.prod", "web", []string{"10.96.0.70"}),
+		}, kindNamespace, reasonInvalidName, []expect{
+			{"70.0.96.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			counter := skippedObjects.WithLabelValues(tc.kind, tc.reason)
+			before := testutil.ToFloat64(counter)
+			c, _ := startFake(t, nil, append(wellFormed(), tc.objs...)...)
+			if got := testutil.ToFloat64(counter) - before; got < 1 {
+				t.Errorf("skipped_objects_total{kind=%q,reason=%q} grew by %v, want at least 1", tc.kind, tc.reason, got)
+			}
+			check(t, c, append(slices.Clone(wellFormedAnswers), tc.want...))
+		})
+	}
+}
+
+// TestWellFormedSkipsNothing checks valid objects are never counted.
+func TestWellFormedSkipsNothing(t *testing.T) {
+	sum := func() (s float64) {
+		for _, kr := range [][2]string{
+			{kindService, reasonInvalidName}, {kindService, reasonInvalidAddress}, {kindService, reasonInvalidPort},
+			{kindService, reasonInvalidPortName}, {kindService, reasonTooManyPorts}, {kindService, reasonInvalidExternalName},
+			{kindSlice, reasonInvalidName}, {kindSlice, reasonInvalidAddress}, {kindSlice, reasonInvalidPort},
+			{kindSlice, reasonInvalidPortName}, {kindSlice, reasonTooManyPorts}, {kindSlice, reasonNoServiceLabel},
+			{kindSlice, reasonAddressType}, {kindSlice, reasonInvalidHostname}, {kindSlice, reasonUnknownService},
+			{kindNamespace, reasonInvalidName},
+		} {
+			s += testutil.ToFloat64(skippedObjects.WithLabelValues(kr[0], kr[1]))
+		}
+		return s
+	}
+	before := sum()
+	c, _ := startFake(t, nil, wellFormed()...)
+	if after := sum(); after != before {
+		t.Errorf("valid objects counted as skipped: %v -> %v", before, after)
+	}
+	check(t, c, wellFormedAnswers)
+}
