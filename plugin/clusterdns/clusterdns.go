@@ -75,7 +75,8 @@ type config struct {
 	ttl                 uint32
 	noEndpoints         bool
 	ignoreEmptyServices bool
-	maxAnswers          int // records per headless answer; 0: no cap
+	maxAnswers          int  // records per headless answer; 0: no cap
+	fallbackTerminating bool // `fallback_terminating`
 	fall                fall.F
 }
 

@@ -71,7 +71,7 @@ type controller struct {
 	opts buildOptions
 
 	mu       sync.Mutex
-	services map[string]struct{} // "<ns>/<svc>" keys
+	services map[string]change // "<ns>/<svc>" keys, with their earliest unpublished change
 	nsKeys   map[string]struct{}
 	podKeys  map[string]struct{}
 	full     bool
@@ -81,6 +81,28 @@ type controller struct {
 	podRefs map[podKey]int            // how many pods hold each address
 	podHave map[string][]netip.Addr   // addresses published per pod key
 	onSync  func(time.Duration, bool) // observes each batch (duration, full)
+	// onProgrammed observes the programming latency of each timed change
+	// once it is published.
+	onProgrammed func(ch change, published time.Time)
+	// onPublished observes the size of each published snapshot.
+	onPublished func(services, endpoints, reverse int)
+}
+
+// change is when a queued service change happened, for the DNS programming
+// latency. The zero change is untimed: changes seen before the first sync
+// are not measured, since they are the initial content, not changes.
+type change struct {
+	at      time.Time
+	trigger bool // at is the slice's last-change-trigger-time, not the event's arrival
+}
+
+// earlier returns whichever of two changes is the earlier timed one: a
+// service changed twice before a publication waited since the first change.
+func (ch change) earlier(o change) change {
+	if ch.at.IsZero() || (!o.at.IsZero() && o.at.Before(ch.at)) {
+		return o
+	}
+	return ch
 }
 
 func newController(cfg *config, st stores, ix *Index) *controller {
@@ -88,8 +110,8 @@ func newController(cfg *config, st stores, ix *Index) *controller {
 		cfg:      cfg,
 		st:       st,
 		w:        newIndexWriter(ix),
-		opts:     buildOptions{ignoreEmptyServices: cfg.ignoreEmptyServices, maxAnswers: cfg.maxAnswers},
-		services: make(map[string]struct{}),
+		opts:     buildOptions{ignoreEmptyServices: cfg.ignoreEmptyServices, maxAnswers: cfg.maxAnswers, fallbackTerminating: cfg.fallbackTerminating},
+		services: make(map[string]change),
 		nsKeys:   make(map[string]struct{}),
 		podKeys:  make(map[string]struct{}),
 		kick:     make(chan struct{}, 1),
@@ -98,9 +120,24 @@ func newController(cfg *config, st stores, ix *Index) *controller {
 	}
 }
 
-// markService queues the service with key "<ns>/<svc>" for a rebuild.
+// markService queues the service with key "<ns>/<svc>" for a rebuild,
+// timing the change from now.
 func (c *controller) markService(key string) {
-	c.mark(func() { c.services[key] = struct{}{} })
+	c.markServiceAt(key, change{at: time.Now()})
+}
+
+// markServiceAt queues the service with key "<ns>/<svc>" for a rebuild
+// after a change at ch.
+func (c *controller) markServiceAt(key string, ch change) {
+	if !c.synced.Load() {
+		ch = change{}
+	}
+	c.mark(func() {
+		if prev, ok := c.services[key]; ok {
+			ch = prev.earlier(ch)
+		}
+		c.services[key] = ch
+	})
 }
 
 // markNamespace queues a namespace for a rebuild of its exposure.
@@ -171,7 +208,7 @@ func (c *controller) process() {
 	c.mu.Lock()
 	full, services, nsKeys, podKeys := c.full, c.services, c.nsKeys, c.podKeys
 	c.full = false
-	c.services, c.nsKeys, c.podKeys = make(map[string]struct{}), make(map[string]struct{}), make(map[string]struct{})
+	c.services, c.nsKeys, c.podKeys = make(map[string]change), make(map[string]struct{}), make(map[string]struct{})
 	c.mu.Unlock()
 
 	start := time.Now()
@@ -189,8 +226,24 @@ func (c *controller) process() {
 			c.syncPod(key)
 		}
 	}
-	if c.w.commit() && c.onSync != nil {
-		c.onSync(time.Since(start), full)
+	if c.w.commit() {
+		if c.onSync != nil {
+			c.onSync(time.Since(start), full)
+		}
+		if c.onPublished != nil {
+			snap := c.w.ix.load()
+			c.onPublished(snap.services.len(), c.w.endpoints, snap.reverse.len())
+		}
+	}
+	// A change that left the answers as they were is programmed too: the
+	// published index reflects it.
+	if c.onProgrammed != nil {
+		published := time.Now()
+		for _, ch := range services {
+			if !ch.at.IsZero() {
+				c.onProgrammed(ch, published)
+			}
+		}
 	}
 }
 

@@ -20,7 +20,7 @@ func newTestPlugin(tb testing.TB, cfg *config, objs ...runtime.Object) *ClusterD
 	}
 	c := newClusterDNS(cfg)
 	st := newStores(cfg)
-	sl := slimmer{endpointPodNames: cfg.endpointPodNames}
+	sl := newSlimmer(cfg)
 	for _, o := range objs {
 		slim, _ := sl.transform(o)
 		var err error
@@ -93,6 +93,8 @@ type testEndpoint struct {
 	ip       string
 	hostname string // "" for none
 	ready    *bool  // nil means unset (ready)
+	serving  *bool  // nil means unset
+	term     *bool  // terminating; nil means unset
 	pod      string // targetRef pod name, "" for none
 }
 
@@ -103,7 +105,7 @@ func testSlice(ns, svc, name string, family discoveryv1.AddressType, ports []dis
 		Ports:       ports,
 	}
 	for _, e := range eps {
-		ep := discoveryv1.Endpoint{Addresses: []string{e.ip}, Conditions: discoveryv1.EndpointConditions{Ready: e.ready}}
+		ep := discoveryv1.Endpoint{Addresses: []string{e.ip}, Conditions: discoveryv1.EndpointConditions{Ready: e.ready, Serving: e.serving, Terminating: e.term}}
 		if e.hostname != "" {
 			h := e.hostname
 			ep.Hostname = &h

@@ -93,6 +93,7 @@ type indexWriter struct {
 	reverseTree *cowEdit[netip.Prefix, int32]
 	pods        *cowEdit[podKey, struct{}]
 	changed     bool
+	endpoints   int // endpoints of the served entries, for the index size metric
 }
 
 func newIndexWriter(ix *Index) *indexWriter {
@@ -161,6 +162,7 @@ func (w *indexWriter) setService(k svcKey, e *svcEntry) {
 		return
 	}
 	w.changed = true
+	w.endpoints += entryEndpoints(e) - entryEndpoints(old)
 	id := w.keys[k]
 	if id == nil {
 		id = &svcKey{name: k.name, namespace: k.namespace}
@@ -183,6 +185,14 @@ func (w *indexWriter) setService(k svcKey, e *svcEntry) {
 		return
 	}
 	w.services.set(k, e)
+}
+
+// entryEndpoints returns how many endpoints an entry (or nil) serves.
+func entryEndpoints(e *svcEntry) int {
+	if e == nil {
+		return 0
+	}
+	return len(e.eps)
 }
 
 // ownedAddrs returns the addresses an entry answers PTR for: true for its

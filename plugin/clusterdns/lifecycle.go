@@ -45,6 +45,8 @@ func (c *ClusterDNS) onStartup() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	ctl := newController(c.cfg, newStores(c.cfg), c.index)
 	ctl.onSync = observeSync
+	ctl.onProgrammed = observeProgramming
+	ctl.onPublished = observeIndexSize
 	run := &lifecycle{cancel: cancel}
 	hasSynced, err := c.source.start(ctx, &run.wg, ctl)
 	if err != nil {

@@ -1,6 +1,8 @@
 package clusterdns
 
 import (
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coredns/coredns/plugin"
@@ -26,6 +28,44 @@ var (
 		Name:      "publishes_total",
 		Help:      "Snapshots of the index published, by kind (full or incremental).",
 	}, []string{"kind"})
+
+	// programmingDuration is the DNS programming latency: from a change of a
+	// Service or EndpointSlice to the publication of the answers that show
+	// it. Its buckets are those of kube-proxy's network programming SLI
+	// (kubeproxy_network_programming_duration_seconds), so the two compare.
+	programmingDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "dns_programming_duration_seconds",
+		Buckets:   programmingBuckets(),
+		Help:      "Time from a Service or EndpointSlice change to the publication of the answers that show it, by the origin of the change time (trigger_time or event).",
+	}, []string{"origin"})
+
+	// indexSize is the size of the published index.
+	indexSize = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "index_entries",
+		Help:      "Entries of the published index, by kind (services, endpoints, reverse).",
+	}, []string{"kind"})
+)
+
+// programmingBuckets are kube-proxy's network programming latency buckets:
+// 0.25 s to 5 s in quarter seconds, then coarser up to 30 minutes. Finer
+// buckets below 0.25 s show the part clusterdns itself adds.
+func programmingBuckets() []float64 {
+	b := []float64{0.001, 0.005, 0.01, 0.025, 0.05, 0.1}
+	b = append(b, prometheus.LinearBuckets(0.25, 0.25, 20)...)
+	b = append(b, prometheus.LinearBuckets(6, 1, 25)...)
+	b = append(b, prometheus.LinearBuckets(32, 2, 15)...)
+	b = append(b, prometheus.LinearBuckets(65, 5, 8)...)
+	return append(b, 120, 150, 180, 210, 240, 270, 300, 360, 420, 480, 540, 600, 900, 1200, 1500, 1800)
+}
+
+// Origins of the change time of the programming latency.
+const (
+	originTrigger = "trigger_time" // the EndpointSlice's last-change-trigger-time annotation
+	originEvent   = "event"        // when the watch event arrived
 )
 
 var (
@@ -52,4 +92,68 @@ func observeSync(d time.Duration, full bool) {
 	}
 	publishDuration.WithLabelValues(kind).Observe(d.Seconds())
 	publishes.WithLabelValues(kind).Inc()
+}
+
+// observeProgramming records the programming latency of one change that was
+// just published.
+func observeProgramming(ch change, published time.Time) {
+	origin := originEvent
+	if ch.trigger {
+		origin = originTrigger
+	}
+	// The trigger time comes from another machine's clock; one ahead of
+	// ours must not give a negative latency.
+	programmingDuration.WithLabelValues(origin).Observe(max(published.Sub(ch.at), 0).Seconds())
+}
+
+// observeIndexSize records the size of a published snapshot.
+func observeIndexSize(services, endpoints, reverse int) {
+	indexSize.WithLabelValues("services").Set(float64(services))
+	indexSize.WithLabelValues("endpoints").Set(float64(endpoints))
+	indexSize.WithLabelValues("reverse").Set(float64(reverse))
+}
+
+// Watched resources, the label values of watch_event_age_seconds.
+const (
+	resourceServices   = "services"
+	resourceSlices     = "endpointslices"
+	resourceNamespaces = "namespaces"
+	resourcePods       = "pods"
+	resourceNodes      = "nodes"
+)
+
+// lastEvent holds, per watched resource, when its watch last delivered an
+// event (or started), as Unix nanoseconds.
+var lastEvent sync.Map // resource -> *atomic.Int64
+
+// stampEvent records that resource's watch delivered an event now. The
+// first stamp of a resource registers its age gauge, so resources that are
+// not watched are not exported.
+func stampEvent(resource string) {
+	now := time.Now().UnixNano()
+	if v, ok := lastEvent.Load(resource); ok {
+		v.(*atomic.Int64).Store(now)
+		return
+	}
+	at := new(atomic.Int64)
+	at.Store(now)
+	if v, loaded := lastEvent.LoadOrStore(resource, at); loaded {
+		v.(*atomic.Int64).Store(now)
+		return
+	}
+	registerEventAge(resource, at)
+}
+
+// registerEventAge exports the age of a resource's last watch event, computed
+// when scraped.
+func registerEventAge(resource string, at *atomic.Int64) {
+	promauto.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace:   plugin.Namespace,
+		Subsystem:   pluginName,
+		Name:        "watch_event_age_seconds",
+		Help:        "Seconds since the watch of a resource last delivered an event, or started.",
+		ConstLabels: prometheus.Labels{"resource": resource},
+	}, func() float64 {
+		return time.Since(time.Unix(0, at.Load())).Seconds()
+	})
 }

@@ -170,7 +170,7 @@ func (o *fileObjects) add(raw []byte, cfg *config, used map[string]bool) error {
 		}
 	case *discoveryv1.EndpointSlice:
 		if match(cfg.labelSelector, t.Labels) {
-			o.slices = append(o.slices, slimmer{endpointPodNames: cfg.endpointPodNames}.slice(t))
+			o.slices = append(o.slices, newSlimmer(cfg).slice(t))
 			used[t.Namespace] = true
 		}
 	case *corev1.Namespace:

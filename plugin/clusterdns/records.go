@@ -36,7 +36,8 @@ type slicePort struct {
 // buildOptions are the configuration bits that change how entries are built.
 type buildOptions struct {
 	ignoreEmptyServices bool
-	maxAnswers          int // `max_answers`; 0: answers are not capped
+	maxAnswers          int  // `max_answers`; 0: answers are not capped
+	fallbackTerminating bool // no ready endpoint: serve the serving, terminating ones
 }
 
 // buildEntry computes the index entry of one Service from it and its slim
@@ -61,7 +62,13 @@ func buildEntry(svc *service, slices []*endpointSlice, o buildOptions) *svcEntry
 		return e
 	}
 
-	e.eps = readyEndpoints(slices)
+	e.eps = mergeEndpoints(slices, func(s *endpointSlice) []sliceEndpoint { return s.eps })
+	if len(e.eps) == 0 && o.fallbackTerminating {
+		// As kube-proxy does for traffic: while no endpoint is ready, those
+		// still serving as they terminate stand in, so a small StatefulSet's
+		// names do not vanish during a rolling update (KEP-1669).
+		e.eps = mergeEndpoints(slices, func(s *endpointSlice) []sliceEndpoint { return s.terminating })
+	}
 	e.headless = svc.headless
 	if e.headless {
 		// Spec §2.4.1: no ready endpoints means the name does not exist.
@@ -101,21 +108,23 @@ func (e *svcEntry) addAddr(ip netip.Addr) {
 	}
 }
 
-// readyEndpoints merges the endpoints of all slices, drops duplicates (the
-// same address under the same name, as during slice rebalancing) and sorts
-// them by name, then address, so names can be found by binary search.
-func readyEndpoints(slices_ []*endpointSlice) []*sliceEndpoint {
+// mergeEndpoints merges the endpoints pick chooses of all slices, drops
+// duplicates (the same address under the same name, as during slice
+// rebalancing) and sorts them by name, then address, so names can be found
+// by binary search.
+func mergeEndpoints(slices_ []*endpointSlice, pick func(*endpointSlice) []sliceEndpoint) []*sliceEndpoint {
 	n := 0
 	for _, s := range slices_ {
-		n += len(s.eps)
+		n += len(pick(s))
 	}
 	if n == 0 {
 		return nil
 	}
 	eps := make([]*sliceEndpoint, 0, n)
 	for _, s := range slices_ {
-		for i := range s.eps {
-			eps = append(eps, &s.eps[i])
+		picked := pick(s)
+		for i := range picked {
+			eps = append(eps, &picked[i])
 		}
 	}
 	slices.SortFunc(eps, compareEndpoints)

@@ -92,12 +92,18 @@ func TestIsReverseZone(t *testing.T) {
 
 // build slims the slices and builds the entry, as the controller does.
 func build(svc *corev1.Service, o buildOptions, podNames bool, raw ...*discoveryv1.EndpointSlice) *svcEntry {
-	sl := slimmer{endpointPodNames: podNames}
+	sl := slimmer{endpointPodNames: podNames, keepTerminating: o.fallbackTerminating}
 	var slim []*endpointSlice
 	for _, s := range raw {
 		slim = append(slim, sl.slice(s))
 	}
 	return buildEntry(slimService(svc), slim, o)
+}
+
+// leaving is an endpoint that is terminating but still serving, as during
+// a rolling update of a StatefulSet.
+func leaving(ip, hostname string) testEndpoint {
+	return testEndpoint{ip: ip, hostname: hostname, ready: boolPtr(false), serving: boolPtr(true), term: boolPtr(true)}
 }
 
 // labels returns the endpoint labels of an entry, in its order.
@@ -181,6 +187,49 @@ func TestBuildEntry(t *testing.T) {
 			svc:    testService("ns", "db", []string{"None"}),
 			slices: []*discoveryv1.EndpointSlice{testSlice("ns", "db", "a", discoveryv1.AddressTypeFQDN, nil, testEndpoint{ip: "example.com"})},
 			absent: true,
+		},
+		{
+			name:   "fallback_terminating: only serving terminating endpoints answer",
+			svc:    testService("ns", "db", []string{"None"}),
+			slices: []*discoveryv1.EndpointSlice{testSlice("ns", "db", "a", discoveryv1.AddressTypeIPv4, nil, leaving("10.1.0.1", "db-0"), leaving("10.1.0.2", "db-1"))},
+			opts:   buildOptions{fallbackTerminating: true},
+			a:      []string{"10.1.0.1", "10.1.0.2"},
+			eps:    []string{"db-0", "db-1"},
+		},
+		{
+			name:   "without fallback_terminating serving terminating endpoints do not answer",
+			svc:    testService("ns", "db", []string{"None"}),
+			slices: []*discoveryv1.EndpointSlice{testSlice("ns", "db", "a", discoveryv1.AddressTypeIPv4, nil, leaving("10.1.0.1", "db-0"))},
+			absent: true,
+		},
+		{
+			name: "fallback_terminating: a ready endpoint in any slice wins",
+			svc:  testService("ns", "db", []string{"None"}),
+			slices: []*discoveryv1.EndpointSlice{
+				testSlice("ns", "db", "a", discoveryv1.AddressTypeIPv4, nil, leaving("10.1.0.1", "db-0")),
+				testSlice("ns", "db", "b", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.1.0.3", hostname: "db-2"}),
+			},
+			opts: buildOptions{fallbackTerminating: true},
+			a:    []string{"10.1.0.3"},
+			eps:  []string{"db-2"},
+		},
+		{
+			name: "fallback_terminating: terminating but not serving, or not ready and not terminating, do not answer",
+			svc:  testService("ns", "db", []string{"None"}),
+			slices: []*discoveryv1.EndpointSlice{testSlice("ns", "db", "a", discoveryv1.AddressTypeIPv4, nil,
+				testEndpoint{ip: "10.1.0.1", ready: boolPtr(false), serving: boolPtr(false), term: boolPtr(true)},
+				testEndpoint{ip: "10.1.0.2", ready: boolPtr(false), serving: boolPtr(true)},
+				testEndpoint{ip: "10.1.0.3", ready: boolPtr(false), term: boolPtr(true)})},
+			opts:   buildOptions{fallbackTerminating: true},
+			absent: true,
+		},
+		{
+			name:   "fallback_terminating: a ClusterIP service with serving terminating endpoints is not empty",
+			svc:    testService("ns", "web", []string{"10.0.0.1"}),
+			slices: []*discoveryv1.EndpointSlice{testSlice("ns", "web", "a", discoveryv1.AddressTypeIPv4, nil, leaving("10.1.0.1", ""))},
+			opts:   buildOptions{fallbackTerminating: true, ignoreEmptyServices: true},
+			a:      []string{"10.0.0.1"},
+			eps:    []string{"10-1-0-1"},
 		},
 		{name: "ExternalName", svc: testExternalName("ns", "ext", "Example.COM.")},
 		{name: "ExternalName with an IP is not served", svc: testExternalName("ns", "ext", "192.0.2.1"), absent: true},

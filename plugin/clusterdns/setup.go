@@ -251,8 +251,19 @@ func parseStanza(c *caddy.Controller) (*config, error) {
 				cfg.ttl = uint32(t)
 			}
 
+		case "fallback_terminating":
+			if err = argCount(c, opt, args, 0, 0); err != nil {
+				break
+			}
+			if err = conflict(opt, "noendpoints"); err == nil {
+				cfg.fallbackTerminating = true
+			}
+
 		case "noendpoints":
-			if err = argCount(c, opt, args, 0, 0); err == nil {
+			if err = argCount(c, opt, args, 0, 0); err != nil {
+				break
+			}
+			if err = conflict(opt, "fallback_terminating"); err == nil {
 				cfg.noEndpoints = true
 			}
 

@@ -37,7 +37,7 @@ func TestSetupParseDefaults(t *testing.T) {
 	}
 	if cfg.endpoint != "" || cfg.kubeconfig != "" || cfg.objectsFile != "" || cfg.tlsCert != "" ||
 		cfg.labelSelector != nil || cfg.namespaceSelector != nil || cfg.namespaces != nil ||
-		cfg.endpointPodNames || cfg.noEndpoints || cfg.ignoreEmptyServices || len(cfg.fall.Zones) != 0 ||
+		cfg.endpointPodNames || cfg.noEndpoints || cfg.ignoreEmptyServices || cfg.fallbackTerminating || len(cfg.fall.Zones) != 0 ||
 		cfg.apiQPS != 0 || cfg.apiBurst != 0 || cfg.apiMaxInflight != 0 {
 		t.Errorf("unexpected non-default config: %+v", cfg)
 	}
@@ -93,6 +93,9 @@ func TestSetupParseOptions(t *testing.T) {
 		{"ttl 3600", "clusterdns cluster.local {\n ttl 3600\n}", func(c *config) error { return setupWant(c.ttl, uint32(3600)) }},
 		{"noendpoints", "clusterdns cluster.local {\n noendpoints\n}", func(c *config) error {
 			return setupWant(c.noEndpoints, true)
+		}},
+		{"fallback_terminating", "clusterdns cluster.local {\n fallback_terminating\n}", func(c *config) error {
+			return setupWant(c.fallbackTerminating, true)
 		}},
 		{"fallthrough all", "clusterdns cluster.local {\n fallthrough\n}", func(c *config) error {
 			return setupWant(strings.Join(c.fall.Zones, ","), ".")
@@ -195,6 +198,9 @@ func TestSetupParseErrors(t *testing.T) {
 		{"clusterdns cluster.local {\n ttl 3601\n}", `ttl: invalid value "3601"`, 2},
 		{"clusterdns cluster.local {\n ttl abc\n}", `ttl: invalid value "abc"`, 2},
 		{"clusterdns cluster.local {\n noendpoints x\n}", "noendpoints: expected no arguments", 2},
+		{"clusterdns cluster.local {\n fallback_terminating yes\n}", "fallback_terminating: expected no arguments, got 1", 2},
+		{"clusterdns cluster.local {\n noendpoints\n fallback_terminating\n}", "fallback_terminating: cannot be combined with noendpoints", 3},
+		{"clusterdns cluster.local {\n fallback_terminating\n noendpoints\n}", "noendpoints: cannot be combined with fallback_terminating", 3},
 		{"clusterdns cluster.local {\n ignore\n}", "ignore: expected exactly one argument", 2},
 		{"clusterdns cluster.local {\n ignore empty_service x\n}", "ignore: expected exactly one argument", 2},
 		{"clusterdns cluster.local {\n ignore empty_services\n}", `ignore: invalid value "empty_services"`, 2},

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -35,6 +36,15 @@ type endpointSlice struct {
 	service string      // the kubernetes.io/service-name label
 	ports   []slicePort // ports that SRV records can name
 	eps     []sliceEndpoint
+	// terminating are the endpoints that are not ready but still serving
+	// while they terminate, kept only with `fallback_terminating`: they
+	// answer when no endpoint of the service is ready.
+	terminating []sliceEndpoint
+	// triggerTime is the endpoints.kubernetes.io/last-change-trigger-time
+	// annotation in Unix nanoseconds, 0 if absent or unreadable: when the
+	// change this version of the slice shows (a pod or Service change)
+	// happened, which the programming latency is measured from.
+	triggerTime int64
 }
 
 // sliceEndpoint is one ready address of a slice.
@@ -116,6 +126,12 @@ func isAddr(s string) bool {
 // slimmer builds slim objects for one configuration.
 type slimmer struct {
 	endpointPodNames bool
+	keepTerminating  bool // keep serving, terminating endpoints (`fallback_terminating`)
+}
+
+// newSlimmer returns the slimmer of a configuration.
+func newSlimmer(cfg *config) slimmer {
+	return slimmer{endpointPodNames: cfg.endpointPodNames, keepTerminating: cfg.fallbackTerminating}
 }
 
 // transform returns the slim form of a Service, EndpointSlice, Namespace or
@@ -205,11 +221,15 @@ func slimPort(kind, name, proto string, port int32) (slicePort, bool) {
 	return slicePort{name: lower(name), proto: protoName(proto), port: uint16(port)}, true
 }
 
-// slice keeps the ready endpoints of a slice with their DNS names. Slices of
+// slice keeps the ready endpoints of a slice with their DNS names (and, when
+// asked, the serving terminating ones apart). Slices of
 // another address type than IPv4 or IPv6 (the deprecated FQDN type) keep no
 // endpoints, nor do addresses that do not parse or fit the slice's family.
 func (sl slimmer) slice(s *discoveryv1.EndpointSlice) *endpointSlice {
 	out := &endpointSlice{ObjectMeta: slimMeta(&s.ObjectMeta), service: s.Labels[discoveryv1.LabelServiceName]}
+	if t, err := time.Parse(time.RFC3339Nano, s.Annotations[corev1.EndpointsLastChangeTriggerTime]); err == nil {
+		out.triggerTime = t.UnixNano()
+	}
 	switch {
 	case out.service == "":
 		skipped(kindSlice, reasonNoServiceLabel)
@@ -248,8 +268,12 @@ func (sl slimmer) slice(s *discoveryv1.EndpointSlice) *endpointSlice {
 	for i := range s.Endpoints {
 		e := &s.Endpoints[i]
 		// Only "ready" gates DNS; unset means ready (discovery/v1 API).
+		dst := &out.eps
 		if e.Conditions.Ready != nil && !*e.Conditions.Ready {
-			continue
+			if !sl.keepTerminating || !servingTerminating(e.Conditions) {
+				continue
+			}
+			dst = &out.terminating
 		}
 		name := sl.endpointName(e)
 		for _, a := range e.Addresses {
@@ -258,11 +282,19 @@ func (sl slimmer) slice(s *discoveryv1.EndpointSlice) *endpointSlice {
 				skipped(kindSlice, reasonInvalidAddress)
 				continue
 			}
-			out.eps = append(out.eps, sliceEndpoint{addr: ip.Unmap(), name: name, slice: out})
+			*dst = append(*dst, sliceEndpoint{addr: ip.Unmap(), name: name, slice: out})
 		}
 	}
 	out.eps = slices.Clip(out.eps)
+	out.terminating = slices.Clip(out.terminating)
 	return out
+}
+
+// servingTerminating reports whether an endpoint is terminating but still
+// serving. Unset serving or terminating conditions mean no (discovery/v1
+// EndpointConditions: serving defers to ready, which is false here).
+func servingTerminating(c discoveryv1.EndpointConditions) bool {
+	return c.Serving != nil && *c.Serving && c.Terminating != nil && *c.Terminating
 }
 
 // endpointName picks an endpoint's DNS label: its hostname, else (with

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -47,10 +48,10 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 		nsSel.LabelSelector = s.cfg.namespaceSelector.String()
 	}
 
-	slim := slimmer{endpointPodNames: s.cfg.endpointPodNames}
+	slim := newSlimmer(s.cfg)
 	contact := &apiContact{}
 	var informers []cache.SharedIndexInformer
-	add := func(lw *cache.ListWatch, example runtime.Object, idx cache.Indexers, h cache.ResourceEventHandler) {
+	add := func(lw *cache.ListWatch, example runtime.Object, idx cache.Indexers, resource string, h cache.ResourceEventHandler) {
 		inf := cache.NewSharedIndexInformerWithOptions(
 			cache.ToListWatcherWithWatchListSemantics(lw, cs),
 			example,
@@ -59,7 +60,8 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 		// The transform runs in the informer's queue, before the store, so
 		// full objects never accumulate, not even during a relist.
 		_ = inf.SetTransform(slim.transform)
-		_, _ = inf.AddEventHandler(h)
+		_, _ = inf.AddEventHandler(stamped(resource, h))
+		stampEvent(resource)
 		informers = append(informers, inf)
 	}
 
@@ -70,7 +72,7 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			return cs.CoreV1().Services(metav1.NamespaceAll).Watch(ctx, o)
 		}),
-		&corev1.Service{}, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, serviceHandler(ctl))
+		&corev1.Service{}, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, resourceServices, serviceHandler(ctl))
 	add(listWatch(contact, nsSel,
 		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			return cs.CoreV1().Namespaces().List(ctx, o)
@@ -78,7 +80,7 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			return cs.CoreV1().Namespaces().Watch(ctx, o)
 		}),
-		&corev1.Namespace{}, cache.Indexers{}, namespaceHandler(ctl))
+		&corev1.Namespace{}, cache.Indexers{}, resourceNamespaces, namespaceHandler(ctl))
 	if !s.cfg.noEndpoints {
 		add(listWatch(contact, sel,
 			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
@@ -87,7 +89,7 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 				return cs.DiscoveryV1().EndpointSlices(metav1.NamespaceAll).Watch(ctx, o)
 			}),
-			&discoveryv1.EndpointSlice{}, sliceIndexers(), sliceHandler(ctl))
+			&discoveryv1.EndpointSlice{}, sliceIndexers(), resourceSlices, sliceHandler(ctl))
 	}
 	if s.cfg.podMode == podsVerified {
 		podSel := sel
@@ -104,7 +106,7 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 				return cs.CoreV1().Pods(metav1.NamespaceAll).Watch(ctx, o)
 			}),
-			&corev1.Pod{}, cache.Indexers{}, podHandler(ctl))
+			&corev1.Pod{}, cache.Indexers{}, resourcePods, podHandler(ctl))
 	}
 
 	// The controller reads the informers' own stores.
@@ -174,37 +176,74 @@ func serviceHandler(ctl *controller) cache.ResourceEventHandler {
 	}
 }
 
-// sliceHandler queues the service(s) a slice belongs to, before and after a change.
+// stamped wraps h so every event of resource's watch is recorded for the
+// watch_event_age_seconds metric.
+func stamped(resource string, h cache.ResourceEventHandler) cache.ResourceEventHandler {
+	return cache.ResourceEventHandlerDetailedFuncs{
+		AddFunc: func(obj any, initial bool) {
+			stampEvent(resource)
+			h.OnAdd(obj, initial)
+		},
+		UpdateFunc: func(old, cur any) {
+			stampEvent(resource)
+			h.OnUpdate(old, cur)
+		},
+		DeleteFunc: func(obj any) {
+			stampEvent(resource)
+			h.OnDelete(obj)
+		},
+	}
+}
+
+// sliceHandler queues the service(s) a slice belongs to, before and after a
+// change, timed from the change the slice says triggered it.
 func sliceHandler(ctl *controller) cache.ResourceEventHandler {
-	mark := func(obj any) {
+	mark := func(obj any, ch change) {
 		if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 			obj = t.Obj
 		}
 		if s, ok := obj.(*endpointSlice); ok {
 			if key := sliceServiceKey(s); key != "" {
-				ctl.markService(key)
+				ctl.markServiceAt(key, ch)
 			}
 		}
 	}
 	return cache.ResourceEventHandlerFuncs{
-		AddFunc: mark,
+		AddFunc: func(obj any) {
+			s, _ := obj.(*endpointSlice)
+			mark(obj, sliceChange(nil, s, time.Now()))
+		},
 		UpdateFunc: func(old, cur any) {
 			o, ok1 := old.(*endpointSlice)
 			n, ok2 := cur.(*endpointSlice)
 			if ok1 && ok2 && sameSlice(o, n) {
 				return
 			}
-			mark(old)
-			mark(cur)
+			ch := sliceChange(o, n, time.Now())
+			mark(old, ch)
+			mark(cur, ch)
 		},
-		DeleteFunc: mark,
+		DeleteFunc: func(obj any) { mark(obj, change{at: time.Now()}) },
 	}
+}
+
+// sliceChange returns when the change to slice cur (from old, nil if new)
+// happened: its last-change-trigger-time annotation, as kube-proxy's
+// programming latency uses it, else now, when the event arrived. An
+// annotation the old version had already does not date this change, as
+// when a slice is edited by hand with the annotation copied along.
+func sliceChange(old, cur *endpointSlice, now time.Time) change {
+	if cur == nil || cur.triggerTime == 0 || (old != nil && old.triggerTime == cur.triggerTime) {
+		return change{at: now}
+	}
+	return change{at: time.Unix(0, cur.triggerTime), trigger: true}
 }
 
 // sameSlice reports whether two versions of a slice give the same answers.
 func sameSlice(a, b *endpointSlice) bool {
+	same := func(x, y sliceEndpoint) bool { return x.addr == y.addr && x.name == y.name }
 	return a.service == b.service && slices.Equal(a.ports, b.ports) &&
-		slices.EqualFunc(a.eps, b.eps, func(x, y sliceEndpoint) bool { return x.addr == y.addr && x.name == y.name })
+		slices.EqualFunc(a.eps, b.eps, same) && slices.EqualFunc(a.terminating, b.terminating, same)
 }
 
 // namespaceHandler queues a namespace when it appears or goes away.

@@ -47,6 +47,8 @@ func TestEndToEnd(t *testing.T) {
 		{"records", testRecords},
 		{"resolvers", testResolvers},
 		{"propagation", testPropagation},
+		{"dns programming latency", testProgrammingLatency},
+		{"fallback to terminating endpoints", testFallbackTerminating},
 		{"same answers as kubernetes plugin", testCompareUpstream},
 		{"rbac", testRBAC},
 		{"deploy", testDeploy},
@@ -64,11 +66,17 @@ func TestEndToEnd(t *testing.T) {
 // expect polls name until the clusterdns server's answer satisfies ok, over UDP.
 func expect(t *testing.T, what, name string, qtype uint16, timeout time.Duration, ok func(answer) bool) (answer, time.Duration) {
 	t.Helper()
+	return expectAt(t, dnsAddr, what, name, qtype, timeout, ok)
+}
+
+// expectAt is expect against the server on server:53.
+func expectAt(t *testing.T, server, what, name string, qtype uint16, timeout time.Duration, ok func(answer) bool) (answer, time.Duration) {
+	t.Helper()
 	var last answer
 	var lastErr error
 	start := time.Now()
 	for {
-		last, lastErr = query(dnsAddr, "udp", name, qtype)
+		last, lastErr = query(server, "udp", name, qtype)
 		if lastErr == nil && ok(last) {
 			return last, time.Since(start)
 		}

@@ -1,0 +1,197 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/clusterdns/clusterdns/test/controlplane"
+)
+
+// featureAddr is where a clusterdns server with the options under test
+// listens, beside the main one, so those options leave the other steps alone.
+const featureAddr = "127.0.0.12"
+
+// featuresNS is the namespace the feature steps create their objects in.
+const featuresNS = "features"
+
+// startFeatureServer runs clusterdns on featureAddr with the given extra
+// stanza options and a prometheus endpoint, waits until it is ready, and
+// returns the metrics port. The server stops when the test ends.
+func startFeatureServer(t *testing.T, options ...string) int {
+	t.Helper()
+	readyPort := must(controlplane.FreePort())
+	metricsPort := must(controlplane.FreePort())
+	corefile := fmt.Sprintf(`.:53 {
+    bind %s
+    ready 127.0.0.1:%d
+    prometheus 127.0.0.1:%d
+    clusterdns cluster.local in-addr.arpa ip6.arpa {
+        kubeconfig %s
+        %s
+    }
+}
+`, featureAddr, readyPort, metricsPort, env.dnsConf, strings.Join(options, "\n        "))
+	path := env.cp.Path("coredns-features.Corefile")
+	if err := os.WriteFile(path, []byte(corefile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.cp.Start("coredns-features", env.coredns, os.Environ(), "-conf", path); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { env.cp.Stop("coredns-features") })
+	waitFor(t, "the feature server ready", 30*time.Second, func() bool { return ready(readyPort) })
+	return metricsPort
+}
+
+// metric returns the value of one series (name with its labels, as the
+// text exposition writes it) scraped from the metrics port, 0 if absent.
+func metric(t *testing.T, port int, series string) float64 {
+	t.Helper()
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", series, err)
+			}
+			return f
+		}
+	}
+	return 0
+}
+
+// testProgrammingLatency checks the programming latency histogram counts a
+// change on each path: a ClusterIP service (event time), a headless service
+// whose slice the EndpointSlice controller writes (trigger time), and a
+// selector-less service with a hand-written slice (event time).
+func testProgrammingLatency(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) {
+	if err := ensureNamespace(ctx, cs, featuresNS); err != nil {
+		t.Fatal(err)
+	}
+	metricsPort := startFeatureServer(t)
+	const (
+		events   = `coredns_clusterdns_dns_programming_duration_seconds_count{origin="event"}`
+		triggers = `coredns_clusterdns_dns_programming_duration_seconds_count{origin="trigger_time"}`
+	)
+	counted := func(series string, before float64) func() bool {
+		return func() bool { return metric(t, metricsPort, series) > before }
+	}
+
+	// ClusterIP service.
+	before := metric(t, metricsPort, events)
+	if _, err := cs.CoreV1().Services(featuresNS).Create(ctx, service(featuresNS, "lat-web", false, &singleStack, port80()), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	expectAt(t, featureAddr, "ClusterIP service", "lat-web."+featuresNS+".svc.cluster.local", dns.TypeA, 10*time.Second, count("A", 1))
+	waitFor(t, "the service change counted", 5*time.Second, counted(events, before))
+
+	// Headless service with a selector: the controller's slices carry the
+	// trigger time, for a new Service its creation time.
+	before = metric(t, metricsPort, triggers)
+	if _, err := cs.CoreV1().Services(featuresNS).Create(ctx, service(featuresNS, "lat-db", true, &singleStack, port80()), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.AppsV1().Deployments(featuresNS).Create(ctx, deployment(featuresNS, "lat-db", 1), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	expectAt(t, featureAddr, "headless service", "lat-db."+featuresNS+".svc.cluster.local", dns.TypeA, 30*time.Second, count("A", 1))
+	waitFor(t, "the slice change counted from its trigger time", 5*time.Second, counted(triggers, before))
+	// Scaling: the controller dates the slice from the pod's readiness
+	// change when the pod has one, else leaves the annotation out; either
+	// way the change is counted.
+	total := func() float64 { return metric(t, metricsPort, triggers) + metric(t, metricsPort, events) }
+	before = total()
+	if _, err := cs.AppsV1().Deployments(featuresNS).Patch(ctx, "lat-db", types.MergePatchType, []byte(`{"spec":{"replicas":2}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	expectAt(t, featureAddr, "headless service scaled", "lat-db."+featuresNS+".svc.cluster.local", dns.TypeA, 30*time.Second, count("A", 2))
+	waitFor(t, "the scaled slice counted", 5*time.Second, func() bool { return total() > before })
+
+	// Selector-less service, slice written by hand without the annotation.
+	manual := service(featuresNS, "lat-manual", true, &singleStack, port80())
+	manual.Spec.Selector = nil
+	if _, err := cs.CoreV1().Services(featuresNS).Create(ctx, manual, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	before = metric(t, metricsPort, events)
+	if _, err := cs.DiscoveryV1().EndpointSlices(featuresNS).Create(ctx, manualSlice(featuresNS, "lat-manual", "lat-manual-a", "10.251.0.1"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	expectAt(t, featureAddr, "hand-written slice", "lat-manual."+featuresNS+".svc.cluster.local", dns.TypeA, 10*time.Second, count("A", 1))
+	waitFor(t, "the hand-written slice counted", 5*time.Second, counted(events, before))
+
+	// The size and watch gauges are exported.
+	if n := metric(t, metricsPort, `coredns_clusterdns_index_entries{kind="services"}`); n < 3 {
+		t.Errorf("index_entries{kind=services} = %v, want at least the 3 services created here", n)
+	}
+	if age := metric(t, metricsPort, `coredns_clusterdns_watch_event_age_seconds{resource="endpointslices"}`); age <= 0 {
+		t.Errorf("watch_event_age_seconds{resource=endpointslices} = %v, want a positive age", age)
+	}
+	sum := metric(t, metricsPort, `coredns_clusterdns_dns_programming_duration_seconds_sum{origin="trigger_time"}`)
+	n := metric(t, metricsPort, triggers)
+	record(fmt.Sprintf("programming latency, trigger time: mean of %.0f", n), time.Duration(sum/n*float64(time.Second)))
+}
+
+func port80() corev1.ServicePort { return port("http", corev1.ProtocolTCP, 80) }
+
+// testFallbackTerminating writes a slice whose only endpoint is terminating
+// but still serving: with fallback_terminating the headless name answers it,
+// without (the main server) the name does not exist; once another endpoint
+// is ready, only that one answers.
+func testFallbackTerminating(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) {
+	if err := ensureNamespace(ctx, cs, featuresNS); err != nil {
+		t.Fatal(err)
+	}
+	startFeatureServer(t, "fallback_terminating")
+	svc := service(featuresNS, "rolling", true, &singleStack, port80())
+	svc.Spec.Selector = nil
+	if _, err := cs.CoreV1().Services(featuresNS).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	slice := manualSlice(featuresNS, "rolling", "rolling-a", "10.252.0.1")
+	slice.Endpoints[0].Hostname = new("rolling-0")
+	slice.Endpoints[0].Conditions = discoveryv1.EndpointConditions{Ready: new(false), Serving: new(true), Terminating: new(true)}
+	if _, err := cs.DiscoveryV1().EndpointSlices(featuresNS).Create(ctx, slice, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	name := "rolling." + featuresNS + ".svc.cluster.local"
+	expectAt(t, featureAddr, "serving terminating endpoint answers", name, dns.TypeA, 10*time.Second, func(a answer) bool {
+		return a.rcode == dns.RcodeSuccess && slices.Equal(a.records, []string{"A 10.252.0.1"})
+	})
+	expectAt(t, featureAddr, "its endpoint name too", "rolling-0."+name, dns.TypeA, 5*time.Second, count("A", 1))
+	expect(t, "without fallback_terminating the name does not exist", name, dns.TypeA, 5*time.Second, rcode(dns.RcodeNameError))
+
+	// The replacement is ready: the terminating endpoint steps back.
+	slice = must(cs.DiscoveryV1().EndpointSlices(featuresNS).Get(ctx, "rolling-a", metav1.GetOptions{}))
+	slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{Addresses: []string{"10.252.0.2"}, Hostname: new("rolling-1"), Conditions: discoveryv1.EndpointConditions{Ready: new(true)}})
+	if _, err := cs.DiscoveryV1().EndpointSlices(featuresNS).Update(ctx, slice, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	expectAt(t, featureAddr, "only the ready endpoint answers", name, dns.TypeA, 10*time.Second, func(a answer) bool {
+		return a.rcode == dns.RcodeSuccess && slices.Equal(a.records, []string{"A 10.252.0.2"})
+	})
+	expectAt(t, featureAddr, "the terminating endpoint's name is gone", "rolling-0."+name, dns.TypeA, 5*time.Second, rcode(dns.RcodeNameError))
+}
