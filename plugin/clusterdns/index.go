@@ -15,8 +15,9 @@ type snapshot struct {
 	services *cowMap[svcKey, *svcEntry]
 	// namespaces holds the exposed namespaces; only their names exist.
 	namespaces *cowMap[string, struct{}]
-	// reverse maps an address to the services that own it (PTR).
-	reverse *cowMap[addrKey, ptrOwners]
+	// reverse maps an address to the services that own it (PTR); a sorted
+	// table, as it has an entry for every address in the cluster.
+	reverse *cowTable[addrKey, ptrOwners]
 	// reverseTree counts the addresses under each octet (IPv4) or nibble
 	// (IPv6) prefix, so partial reverse names are empty non-terminals.
 	reverseTree *cowMap[netip.Prefix, int32]
@@ -71,7 +72,7 @@ func newIndex() *Index {
 	ix.cur.Store(&snapshot{
 		services:    &cowMap[svcKey, *svcEntry]{},
 		namespaces:  &cowMap[string, struct{}]{},
-		reverse:     &cowMap[addrKey, ptrOwners]{},
+		reverse:     &cowTable[addrKey, ptrOwners]{},
 		reverseTree: &cowMap[netip.Prefix, int32]{},
 		pods:        &cowMap[podKey, struct{}]{},
 	})
@@ -89,7 +90,7 @@ type indexWriter struct {
 
 	services    *cowEdit[svcKey, *svcEntry]
 	namespaces  *cowEdit[string, struct{}]
-	reverse     *cowEdit[addrKey, ptrOwners]
+	reverse     *cowTableEdit[addrKey, ptrOwners]
 	reverseTree *cowEdit[netip.Prefix, int32]
 	pods        *cowEdit[podKey, struct{}]
 	changed     bool

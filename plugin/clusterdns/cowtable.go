@@ -1,0 +1,135 @@
+package clusterdns
+
+import (
+	"bytes"
+	"slices"
+)
+
+// ordered keys sort themselves; cowTable keeps its entries in their order.
+type ordered[K any] interface {
+	comparable
+	compare(K) int
+}
+
+// cowTable is an immutable, sharded table like cowMap, stored as sorted
+// arrays instead of hash maps: an entry costs its key and value and
+// nothing more, which matters for the reverse index (one entry per
+// address in the cluster). Lookups are binary searches in one shard.
+type cowTable[K ordered[K], V any] struct {
+	shards [shardCount][]tableEntry[K, V]
+	n      int
+}
+
+type tableEntry[K ordered[K], V any] struct {
+	key K
+	val V
+}
+
+func (t *cowTable[K, V]) find(k K) (int, bool) {
+	return slices.BinarySearchFunc(t.shards[shardOf(k)], k, func(e tableEntry[K, V], k K) int { return e.key.compare(k) })
+}
+
+// get returns the value stored under k.
+func (t *cowTable[K, V]) get(k K) (V, bool) {
+	if i, ok := t.find(k); ok {
+		return t.shards[shardOf(k)][i].val, true
+	}
+	var zero V
+	return zero, false
+}
+
+// len returns the number of entries.
+func (t *cowTable[K, V]) len() int { return t.n }
+
+// tableChange is a pending set (del false) or delete of one key.
+type tableChange[V any] struct {
+	val V
+	del bool
+}
+
+// cowTableEdit builds the next version of a cowTable. Changes wait in small
+// maps and are merged into copies of the touched shards by done.
+type cowTableEdit[K ordered[K], V any] struct {
+	base    *cowTable[K, V]
+	pending [shardCount]map[K]tableChange[V]
+	n       int
+}
+
+// edit starts a new version of t; t itself is never modified.
+func (t *cowTable[K, V]) edit() *cowTableEdit[K, V] {
+	return &cowTableEdit[K, V]{base: t, n: t.n}
+}
+
+// get reads the version being built.
+func (e *cowTableEdit[K, V]) get(k K) (V, bool) {
+	if c, ok := e.pending[shardOf(k)][k]; ok {
+		return c.val, !c.del
+	}
+	return e.base.get(k)
+}
+
+func (e *cowTableEdit[K, V]) change(k K, c tableChange[V]) {
+	i := shardOf(k)
+	if e.pending[i] == nil {
+		e.pending[i] = make(map[K]tableChange[V])
+	}
+	e.pending[i][k] = c
+}
+
+// set stores v under k.
+func (e *cowTableEdit[K, V]) set(k K, v V) {
+	if _, ok := e.get(k); !ok {
+		e.n++
+	}
+	e.change(k, tableChange[V]{val: v})
+}
+
+// del removes k.
+func (e *cowTableEdit[K, V]) del(k K) {
+	if _, ok := e.get(k); !ok {
+		return
+	}
+	e.n--
+	e.change(k, tableChange[V]{del: true})
+}
+
+// done merges the changes and returns the new version. The edit must not
+// be used afterwards.
+func (e *cowTableEdit[K, V]) done() *cowTable[K, V] {
+	next := &cowTable[K, V]{shards: e.base.shards, n: e.n}
+	for i, changes := range e.pending {
+		if len(changes) > 0 {
+			next.shards[i] = mergeShard(e.base.shards[i], changes)
+		}
+	}
+	// The writer keeps its last edit until the next batch: let the changes go.
+	e.pending = [shardCount]map[K]tableChange[V]{}
+	return next
+}
+
+// mergeShard returns a new sorted shard: old with changes applied.
+func mergeShard[K ordered[K], V any](old []tableEntry[K, V], changes map[K]tableChange[V]) []tableEntry[K, V] {
+	keys := make([]K, 0, len(changes))
+	for k := range changes {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b K) int { return a.compare(b) })
+	out := make([]tableEntry[K, V], 0, len(old)+len(keys))
+	j := 0
+	for _, k := range keys {
+		for j < len(old) && old[j].key.compare(k) < 0 {
+			out = append(out, old[j])
+			j++
+		}
+		if j < len(old) && old[j].key == k {
+			j++ // replaced or deleted
+		}
+		if c := changes[k]; !c.del {
+			out = append(out, tableEntry[K, V]{key: k, val: c.val})
+		}
+	}
+	out = append(out, old[j:]...)
+	return slices.Clip(out)
+}
+
+func (a addrKey) compare(b addrKey) int { return bytes.Compare(a[:], b[:]) }
