@@ -11,10 +11,6 @@ import (
 	"k8s.io/client-go/tools/cache"
 )
 
-// sliceByService indexes EndpointSlices by the "<ns>/<svc>" key of the
-// Service named in their kubernetes.io/service-name label.
-const sliceByService = "service"
-
 // stores are the object caches the index is built from. They are filled by
 // a source: informers on the API, or a file of objects.
 type stores struct {
@@ -38,20 +34,25 @@ func newStores(cfg *config) stores {
 	return st
 }
 
+// sliceIndexers index slices by namespace only. An index by Service would
+// hold a set per Service (about 200 bytes each); a Service's slices are
+// found among its namespace's instead, and a full rebuild groups all
+// slices in one pass (slicesByService).
 func sliceIndexers() cache.Indexers {
-	return cache.Indexers{sliceByService: sliceServiceKeys}
+	return cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}
 }
 
-// sliceServiceKeys is the sliceByService index function.
-func sliceServiceKeys(obj any) ([]string, error) {
-	s, ok := obj.(*endpointSlice)
-	if !ok {
-		return nil, nil
+// slicesByService groups every slice of the store by its Service's key.
+func slicesByService(store cache.Store) map[string][]*endpointSlice {
+	out := make(map[string][]*endpointSlice)
+	for _, o := range store.List() {
+		if s, ok := o.(*endpointSlice); ok {
+			if key := sliceServiceKey(s); key != "" {
+				out[key] = append(out[key], s)
+			}
+		}
 	}
-	if key := sliceServiceKey(s); key != "" {
-		return []string{key}, nil
-	}
-	return nil, nil
+	return out
 }
 
 // sliceServiceKey returns the "<ns>/<svc>" key of a slice's Service, or "".
@@ -76,6 +77,10 @@ type controller struct {
 	podKeys  map[string]struct{}
 	full     bool
 	kick     chan struct{}
+
+	// grouped holds every slice by Service during a full rebuild; nil
+	// otherwise.
+	grouped map[string][]*endpointSlice
 
 	synced  atomic.Bool
 	podRefs map[podKey]int            // how many pods hold each address
@@ -263,16 +268,18 @@ func (c *controller) rebuildAll() {
 			c.w.setService(k, nil)
 		}
 	}
+	if c.st.slices != nil {
+		c.grouped = slicesByService(c.st.slices)
+		defer func() { c.grouped = nil }()
+	}
 	for _, key := range c.st.services.ListKeys() {
 		c.syncService(key)
 	}
-	if c.st.slices != nil {
-		// Visit the Services that slices name but that do not exist, so
-		// their slices are counted as skipped.
-		for _, key := range c.st.slices.ListIndexFuncValues(sliceByService) {
-			if _, ok, _ := c.st.services.GetByKey(key); !ok {
-				c.syncService(key)
-			}
+	// Visit the Services that slices name but that do not exist, so their
+	// slices are counted as skipped.
+	for key := range c.grouped {
+		if _, ok, _ := c.st.services.GetByKey(key); !ok {
+			c.syncService(key)
 		}
 	}
 	if c.st.pods != nil {
@@ -311,6 +318,24 @@ func (c *controller) syncNamespace(ns string) {
 	}
 }
 
+// slicesOf returns the slices of the Service key (ns/name).
+func (c *controller) slicesOf(key, ns, name string) []*endpointSlice {
+	if c.st.slices == nil {
+		return nil
+	}
+	if c.grouped != nil {
+		return c.grouped[key]
+	}
+	objs, _ := c.st.slices.ByIndex(cache.NamespaceIndex, ns)
+	var out []*endpointSlice
+	for _, o := range objs {
+		if s, ok := o.(*endpointSlice); ok && s.service == name {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // syncService rebuilds the records of one service from the stores.
 func (c *controller) syncService(key string) {
 	ns, name, err := cache.SplitMetaNamespaceKey(key)
@@ -320,16 +345,7 @@ func (c *controller) syncService(key string) {
 	k := svcKey{name: lower(name), namespace: lower(ns)}
 	obj, exists, _ := c.st.services.GetByKey(key)
 	svc, _ := obj.(*service)
-	var slices []*endpointSlice
-	if c.st.slices != nil {
-		objs, _ := c.st.slices.ByIndex(sliceByService, key)
-		slices = make([]*endpointSlice, 0, len(objs))
-		for _, o := range objs {
-			if s, ok := o.(*endpointSlice); ok {
-				slices = append(slices, s)
-			}
-		}
-	}
+	slices := c.slicesOf(key, ns, name)
 	if !exists || svc == nil {
 		// Slices of a Service that does not exist serve nothing (also
 		// briefly while a Service is being created or deleted).

@@ -19,7 +19,7 @@ import (
 
 // service is what clusterdns keeps of a core/v1 Service.
 type service struct {
-	metav1.ObjectMeta // name, namespace and resourceVersion only
+	objectMeta
 
 	invalid      bool         // its name or namespace is not a DNS label: never served
 	externalName string       // the target of an ExternalName service, else ""
@@ -31,7 +31,7 @@ type service struct {
 // endpointSlice is what clusterdns keeps of a discovery/v1 EndpointSlice:
 // its Service, ports and ready endpoints.
 type endpointSlice struct {
-	metav1.ObjectMeta // name, namespace and resourceVersion only
+	objectMeta
 
 	service string      // the kubernetes.io/service-name label
 	ports   []slicePort // ports that SRV records can name
@@ -55,12 +55,11 @@ type sliceEndpoint struct {
 }
 
 // Slim objects live in informer stores, which want runtime.Objects. They
-// are never modified once built, so a copy shares everything but the meta.
+// are never modified once built, so a copy shares everything.
 
 // DeepCopyObject implements runtime.Object.
 func (s *service) DeepCopyObject() runtime.Object {
 	c := *s
-	s.ObjectMeta.DeepCopyInto(&c.ObjectMeta)
 	return &c
 }
 
@@ -70,7 +69,6 @@ func (*service) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKin
 // DeepCopyObject implements runtime.Object.
 func (s *endpointSlice) DeepCopyObject() runtime.Object {
 	c := *s
-	s.ObjectMeta.DeepCopyInto(&c.ObjectMeta)
 	return &c
 }
 
@@ -151,12 +149,8 @@ func (sl slimmer) transform(obj any) (any, error) {
 	return obj, nil
 }
 
-func slimMeta(m *metav1.ObjectMeta) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, ResourceVersion: m.ResourceVersion}
-}
-
 func slimService(s *corev1.Service) *service {
-	out := &service{ObjectMeta: slimMeta(&s.ObjectMeta)}
+	out := &service{objectMeta: slimMeta(&s.ObjectMeta)}
 	if !dnsLabel(s.Name) || !dnsLabel(s.Namespace) {
 		// A dot in a name would make its records answer for another
 		// service's names (a.b in ns is endpoint a of service b).
@@ -226,7 +220,7 @@ func slimPort(kind, name, proto string, port int32) (slicePort, bool) {
 // another address type than IPv4 or IPv6 (the deprecated FQDN type) keep no
 // endpoints, nor do addresses that do not parse or fit the slice's family.
 func (sl slimmer) slice(s *discoveryv1.EndpointSlice) *endpointSlice {
-	out := &endpointSlice{ObjectMeta: slimMeta(&s.ObjectMeta), service: s.Labels[discoveryv1.LabelServiceName]}
+	out := &endpointSlice{objectMeta: slimMeta(&s.ObjectMeta), service: s.Labels[discoveryv1.LabelServiceName]}
 	if t, err := time.Parse(time.RFC3339Nano, s.Annotations[corev1.EndpointsLastChangeTriggerTime]); err == nil {
 		out.triggerTime = t.UnixNano()
 	}
@@ -317,13 +311,19 @@ func slimNamespace(n *corev1.Namespace) *corev1.Namespace {
 		// Kept, so the store mirrors the API, but never served (namespaceServed).
 		skipped(kindNamespace, reasonInvalidName)
 	}
-	return &corev1.Namespace{ObjectMeta: slimMeta(&n.ObjectMeta)}
+	return &corev1.Namespace{ObjectMeta: slimAPIMeta(&n.ObjectMeta)}
 }
 
 func slimPod(p *corev1.Pod) *corev1.Pod {
-	out := &corev1.Pod{ObjectMeta: slimMeta(&p.ObjectMeta)}
+	out := &corev1.Pod{ObjectMeta: slimAPIMeta(&p.ObjectMeta)}
 	out.Status.Phase = p.Status.Phase
 	out.Status.PodIP = p.Status.PodIP
 	out.Status.PodIPs = p.Status.PodIPs
 	return out
+}
+
+// slimAPIMeta keeps the same fields as slimMeta for objects that stay API
+// types (Namespaces and Pods).
+func slimAPIMeta(m *metav1.ObjectMeta) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, ResourceVersion: m.ResourceVersion}
 }
