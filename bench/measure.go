@@ -23,7 +23,7 @@ type pluginPoint struct {
 	ReadyIn     time.Duration // process start to /ready 200
 	PeakSyncRSS int64         // high-water RSS up to a few seconds after ready
 	RSS         int64         // after sync
-	Heap        float64       // Go heap in use after sync
+	Heap        float64       // live Go heap after sync (after a forced collection)
 	QPS         []float64     // one per round, unbounded load
 	CPUPer100k  []float64     // CPU seconds per 100,000 answered queries, per round
 	AvgLatency  []time.Duration
@@ -83,9 +83,6 @@ func measureSize(ctx context.Context, o *options, e *env, st clusterStats, isHea
 		return p, err
 	}
 	servers := []*server{{name: ours, plugin: ours}, {name: upstream, plugin: upstream}, {name: ceiling, plugin: ceiling}}
-	if isHeadline && o.pprofDir != "" {
-		servers[0].pprof, servers[1].pprof = -1, -1
-	}
 	defer func() {
 		for _, s := range servers {
 			e.cp.Stop(s.name)
@@ -112,7 +109,7 @@ func measureSize(ctx context.Context, o *options, e *env, st clusterStats, isHea
 		if pp.PeakSyncRSS, err = s.peakRSS(); err != nil {
 			return p, err
 		}
-		if pp.Heap, err = s.heapInUse(); err != nil {
+		if pp.Heap, err = s.liveHeap(); err != nil {
 			return p, err
 		}
 		logf("%s: RSS %.1f MB (peak %.1f MB), heap %.1f MB", s.name, mb(pp.RSS), mb(pp.PeakSyncRSS), pp.Heap/1e6)

@@ -126,7 +126,7 @@ func (r *report) writeHeadline(w func(string, ...any), p *sizePoint) {
 	w("| CPU seconds per 100,000 queries | %.2f | %.2f | %s |", ca, cb, ratio(ca, cb))
 	w("| RSS after sync | %.1f MB | %.1f MB | %s |", mb(us.RSS), mb(them.RSS), ratio(float64(us.RSS), float64(them.RSS)))
 	w("| RSS after sync above the whoami server's (%.1f MB) | %.1f MB | %.1f MB | %s |", mb(top.RSS), mb(us.RSS-top.RSS), mb(them.RSS-top.RSS), ratio(float64(us.RSS-top.RSS), float64(them.RSS-top.RSS)))
-	w("| Go heap in use after sync | %.1f MB | %.1f MB | %s |", us.Heap/1e6, them.Heap/1e6, ratio(us.Heap, them.Heap))
+	w("| live Go heap after sync | %.1f MB | %.1f MB | %s |", us.Heap/1e6, them.Heap/1e6, ratio(us.Heap, them.Heap))
 	w("| peak RSS during the initial sync | %.1f MB | %.1f MB | %s |", mb(us.PeakSyncRSS), mb(them.PeakSyncRSS), ratio(float64(us.PeakSyncRSS), float64(them.PeakSyncRSS)))
 	if ra, rb := h.Relist[ours], h.Relist[upstream]; ra != nil && rb != nil {
 		w("| peak RSS during a forced relist / RSS before it | %.2f | %.2f | |", float64(ra.PeakRSS)/float64(ra.SteadyRSS), float64(rb.PeakRSS)/float64(rb.SteadyRSS))
@@ -198,7 +198,7 @@ func (r *report) writeSetup(w func(string, ...any), p *sizePoint) {
 	w("- Servers: `coredns` with `bind`, `prometheus`, `ready` and the plugin stanza kubeadm writes (`pods insecure`,")
 	w("  `fallthrough in-addr.arpa ip6.arpa`, `ttl 30`), on 127.0.0.1; the ceiling is the same binary serving `whoami`.")
 	w("  Default GOGC and no memory limit. RSS is VmRSS from /proc; the peak is VmHWM (reset before the relist);")
-	w("  the heap is `go_memstats_heap_inuse_bytes`.")
+	w("  the live heap is `go_memstats_heap_alloc_bytes` right after a collection forced through `pprof`.")
 	w("- Load: `dnsperf` (Debian), 4 client sockets, up to 100 queries in flight for the unbounded runs; the latency")
 	w("  percentiles come from every answered query of `dnsperf -v` at a fixed offered rate, half of the slower")
 	w("  plugin's unbounded rate. The bounded-qps search halves the interval between 0 and 1.1× the unbounded rate.")

@@ -25,7 +25,7 @@ type server struct {
 	dnsPort int
 	metrics int // prometheus port
 	ready   int // ready plugin port
-	pprof   int // pprof port; 0: no pprof, -1: pick a port at start
+	pprof   int // pprof port, picked at start
 	pid     int
 	started time.Time
 }
@@ -35,9 +35,7 @@ type server struct {
 func serverBlock(s *server, kubeconfig string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, ".:%d {\n    bind 127.0.0.1\n    prometheus 127.0.0.1:%d\n    ready 127.0.0.1:%d\n", s.dnsPort, s.metrics, s.ready)
-	if s.pprof != 0 {
-		fmt.Fprintf(&b, "    pprof 127.0.0.1:%d\n", s.pprof)
-	}
+	fmt.Fprintf(&b, "    pprof 127.0.0.1:%d\n", s.pprof)
 	if s.cache {
 		b.WriteString("    cache 30\n")
 	}
@@ -52,11 +50,7 @@ func serverBlock(s *server, kubeconfig string) string {
 // startServer writes the Corefile of s and starts the binary, recording
 // when it started.
 func startServer(cp *controlplane.ControlPlane, binary string, s *server, kubeconfig string) error {
-	ports := []*int{&s.dnsPort, &s.metrics, &s.ready}
-	if s.pprof < 0 {
-		ports = append(ports, &s.pprof)
-	}
-	for _, p := range ports {
+	for _, p := range []*int{&s.dnsPort, &s.metrics, &s.ready, &s.pprof} {
 		port, err := controlplane.FreePort()
 		if err != nil {
 			return err
@@ -160,8 +154,17 @@ func (s *server) metric(name string) (float64, error) {
 	return 0, fmt.Errorf("%s: no metric %s", s.name, name)
 }
 
-// heapInUse is the Go heap in use (bytes in in-use spans).
-func (s *server) heapInUse() (float64, error) { return s.metric("go_memstats_heap_inuse_bytes") }
+// liveHeap is the Go heap after a forced collection: what the process
+// keeps alive. Fetching a heap profile with gc=1 runs the collection.
+func (s *server) liveHeap() (float64, error) {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/heap?gc=1", s.pprof))
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return s.metric("go_memstats_heap_alloc_bytes")
+}
 
 // saveProfile fetches a pprof profile of s into path.
 func (s *server) saveProfile(path, profile string) error {

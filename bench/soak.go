@@ -76,7 +76,7 @@ func soak(ctx context.Context, o *options, e *env) error {
 		if row.RSS, err = s.rss(); err != nil {
 			return err
 		}
-		row.Heap, _ = s.heapInUse()
+		row.Heap, _ = s.liveHeap()
 		row.Goroutines, _ = s.metric("go_goroutines")
 		rows = append(rows, row)
 		logf("soak %s: %.0f qps, lost %d, p99 %s, RSS %.1f MB, heap %.1f MB, %0.f goroutines, %d writes (%d failed)",

@@ -41,10 +41,6 @@ type ControlPlane struct {
 	Procs     map[string]*Process
 	AdminConf string // kubeconfig of the admin user
 	CAFile    string // the API server's self-signed certificate
-
-	// ServiceCIDRs is the API server's --service-cluster-ip-range; New sets
-	// a dual-stack default that callers needing more ClusterIPs can widen.
-	ServiceCIDRs string
 }
 
 // Process is one started binary and where its output goes.
@@ -57,7 +53,7 @@ type Process struct {
 // New prepares a control plane that runs the binaries in bin and keeps its
 // state, credentials and logs in dir; nothing is started yet.
 func New(bin, dir string) (*ControlPlane, error) {
-	cp := &ControlPlane{Bin: bin, Dir: dir, Procs: make(map[string]*Process), ServiceCIDRs: "10.96.0.0/16,fd00:10:96::/112"}
+	cp := &ControlPlane{Bin: bin, Dir: dir, Procs: make(map[string]*Process)}
 	var err error
 	if cp.EtcdPort, err = FreePort(); err != nil {
 		return nil, err
@@ -202,7 +198,7 @@ func (cp *ControlPlane) StartAPIServer(ctx context.Context) error {
 		"--cert-dir="+cp.Path("certs"),
 		"--token-auth-file="+cp.Path("tokens.csv"),
 		"--authorization-mode=Node,RBAC",
-		"--service-cluster-ip-range="+cp.ServiceCIDRs,
+		"--service-cluster-ip-range=10.96.0.0/16,fd00:10:96::/112",
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file="+cp.Path("sa.pub"),
 		"--service-account-signing-key-file="+cp.Path("sa.key"),
