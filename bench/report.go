@@ -95,6 +95,7 @@ func (r *report) write(path string) error {
 	w("")
 	hp := r.headline()
 	if hp != nil {
+		r.writeTargets(w, hp)
 		r.writeHeadline(w, hp)
 	}
 	r.writeCurve(w)
@@ -155,6 +156,36 @@ func (r *report) writeHeadline(w func(string, ...any), p *sizePoint) {
 		w("Profiles of this run: %s.", strings.Join(h.Profiles, ", "))
 		w("")
 	}
+}
+
+// writeTargets compares the run with the targets the project set itself.
+func (r *report) writeTargets(w func(string, ...any), hp *sizePoint) {
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "**missed**"
+	}
+	us, them, top := hp.Plugins[ours], hp.Plugins[upstream], hp.Plugins[ceiling]
+	largest := r.Points[len(r.Points)-1]
+	la, lb := largest.Plugins[ours], largest.Plugins[upstream]
+	h := hp.Headline
+	w("## Targets")
+	w("")
+	w("| target | measured | |")
+	w("|---|---|---|")
+	qa, qb, qc := median(us.QPS), median(them.QPS), median(top.QPS)
+	w("| qps ≥ 1.5× the kubernetes plugin on the realistic mix | %s | %s |", ratio(qa, qb), verdict(qa >= 1.5*qb))
+	w("| qps ≥ 90%% of the whoami ceiling | %.0f%% | %s |", 100*qa/qc, verdict(qa >= 0.9*qc))
+	w("| memory after sync ≤ 0.4× at the largest size (%d objects): live Go heap | %s | %s |", largest.Stats.Objects(), ratio(la.Heap, lb.Heap), verdict(la.Heap <= 0.4*lb.Heap))
+	w("| the same, RSS of the whole process | %s | %s |", ratio(float64(la.RSS), float64(lb.RSS)), verdict(la.RSS*10 <= lb.RSS*4))
+	if ra := h.Relist[ours]; ra != nil {
+		peak := float64(ra.PeakRSS) / float64(ra.SteadyRSS)
+		w("| relist peak ≤ 1.2× steady RSS (%d services) | %.2f× | %s |", hp.Stats.Services, peak, verdict(peak <= 1.2))
+	}
+	_, _, p99, _, timeouts := latencyStats(h.Programming[ours], h.ProgrammingLimit)
+	w("| programming latency p99 ≤ 50 ms | %s | %s |", ms(p99), verdict(p99 <= 50*time.Millisecond && timeouts == 0))
+	w("")
 }
 
 func timeoutNote(n int) string {

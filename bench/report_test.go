@@ -54,12 +54,24 @@ func TestReportWritesRatios(t *testing.T) {
 	}
 	r := &report{Started: time.Now(), Finished: time.Now(), Machine: "test machine", Command: "bench"}
 	r.Points = []sizePoint{point(1000, 100, 20), point(2000, 100, 30)}
+	r.Points[0].Headline = &headline{
+		Lookups: 1, Queries: 2, QueryTypes: map[string]int{"A": 1, "AAAA": 1}, OfferedQPS: 1000,
+		Percentiles:      map[string][]time.Duration{ours: {1, 2, 3, 4}, upstream: {2, 4, 6, 8}, ceiling: {1, 1, 1, 1}},
+		BoundQPS:         map[string]float64{ours: 150, upstream: 100},
+		Programming:      map[string][]time.Duration{ours: {10 * time.Millisecond, 60 * time.Millisecond}, upstream: {time.Second}},
+		ProgrammingLimit: 30 * time.Second,
+		Relist:           map[string]*relistResult{ours: {SteadyRSS: 100, PeakRSS: 110}, upstream: {SteadyRSS: 100, PeakRSS: 200}},
+	}
 	path := filepath.Join(t.TempDir(), "B.md")
 	if err := r.write(path); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(path)
-	for _, want := range []string{"| 1000 | 10000 | 2000 | 200 | 100 | 300 | 20.0 MB | 40.0 MB | 0.50× |", "test machine", "RSS ≈ 10 MB + 0.91 MB per 1,000"} {
+	for _, want := range []string{"| 1000 | 10000 | 2000 | 200 | 100 | 300 | 20.0 MB | 40.0 MB | 0.50× |", "test machine", "RSS ≈ 10 MB + 0.91 MB per 1,000",
+		"| qps ≥ 1.5× the kubernetes plugin on the realistic mix | 2.00× | met |",
+		"| relist peak ≤ 1.2× steady RSS (1000 services) | 1.10× | met |",
+		"| programming latency p99 ≤ 50 ms | 60.00 ms | **missed** |",
+		"| queries per second with p99 ≤ bound, nothing lost | 150 | 100 | 1.50× |"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("report lacks %q:\n%s", want, b)
 		}
