@@ -77,6 +77,7 @@ type config struct {
 	ignoreEmptyServices bool
 	maxAnswers          int  // records per headless answer; 0: no cap
 	fallbackTerminating bool // `fallback_terminating`
+	zonal               bool // zone-scoped names of headless services
 	fall                fall.F
 }
 

@@ -88,7 +88,7 @@ type controller struct {
 	onSync  func(time.Duration, bool) // observes each batch (duration, full)
 	// onProgrammed observes the programming latency of each timed change
 	// once it is published.
-	onProgrammed func(ch change, published time.Time)
+	onProgrammed func(ch change, kind string, published time.Time)
 	// onPublished observes the size of each published snapshot.
 	onPublished func(services, endpoints, reverse int)
 }
@@ -115,7 +115,7 @@ func newController(cfg *config, st stores, ix *Index) *controller {
 		cfg:      cfg,
 		st:       st,
 		w:        newIndexWriter(ix),
-		opts:     buildOptions{ignoreEmptyServices: cfg.ignoreEmptyServices, maxAnswers: cfg.maxAnswers, fallbackTerminating: cfg.fallbackTerminating},
+		opts:     buildOptions{ignoreEmptyServices: cfg.ignoreEmptyServices, maxAnswers: cfg.maxAnswers, fallbackTerminating: cfg.fallbackTerminating, zonal: cfg.zonal},
 		services: make(map[string]change),
 		nsKeys:   make(map[string]struct{}),
 		podKeys:  make(map[string]struct{}),
@@ -244,12 +244,39 @@ func (c *controller) process() {
 	// published index reflects it.
 	if c.onProgrammed != nil {
 		published := time.Now()
-		for _, ch := range services {
+		for key, ch := range services {
 			if !ch.at.IsZero() {
-				c.onProgrammed(ch, published)
+				c.onProgrammed(ch, c.serviceKind(key), published)
 			}
 		}
 	}
+}
+
+// Service kinds of the programming latency, the kubernetes plugin's
+// service_kind values plus external_name and unknown.
+const (
+	kindClusterIP        = "cluster_ip"
+	kindHeadlessSelector = "headless_with_selector"
+	kindHeadlessManual   = "headless_without_selector"
+	kindExternalName     = "external_name"
+	kindUnknown          = "unknown" // deleted, or not (yet) seen
+)
+
+// serviceKind returns the service_kind of the service with key "<ns>/<svc>".
+func (c *controller) serviceKind(key string) string {
+	obj, ok, _ := c.st.services.GetByKey(key)
+	svc, _ := obj.(*service)
+	switch {
+	case !ok || svc == nil:
+		return kindUnknown
+	case svc.externalName != "":
+		return kindExternalName
+	case !svc.headless:
+		return kindClusterIP
+	case svc.selector:
+		return kindHeadlessSelector
+	}
+	return kindHeadlessManual
 }
 
 // rebuildAll brings the index in line with the whole content of the stores.

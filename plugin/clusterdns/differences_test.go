@@ -354,7 +354,6 @@ func TestOptionDifferencesFromUpstream(t *testing.T) {
 		{16, "pods bogus", false},
 		{16, "labels a in (", false},
 		{17, "multicluster clusterset.local", true},
-		{17, "zonal", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.option, func(t *testing.T) {

@@ -96,6 +96,7 @@ type testEndpoint struct {
 	serving  *bool  // nil means unset
 	term     *bool  // terminating; nil means unset
 	pod      string // targetRef pod name, "" for none
+	zone     string // topology zone, "" for none
 }
 
 func testSlice(ns, svc, name string, family discoveryv1.AddressType, ports []discoveryv1.EndpointPort, eps ...testEndpoint) *discoveryv1.EndpointSlice {
@@ -109,6 +110,10 @@ func testSlice(ns, svc, name string, family discoveryv1.AddressType, ports []dis
 		if e.hostname != "" {
 			h := e.hostname
 			ep.Hostname = &h
+		}
+		if e.zone != "" {
+			z := e.zone
+			ep.Zone = &z
 		}
 		if e.pod != "" {
 			ep.TargetRef = &corev1.ObjectReference{Kind: "Pod", Name: e.pod, Namespace: ns}

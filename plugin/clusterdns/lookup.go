@@ -93,6 +93,11 @@ func (l *lookup) service(rest string) result {
 	if below == "" {
 		return l.entry(l.qname, e)
 	}
+	if l.c.cfg.zonal {
+		if zoned, label := cutLast(below); label == zoneLabel {
+			return l.zoneScoped(e, zoned)
+		}
+	}
 	if e.cname != "" {
 		return resultNXDomain // nothing exists below an ExternalName
 	}
@@ -121,6 +126,43 @@ func (l *lookup) service(rest string) result {
 		return l.srv(e, targets)
 	}
 	return resultNXDomain
+}
+
+// zoneLabel and the directives of the zone-scoped names
+// <zone>.pin|prefer._zone.<svc>.<ns>.svc.<zone> (`zonal`), as the kubernetes
+// plugin names them.
+const (
+	zoneLabel       = "_zone"
+	directivePin    = "pin"    // the endpoints in the zone only
+	directivePrefer = "prefer" // the endpoints in the zone, else all of them
+)
+
+// zoneScoped answers a zone-scoped name of service e; zoned is what comes
+// before "_zone": "<zone>.<directive>", "<directive>" or "". Only headless
+// services have such names. The zone may hold dots, as zone label values
+// can. A zone no endpoint is in answers NODATA for pin (the name's shape is
+// valid, the set is empty) and the whole service for prefer.
+func (l *lookup) zoneScoped(e *svcEntry, zoned string) result {
+	if !e.headless {
+		return resultNXDomain
+	}
+	zone, directive := cutLast(zoned)
+	switch {
+	case zoned == "":
+		return resultNoData // _zone.<svc>: an empty non-terminal
+	case directive != directivePin && directive != directivePrefer:
+		return resultNXDomain
+	case zone == "":
+		return resultNoData // pin._zone.<svc>: an empty non-terminal
+	}
+	ze := e.zones[zone]
+	if ze == nil {
+		if directive == directivePin {
+			return resultNoData
+		}
+		ze = e
+	}
+	return l.entry(l.qname, ze)
 }
 
 // cutLast splits a name at its last dot: ("a.b", "c") for "a.b.c", ("", "c") for "c".

@@ -38,8 +38,8 @@ var (
 		Subsystem: pluginName,
 		Name:      "dns_programming_duration_seconds",
 		Buckets:   programmingBuckets(),
-		Help:      "Time from a Service or EndpointSlice change to the publication of the answers that show it, by the origin of the change time (trigger_time or event).",
-	}, []string{"origin"})
+		Help:      "Time from a Service or EndpointSlice change to the publication of the answers that show it, by service kind and origin of the change time (trigger_time or event).",
+	}, []string{"service_kind", "origin"})
 
 	// indexSize is the size of the published index.
 	indexSize = promauto.NewGaugeVec(prometheus.GaugeOpts{
@@ -96,14 +96,14 @@ func observeSync(d time.Duration, full bool) {
 
 // observeProgramming records the programming latency of one change that was
 // just published.
-func observeProgramming(ch change, published time.Time) {
+func observeProgramming(ch change, kind string, published time.Time) {
 	origin := originEvent
 	if ch.trigger {
 		origin = originTrigger
 	}
 	// The trigger time comes from another machine's clock; one ahead of
 	// ours must not give a negative latency.
-	programmingDuration.WithLabelValues(origin).Observe(max(published.Sub(ch.at), 0).Seconds())
+	programmingDuration.WithLabelValues(kind, origin).Observe(max(published.Sub(ch.at), 0).Seconds())
 }
 
 // observeIndexSize records the size of a published snapshot.

@@ -69,14 +69,16 @@ func TestChangeEarlier(t *testing.T) {
 type recordingController struct {
 	*controller
 	programmed []change
-	sizes      [3]int // services, endpoints, reverse of the last publication
+	kinds      []string // service_kind of each programmed change
+	sizes      [3]int   // services, endpoints, reverse of the last publication
 }
 
 func newRecordingController(t *testing.T) *recordingController {
 	t.Helper()
 	cfg := testConfig()
 	r := &recordingController{controller: newController(cfg, newStores(cfg), newIndex())}
-	r.onProgrammed = func(ch change, published time.Time) {
+	r.onProgrammed = func(ch change, kind string, published time.Time) {
+		r.kinds = append(r.kinds, kind)
 		if published.Before(ch.at) && !ch.trigger {
 			t.Errorf("published at %v before the event at %v", published, ch.at)
 		}
@@ -111,17 +113,20 @@ func TestProgrammingLatencyPaths(t *testing.T) {
 		name        string
 		objs        []any
 		wantTrigger bool
+		wantKind    string
 		wantSizes   [3]int
 	}{
-		{"ClusterIP service created", []any{testService("prod", "web", []string{"10.96.0.20"})}, false, [3]int{1, 0, 1}},
-		{"headless service created", []any{testService("prod", "db", []string{"None"})}, false, [3]int{1, 0, 1}},
-		{"controller's slice", []any{annotated}, true, [3]int{2, 2, 3}},
-		{"selectorless service created", []any{testService("prod", "manual", []string{"None"})}, false, [3]int{2, 2, 3}},
-		{"hand-written slice", []any{manual}, false, [3]int{3, 3, 4}},
+		{"ClusterIP service created", []any{testService("prod", "web", []string{"10.96.0.20"})}, false, kindClusterIP, [3]int{1, 0, 1}},
+		{"headless service created", []any{withSelector(testService("prod", "db", []string{"None"}))}, false, kindHeadlessSelector, [3]int{1, 0, 1}},
+		{"controller's slice", []any{annotated}, true, kindHeadlessSelector, [3]int{2, 2, 3}},
+		{"selectorless service created", []any{testService("prod", "manual", []string{"None"})}, false, kindHeadlessManual, [3]int{2, 2, 3}},
+		{"hand-written slice", []any{manual}, false, kindHeadlessManual, [3]int{3, 3, 4}},
+		{"ExternalName created", []any{testExternalName("prod", "ext", "example.com")}, false, kindExternalName, [3]int{4, 3, 4}},
+		{"slice of a service not seen yet", []any{testSlice("prod", "later", "later-a", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.244.3.1"})}, false, kindUnknown, [3]int{4, 3, 4}},
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
-			r.programmed = nil
+			r.programmed, r.kinds = nil, nil
 			for _, o := range s.objs {
 				slim, _ := sl.transform(o)
 				switch slim.(type) {
@@ -142,6 +147,9 @@ func TestProgrammingLatencyPaths(t *testing.T) {
 				t.Fatalf("%d changes timed, want 1", len(r.programmed))
 			}
 			ch := r.programmed[0]
+			if r.kinds[0] != s.wantKind {
+				t.Errorf("service_kind %q, want %q", r.kinds[0], s.wantKind)
+			}
 			if ch.trigger != s.wantTrigger {
 				t.Errorf("trigger %v, want %v", ch.trigger, s.wantTrigger)
 			}
@@ -161,7 +169,7 @@ func TestProgrammingLatencyNotBeforeSync(t *testing.T) {
 	cfg := testConfig()
 	ctl := newController(cfg, newStores(cfg), newIndex())
 	var timed int
-	ctl.onProgrammed = func(change, time.Time) { timed++ }
+	ctl.onProgrammed = func(change, string, time.Time) { timed++ }
 	svc := slimService(testService("prod", "web", []string{"10.96.0.20"}))
 	if err := ctl.st.services.Add(svc); err != nil {
 		t.Fatal(err)
@@ -172,6 +180,12 @@ func TestProgrammingLatencyNotBeforeSync(t *testing.T) {
 	if timed != 0 {
 		t.Errorf("%d changes of the initial list timed", timed)
 	}
+}
+
+// withSelector gives a service the selector app=<name>.
+func withSelector(s *corev1.Service) *corev1.Service {
+	s.Spec.Selector = map[string]string{"app": s.Name}
+	return s
 }
 
 // histogramCount returns how many observations a histogram holds.
@@ -200,7 +214,7 @@ func gaugeValue(t *testing.T, g prometheus.Metric) float64 {
 func TestMetricsThroughWatch(t *testing.T) {
 	ctx := context.Background()
 	c, cs := startFake(t, nil, testNamespace("prod"))
-	before := histogramCount(t, programmingDuration.WithLabelValues(originEvent))
+	before := histogramCount(t, programmingDuration.WithLabelValues(kindClusterIP, originEvent))
 	stamp, ok := lastEvent.Load(resourceServices)
 	if !ok {
 		t.Fatal("the services watch's start was not recorded")
@@ -212,7 +226,7 @@ func TestMetricsThroughWatch(t *testing.T) {
 	}
 	eventually(t, "api added", func() bool { return len(addrsOf(c, "api.prod.svc")) == 1 })
 	eventually(t, "the change is counted", func() bool {
-		return histogramCount(t, programmingDuration.WithLabelValues(originEvent)) > before
+		return histogramCount(t, programmingDuration.WithLabelValues(kindClusterIP, originEvent)) > before
 	})
 	if got := gaugeValue(t, indexSize.WithLabelValues("services")); got != 1 {
 		t.Errorf("index_entries{kind=services} = %v, want 1", got)

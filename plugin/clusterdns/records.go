@@ -24,6 +24,9 @@ type svcEntry struct {
 	ports    []slicePort // the Service's ports (ClusterIP services)
 	eps      []*sliceEndpoint
 	rot      *rotation // where capped answers start; nil without max_answers
+	// zones are the entries of the zone-scoped names of a headless service
+	// (`zonal`): its endpoints in each topology zone, by lower-case zone.
+	zones map[string]*svcEntry
 }
 
 // slicePort is a port of an EndpointSlice (or Service) as DNS needs it.
@@ -38,6 +41,7 @@ type buildOptions struct {
 	ignoreEmptyServices bool
 	maxAnswers          int  // `max_answers`; 0: answers are not capped
 	fallbackTerminating bool // no ready endpoint: serve the serving, terminating ones
+	zonal               bool // build the zone-scoped entries of headless services
 }
 
 // buildEntry computes the index entry of one Service from it and its slim
@@ -62,12 +66,14 @@ func buildEntry(svc *service, slices []*endpointSlice, o buildOptions) *svcEntry
 		return e
 	}
 
-	e.eps = mergeEndpoints(slices, func(s *endpointSlice) []sliceEndpoint { return s.eps })
+	pick := readyOf
+	e.eps = mergeEndpoints(slices, pick)
 	if len(e.eps) == 0 && o.fallbackTerminating {
 		// As kube-proxy does for traffic: while no endpoint is ready, those
 		// still serving as they terminate stand in, so a small StatefulSet's
 		// names do not vanish during a rolling update (KEP-1669).
-		e.eps = mergeEndpoints(slices, func(s *endpointSlice) []sliceEndpoint { return s.terminating })
+		pick = terminatingOf
+		e.eps = mergeEndpoints(slices, pick)
 	}
 	e.headless = svc.headless
 	if e.headless {
@@ -75,15 +81,9 @@ func buildEntry(svc *service, slices []*endpointSlice, o buildOptions) *svcEntry
 		if len(e.eps) == 0 {
 			return nil
 		}
-		if o.maxAnswers > 0 {
-			e.rot = &rotation{}
-		}
-		seen := make(map[netip.Addr]struct{}, len(e.eps))
-		for _, ep := range e.eps {
-			if _, dup := seen[ep.addr]; !dup {
-				seen[ep.addr] = struct{}{}
-				e.addAddr(ep.addr)
-			}
+		e.setEndpoints(e.eps, o)
+		if o.zonal {
+			e.zones = zoneEntries(e.base, slices, pick, o)
 		}
 		return e
 	}
@@ -95,6 +95,59 @@ func buildEntry(svc *service, slices []*endpointSlice, o buildOptions) *svcEntry
 	}
 	e.ports = svc.ports
 	return e
+}
+
+// setEndpoints makes eps the endpoints of a headless entry, whose name
+// answers their distinct addresses.
+func (e *svcEntry) setEndpoints(eps []*sliceEndpoint, o buildOptions) {
+	e.eps = eps
+	if o.maxAnswers > 0 {
+		e.rot = &rotation{}
+	}
+	seen := make(map[netip.Addr]struct{}, len(eps))
+	for _, ep := range eps {
+		if _, dup := seen[ep.addr]; !dup {
+			seen[ep.addr] = struct{}{}
+			e.addAddr(ep.addr)
+		}
+	}
+}
+
+// readyOf and terminatingOf pick the ready, or the serving terminating,
+// endpoints of a slice, with their zones.
+func readyOf(s *endpointSlice) ([]sliceEndpoint, []string) { return s.eps, s.zones }
+
+func terminatingOf(s *endpointSlice) ([]sliceEndpoint, []string) {
+	return s.terminating, s.termZones
+}
+
+// zoneEntries groups the endpoints pick chooses by their topology zone and
+// builds a headless entry for each zone; endpoints without a zone are in
+// none. Nil when no endpoint has a zone.
+func zoneEntries(base string, slices_ []*endpointSlice, pick func(*endpointSlice) ([]sliceEndpoint, []string), o buildOptions) map[string]*svcEntry {
+	var byZone map[string][]*sliceEndpoint
+	for _, s := range slices_ {
+		eps, zones := pick(s)
+		for i, z := range zones {
+			if z == "" {
+				continue
+			}
+			if byZone == nil {
+				byZone = make(map[string][]*sliceEndpoint)
+			}
+			byZone[z] = append(byZone[z], &eps[i])
+		}
+	}
+	if byZone == nil {
+		return nil
+	}
+	out := make(map[string]*svcEntry, len(byZone))
+	for z, eps := range byZone {
+		ze := &svcEntry{base: base, headless: true}
+		ze.setEndpoints(sortEndpoints(eps), o)
+		out[z] = ze
+	}
+	return out
 }
 
 // addAddr appends ip to the packed address list of its family.
@@ -112,21 +165,27 @@ func (e *svcEntry) addAddr(ip netip.Addr) {
 // duplicates (the same address under the same name, as during slice
 // rebalancing) and sorts them by name, then address, so names can be found
 // by binary search.
-func mergeEndpoints(slices_ []*endpointSlice, pick func(*endpointSlice) []sliceEndpoint) []*sliceEndpoint {
+func mergeEndpoints(slices_ []*endpointSlice, pick func(*endpointSlice) ([]sliceEndpoint, []string)) []*sliceEndpoint {
 	n := 0
 	for _, s := range slices_ {
-		n += len(pick(s))
+		picked, _ := pick(s)
+		n += len(picked)
 	}
 	if n == 0 {
 		return nil
 	}
 	eps := make([]*sliceEndpoint, 0, n)
 	for _, s := range slices_ {
-		picked := pick(s)
+		picked, _ := pick(s)
 		for i := range picked {
 			eps = append(eps, &picked[i])
 		}
 	}
+	return sortEndpoints(eps)
+}
+
+// sortEndpoints sorts endpoints by name, then address, and drops duplicates.
+func sortEndpoints(eps []*sliceEndpoint) []*sliceEndpoint {
 	slices.SortFunc(eps, compareEndpoints)
 	return slices.CompactFunc(eps, func(a, b *sliceEndpoint) bool { return a.name == b.name && a.addr == b.addr })
 }

@@ -263,7 +263,7 @@ func parseStanza(c *caddy.Controller) (*config, error) {
 			if err = argCount(c, opt, args, 0, 0); err != nil {
 				break
 			}
-			if err = conflict(opt, "fallback_terminating"); err == nil {
+			if err = conflict(opt, "fallback_terminating", "zonal"); err == nil {
 				cfg.noEndpoints = true
 			}
 
@@ -311,7 +311,16 @@ func parseStanza(c *caddy.Controller) (*config, error) {
 		case "apiserver_max_inflight":
 			cfg.apiMaxInflight, err = parseNonNegativeInt(c, opt, args)
 
-		case "multicluster", "zonal":
+		case "zonal":
+			if err = argCount(c, opt, args, 0, 0); err != nil {
+				break
+			}
+			// Zone-scoped names select endpoints, which noendpoints does not watch.
+			if err = conflict(opt, "noendpoints"); err == nil {
+				cfg.zonal = true
+			}
+
+		case "multicluster":
 			err = c.Errf("%s: option is not supported yet by %s", opt, pluginName)
 
 		default:

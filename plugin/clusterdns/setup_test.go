@@ -37,7 +37,7 @@ func TestSetupParseDefaults(t *testing.T) {
 	}
 	if cfg.endpoint != "" || cfg.kubeconfig != "" || cfg.objectsFile != "" || cfg.tlsCert != "" ||
 		cfg.labelSelector != nil || cfg.namespaceSelector != nil || cfg.namespaces != nil ||
-		cfg.endpointPodNames || cfg.noEndpoints || cfg.ignoreEmptyServices || cfg.fallbackTerminating || len(cfg.fall.Zones) != 0 ||
+		cfg.endpointPodNames || cfg.noEndpoints || cfg.ignoreEmptyServices || cfg.fallbackTerminating || cfg.zonal || len(cfg.fall.Zones) != 0 ||
 		cfg.apiQPS != 0 || cfg.apiBurst != 0 || cfg.apiMaxInflight != 0 {
 		t.Errorf("unexpected non-default config: %+v", cfg)
 	}
@@ -96,6 +96,9 @@ func TestSetupParseOptions(t *testing.T) {
 		}},
 		{"fallback_terminating", "clusterdns cluster.local {\n fallback_terminating\n}", func(c *config) error {
 			return setupWant(c.fallbackTerminating, true)
+		}},
+		{"zonal", "clusterdns cluster.local {\n zonal\n}", func(c *config) error {
+			return setupWant(c.zonal, true)
 		}},
 		{"fallthrough all", "clusterdns cluster.local {\n fallthrough\n}", func(c *config) error {
 			return setupWant(strings.Join(c.fall.Zones, ","), ".")
@@ -225,7 +228,9 @@ func TestSetupParseErrors(t *testing.T) {
 		{"clusterdns cluster.local {\n max_answers ten\n}", `max_answers: invalid value "ten"`, 2},
 		{"clusterdns cluster.local {\n max_answers 2.5\n}", `max_answers: invalid value "2.5"`, 2},
 		{"clusterdns cluster.local {\n multicluster clusterset.local\n}", "multicluster: option is not supported yet", 2},
-		{"clusterdns cluster.local {\n zonal\n}", "zonal: option is not supported yet", 2},
+		{"clusterdns cluster.local {\n zonal yes\n}", "zonal: expected no arguments, got 1", 2},
+		{"clusterdns cluster.local {\n noendpoints\n zonal\n}", "zonal: cannot be combined with noendpoints", 3},
+		{"clusterdns cluster.local {\n zonal\n noendpoints\n}", "noendpoints: cannot be combined with zonal", 3},
 		{"clusterdns cluster.local {\n ttl 5\n bogus 1\n}", `unknown option "bogus"`, 3},
 		{"clusterdns cluster.local {\n objects_file\n}", "objects_file: expected 1 or 2 arguments", 2},
 		{"clusterdns cluster.local {\n objects_file a 1s 2s\n}", "objects_file: expected 1 or 2 arguments", 2},

@@ -24,6 +24,7 @@ type service struct {
 	invalid      bool         // its name or namespace is not a DNS label: never served
 	externalName string       // the target of an ExternalName service, else ""
 	headless     bool         // clusterIP None
+	selector     bool         // has a selector: its slices come from the EndpointSlice controller
 	clusterIPs   []netip.Addr // parsed, distinct
 	ports        []slicePort  // ports that SRV records can name
 }
@@ -45,6 +46,10 @@ type endpointSlice struct {
 	// change this version of the slice shows (a pod or Service change)
 	// happened, which the programming latency is measured from.
 	triggerTime int64
+	// zones and termZones are the lower-case topology zones of eps and of
+	// terminating, index for index ("" for none), kept only with `zonal`;
+	// nil when no endpoint of the slice has a zone.
+	zones, termZones []string
 }
 
 // sliceEndpoint is one ready address of a slice.
@@ -125,11 +130,12 @@ func isAddr(s string) bool {
 type slimmer struct {
 	endpointPodNames bool
 	keepTerminating  bool // keep serving, terminating endpoints (`fallback_terminating`)
+	keepZones        bool // keep the endpoints' zones (`zonal`)
 }
 
 // newSlimmer returns the slimmer of a configuration.
 func newSlimmer(cfg *config) slimmer {
-	return slimmer{endpointPodNames: cfg.endpointPodNames, keepTerminating: cfg.fallbackTerminating}
+	return slimmer{endpointPodNames: cfg.endpointPodNames, keepTerminating: cfg.fallbackTerminating, keepZones: cfg.zonal}
 }
 
 // transform returns the slim form of a Service, EndpointSlice, Namespace or
@@ -150,7 +156,7 @@ func (sl slimmer) transform(obj any) (any, error) {
 }
 
 func slimService(s *corev1.Service) *service {
-	out := &service{objectMeta: slimMeta(&s.ObjectMeta)}
+	out := &service{objectMeta: slimMeta(&s.ObjectMeta), selector: len(s.Spec.Selector) > 0}
 	if !dnsLabel(s.Name) || !dnsLabel(s.Namespace) {
 		// A dot in a name would make its records answer for another
 		// service's names (a.b in ns is endpoint a of service b).
@@ -262,12 +268,16 @@ func (sl slimmer) slice(s *discoveryv1.EndpointSlice) *endpointSlice {
 	for i := range s.Endpoints {
 		e := &s.Endpoints[i]
 		// Only "ready" gates DNS; unset means ready (discovery/v1 API).
-		dst := &out.eps
+		dst, zones := &out.eps, &out.zones
 		if e.Conditions.Ready != nil && !*e.Conditions.Ready {
 			if !sl.keepTerminating || !servingTerminating(e.Conditions) {
 				continue
 			}
-			dst = &out.terminating
+			dst, zones = &out.terminating, &out.termZones
+		}
+		zone := ""
+		if sl.keepZones && e.Zone != nil {
+			zone = lower(*e.Zone)
 		}
 		name := sl.endpointName(e)
 		for _, a := range e.Addresses {
@@ -277,10 +287,17 @@ func (sl slimmer) slice(s *discoveryv1.EndpointSlice) *endpointSlice {
 				continue
 			}
 			*dst = append(*dst, sliceEndpoint{addr: ip.Unmap(), name: name, slice: out})
+			if zone != "" && *zones == nil {
+				*zones = make([]string, len(*dst)-1, cap(*dst))
+			}
+			if *zones != nil {
+				*zones = append(*zones, zone)
+			}
 		}
 	}
 	out.eps = slices.Clip(out.eps)
 	out.terminating = slices.Clip(out.terminating)
+	out.zones, out.termZones = slices.Clip(out.zones), slices.Clip(out.termZones)
 	return out
 }
 

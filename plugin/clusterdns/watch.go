@@ -243,7 +243,8 @@ func sliceChange(old, cur *endpointSlice, now time.Time) change {
 func sameSlice(a, b *endpointSlice) bool {
 	same := func(x, y sliceEndpoint) bool { return x.addr == y.addr && x.name == y.name }
 	return a.service == b.service && slices.Equal(a.ports, b.ports) &&
-		slices.EqualFunc(a.eps, b.eps, same) && slices.EqualFunc(a.terminating, b.terminating, same)
+		slices.EqualFunc(a.eps, b.eps, same) && slices.EqualFunc(a.terminating, b.terminating, same) &&
+		slices.Equal(a.zones, b.zones) && slices.Equal(a.termZones, b.termZones)
 }
 
 // namespaceHandler queues a namespace when it appears or goes away.

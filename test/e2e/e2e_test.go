@@ -49,6 +49,7 @@ func TestEndToEnd(t *testing.T) {
 		{"propagation", testPropagation},
 		{"dns programming latency", testProgrammingLatency},
 		{"fallback to terminating endpoints", testFallbackTerminating},
+		{"zone-scoped names", testZonal},
 		{"same answers as kubernetes plugin", testCompareUpstream},
 		{"rbac", testRBAC},
 		{"deploy", testDeploy},

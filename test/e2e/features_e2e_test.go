@@ -92,9 +92,14 @@ func testProgrammingLatency(t *testing.T, ctx context.Context, cs *kubernetes.Cl
 		t.Fatal(err)
 	}
 	metricsPort := startFeatureServer(t)
-	const (
-		events   = `coredns_clusterdns_dns_programming_duration_seconds_count{origin="event"}`
-		triggers = `coredns_clusterdns_dns_programming_duration_seconds_count{origin="trigger_time"}`
+	// series names the count of the histogram for one kind and origin.
+	series := func(kind, origin string) string {
+		return fmt.Sprintf(`coredns_clusterdns_dns_programming_duration_seconds_count{origin=%q,service_kind=%q}`, origin, kind)
+	}
+	var (
+		events   = series("cluster_ip", "event")
+		triggers = series("headless_with_selector", "trigger_time")
+		manuals  = series("headless_without_selector", "event")
 	)
 	counted := func(series string, before float64) func() bool {
 		return func() bool { return metric(t, metricsPort, series) > before }
@@ -122,7 +127,9 @@ func testProgrammingLatency(t *testing.T, ctx context.Context, cs *kubernetes.Cl
 	// Scaling: the controller dates the slice from the pod's readiness
 	// change when the pod has one, else leaves the annotation out; either
 	// way the change is counted.
-	total := func() float64 { return metric(t, metricsPort, triggers) + metric(t, metricsPort, events) }
+	total := func() float64 {
+		return metric(t, metricsPort, triggers) + metric(t, metricsPort, series("headless_with_selector", "event"))
+	}
 	before = total()
 	if _, err := cs.AppsV1().Deployments(featuresNS).Patch(ctx, "lat-db", types.MergePatchType, []byte(`{"spec":{"replicas":2}}`), metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
@@ -136,12 +143,12 @@ func testProgrammingLatency(t *testing.T, ctx context.Context, cs *kubernetes.Cl
 	if _, err := cs.CoreV1().Services(featuresNS).Create(ctx, manual, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	before = metric(t, metricsPort, events)
+	before = metric(t, metricsPort, manuals)
 	if _, err := cs.DiscoveryV1().EndpointSlices(featuresNS).Create(ctx, manualSlice(featuresNS, "lat-manual", "lat-manual-a", "10.251.0.1"), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	expectAt(t, featureAddr, "hand-written slice", "lat-manual."+featuresNS+".svc.cluster.local", dns.TypeA, 10*time.Second, count("A", 1))
-	waitFor(t, "the hand-written slice counted", 5*time.Second, counted(events, before))
+	waitFor(t, "the hand-written slice counted", 5*time.Second, counted(manuals, before))
 
 	// The size and watch gauges are exported.
 	if n := metric(t, metricsPort, `coredns_clusterdns_index_entries{kind="services"}`); n < 3 {
@@ -150,27 +157,34 @@ func testProgrammingLatency(t *testing.T, ctx context.Context, cs *kubernetes.Cl
 	if age := metric(t, metricsPort, `coredns_clusterdns_watch_event_age_seconds{resource="endpointslices"}`); age <= 0 {
 		t.Errorf("watch_event_age_seconds{resource=endpointslices} = %v, want a positive age", age)
 	}
-	sum := metric(t, metricsPort, `coredns_clusterdns_dns_programming_duration_seconds_sum{origin="trigger_time"}`)
+	sum := metric(t, metricsPort, strings.Replace(triggers, "_count{", "_sum{", 1))
 	n := metric(t, metricsPort, triggers)
 	record(fmt.Sprintf("programming latency, trigger time: mean of %.0f", n), time.Duration(sum/n*float64(time.Second)))
 }
 
 func port80() corev1.ServicePort { return port("http", corev1.ProtocolTCP, 80) }
 
+// createSelectorless creates a headless service without selector in the
+// features namespace, whose slices the test writes.
+func createSelectorless(t *testing.T, ctx context.Context, cs kubernetes.Interface, name string) {
+	t.Helper()
+	if err := ensureNamespace(ctx, cs, featuresNS); err != nil {
+		t.Fatal(err)
+	}
+	svc := service(featuresNS, name, true, &singleStack, port80())
+	svc.Spec.Selector = nil
+	if _, err := cs.CoreV1().Services(featuresNS).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // testFallbackTerminating writes a slice whose only endpoint is terminating
 // but still serving: with fallback_terminating the headless name answers it,
 // without (the main server) the name does not exist; once another endpoint
 // is ready, only that one answers.
 func testFallbackTerminating(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) {
-	if err := ensureNamespace(ctx, cs, featuresNS); err != nil {
-		t.Fatal(err)
-	}
 	startFeatureServer(t, "fallback_terminating")
-	svc := service(featuresNS, "rolling", true, &singleStack, port80())
-	svc.Spec.Selector = nil
-	if _, err := cs.CoreV1().Services(featuresNS).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	createSelectorless(t, ctx, cs, "rolling")
 	slice := manualSlice(featuresNS, "rolling", "rolling-a", "10.252.0.1")
 	slice.Endpoints[0].Hostname = new("rolling-0")
 	slice.Endpoints[0].Conditions = discoveryv1.EndpointConditions{Ready: new(false), Serving: new(true), Terminating: new(true)}
@@ -194,4 +208,43 @@ func testFallbackTerminating(t *testing.T, ctx context.Context, cs *kubernetes.C
 		return a.rcode == dns.RcodeSuccess && slices.Equal(a.records, []string{"A 10.252.0.2"})
 	})
 	expectAt(t, featureAddr, "the terminating endpoint's name is gone", "rolling-0."+name, dns.TypeA, 5*time.Second, rcode(dns.RcodeNameError))
+}
+
+// testZonal writes a slice with endpoints in two zones and one without, and
+// queries the zone-scoped names a zonal server answers.
+func testZonal(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) {
+	startFeatureServer(t, "zonal")
+	createSelectorless(t, ctx, cs, "zoned")
+	slice := manualSlice(featuresNS, "zoned", "zoned-a", "10.253.0.1", "10.253.0.2", "10.253.0.3")
+	slice.Endpoints[0].Zone = new("zone-a")
+	slice.Endpoints[1].Zone = new("zone-b")
+	if _, err := cs.DiscoveryV1().EndpointSlices(featuresNS).Create(ctx, slice, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	base := "_zone.zoned." + featuresNS + ".svc.cluster.local"
+	only := func(ips ...string) func(answer) bool {
+		return func(a answer) bool {
+			want := make([]string, len(ips))
+			for i, ip := range ips {
+				want[i] = "A " + ip
+			}
+			return a.rcode == dns.RcodeSuccess && slices.Equal(a.records, want)
+		}
+	}
+	expectAt(t, featureAddr, "pin to zone-a", "zone-a.pin."+base, dns.TypeA, 10*time.Second, only("10.253.0.1"))
+	expectAt(t, featureAddr, "pin to zone-b", "zone-b.pin."+base, dns.TypeA, 5*time.Second, only("10.253.0.2"))
+	expectAt(t, featureAddr, "pin to an empty zone is NODATA", "zone-c.pin."+base, dns.TypeA, 5*time.Second, func(a answer) bool {
+		return a.rcode == dns.RcodeSuccess && len(a.records) == 0
+	})
+	expectAt(t, featureAddr, "prefer an empty zone: all", "zone-c.prefer."+base, dns.TypeA, 5*time.Second, only("10.253.0.1", "10.253.0.2", "10.253.0.3"))
+	expectAt(t, featureAddr, "SRV pinned to zone-a", "zone-a.pin."+base, dns.TypeSRV, 5*time.Second, count("SRV", 1))
+	expect(t, "the main server has no zone-scoped names", "zone-a.pin."+base, dns.TypeA, 5*time.Second, rcode(dns.RcodeNameError))
+
+	// An endpoint moving zone moves its answer.
+	slice = must(cs.DiscoveryV1().EndpointSlices(featuresNS).Get(ctx, "zoned-a", metav1.GetOptions{}))
+	slice.Endpoints[2].Zone = new("zone-a")
+	if _, err := cs.DiscoveryV1().EndpointSlices(featuresNS).Update(ctx, slice, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	expectAt(t, featureAddr, "zone-a gained an endpoint", "zone-a.pin."+base, dns.TypeA, 10*time.Second, only("10.253.0.1", "10.253.0.3"))
 }

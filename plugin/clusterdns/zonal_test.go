@@ -1,0 +1,113 @@
+package clusterdns
+
+import (
+	"testing"
+
+	"github.com/coredns/coredns/plugin/test"
+
+	"github.com/miekg/dns"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// zonalObjects is a headless service with endpoints in two zones (one of
+// them with dots and capitals) and one without a zone, split over two
+// slices, and a ClusterIP service.
+func zonalObjects() []runtime.Object {
+	pg := []discoveryv1.EndpointPort{testSlicePort("pg", corev1.ProtocolTCP, 5432)}
+	return []runtime.Object{
+		testNamespace("prod"),
+		testService("prod", "db", []string{"None"}, testPort("pg", corev1.ProtocolTCP, 5432)),
+		testSlice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, pg,
+			testEndpoint{ip: "10.244.1.1", hostname: "db-0", zone: "zone-a"},
+			testEndpoint{ip: "10.244.1.2", hostname: "db-1", zone: "Corp.Example.com"},
+			testEndpoint{ip: "10.244.1.3", hostname: "db-2"}),
+		testSlice("prod", "db", "db-b", discoveryv1.AddressTypeIPv4, pg,
+			testEndpoint{ip: "10.244.1.4", hostname: "db-3", zone: "zone-a"},
+			testEndpoint{ip: "10.244.1.5", hostname: "db-4", zone: "zone-b", ready: boolPtr(false)}),
+		testService("prod", "web", []string{"10.96.0.20"}),
+		testSlice("prod", "web", "web-a", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.244.2.1", zone: "zone-a"}),
+	}
+}
+
+func TestServeDNSZonal(t *testing.T) {
+	soa := "cluster.local.\t5\tIN\tSOA\tns.dns.cluster.local. hostmaster.cluster.local. 0 7200 1800 86400 5"
+	all := []dns.RR{
+		test.A("prefer._zone.db.prod.svc.cluster.local. 5 IN A 10.244.1.1"),
+		test.A("prefer._zone.db.prod.svc.cluster.local. 5 IN A 10.244.1.2"),
+		test.A("prefer._zone.db.prod.svc.cluster.local. 5 IN A 10.244.1.3"),
+		test.A("prefer._zone.db.prod.svc.cluster.local. 5 IN A 10.244.1.4"),
+	}
+	for i, rr := range all {
+		rr.Header().Name = "zone-c." + rr.Header().Name
+		all[i] = rr
+	}
+	cases := []test.Case{
+		// pin: the endpoints in the zone, across slices.
+		{Qname: "zone-a.pin._zone.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{
+			test.A("zone-a.pin._zone.db.prod.svc.cluster.local. 5 IN A 10.244.1.1"),
+			test.A("zone-a.pin._zone.db.prod.svc.cluster.local. 5 IN A 10.244.1.4"),
+		}},
+		// SRV is zone-filtered too, with its glue.
+		{Qname: "zone-a.pin._zone.db.prod.svc.cluster.local.", Qtype: dns.TypeSRV,
+			Answer: []dns.RR{
+				test.SRV("zone-a.pin._zone.db.prod.svc.cluster.local. 5 IN SRV 0 50 5432 db-0.db.prod.svc.cluster.local."),
+				test.SRV("zone-a.pin._zone.db.prod.svc.cluster.local. 5 IN SRV 0 50 5432 db-3.db.prod.svc.cluster.local."),
+			},
+			Extra: []dns.RR{
+				test.A("db-0.db.prod.svc.cluster.local. 5 IN A 10.244.1.1"),
+				test.A("db-3.db.prod.svc.cluster.local. 5 IN A 10.244.1.4"),
+			}},
+		// A zone value with dots, matched without regard to case.
+		{Qname: "corp.example.com.pin._zone.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{
+			test.A("corp.example.com.pin._zone.db.prod.svc.cluster.local. 5 IN A 10.244.1.2"),
+		}},
+		// A zone only a not-ready endpoint is in, or no endpoint: pin is NODATA...
+		{Qname: "zone-b.pin._zone.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soa)}},
+		{Qname: "zone-c.pin._zone.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soa)}},
+		// ...and prefer widens to the whole service.
+		{Qname: "zone-c.prefer._zone.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: all},
+		{Qname: "zone-a.prefer._zone.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{
+			test.A("zone-a.prefer._zone.db.prod.svc.cluster.local. 5 IN A 10.244.1.1"),
+			test.A("zone-a.prefer._zone.db.prod.svc.cluster.local. 5 IN A 10.244.1.4"),
+		}},
+		// Other types are NODATA.
+		{Qname: "zone-a.pin._zone.db.prod.svc.cluster.local.", Qtype: dns.TypeTXT, Ns: []dns.RR{test.SOA(soa)}},
+		// The names above the zone value are empty non-terminals.
+		{Qname: "pin._zone.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soa)}},
+		{Qname: "_zone.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soa)}},
+		// Unknown directive, ClusterIP services, unknown services: NXDOMAIN.
+		{Qname: "zone-a.near._zone.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
+		{Qname: "zone-a.pin._zone.web.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
+		{Qname: "zone-a.pin._zone.nope.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
+		// The plain names are unchanged.
+		{Qname: "db-2.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("db-2.db.prod.svc.cluster.local. 5 IN A 10.244.1.3")}},
+	}
+	cfg := testConfig()
+	cfg.zonal = true
+	runCases(t, newTestPlugin(t, cfg, zonalObjects()...), cases)
+
+	// Without the option the shape does not exist.
+	off := []test.Case{
+		{Qname: "zone-a.pin._zone.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
+	}
+	runCases(t, newTestPlugin(t, nil, zonalObjects()...), off)
+}
+
+// TestZonalKeepsSlimSlim checks endpoint zones are only kept with zonal,
+// and not at all for a slice whose endpoints have none.
+func TestZonalKeepsSlimSlim(t *testing.T) {
+	withZone := testSlice("prod", "db", "a", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.0.0.1"}, testEndpoint{ip: "10.0.0.2", zone: "z"})
+	without := testSlice("prod", "db", "b", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.0.0.1"})
+	if s := (slimmer{}).slice(withZone); s.zones != nil {
+		t.Errorf("zones kept without zonal: %v", s.zones)
+	}
+	if s := (slimmer{keepZones: true}).slice(without); s.zones != nil {
+		t.Errorf("zones kept for a slice without any: %v", s.zones)
+	}
+	s := (slimmer{keepZones: true}).slice(withZone)
+	if len(s.zones) != len(s.eps) || s.zones[0] != "" || s.zones[1] != "z" {
+		t.Errorf("zones %q for %d endpoints, want [\"\" \"z\"]", s.zones, len(s.eps))
+	}
+}
