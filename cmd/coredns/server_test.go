@@ -35,7 +35,7 @@ func corefile(t *testing.T, ttl int) string {
 `, objects, ttl)
 }
 
-func startServer(t *testing.T, corefile string) (*caddy.Instance, string, string) {
+func startServer(t testing.TB, corefile string) (*caddy.Instance, string, string) {
 	t.Helper()
 	inst, udp, tcp, err := ctest.CoreDNSServerAndPorts(corefile)
 	if err != nil {

@@ -79,6 +79,7 @@ type config struct {
 	fallbackTerminating bool // `fallback_terminating`
 	zonal               bool // zone-scoped names of headless services
 	fall                fall.F
+	hostSearch          []string // the server's own search domains (autopath)
 }
 
 func defaultConfig() *config {
@@ -114,6 +115,8 @@ type ClusterDNS struct {
 	localIPs []netip.Addr               // addresses the server listens on, set at startup
 	ctl      atomic.Pointer[controller] // set by onStartup; read by Ready
 	run      *lifecycle                 // set between onStartup and onShutdown
+
+	warnedNoPods atomic.Bool // the "needs pods verified" warning was logged
 }
 
 // Name implements plugin.Handler.

@@ -83,9 +83,13 @@ type controller struct {
 	grouped map[string][]*endpointSlice
 
 	synced  atomic.Bool
-	podRefs map[podKey]int            // how many pods hold each address
-	podHave map[string][]netip.Addr   // addresses published per pod key
-	onSync  func(time.Duration, bool) // observes each batch (duration, full)
+	podRefs map[podKey]int          // how many pods hold each address
+	podHave map[string][]netip.Addr // addresses published per pod key
+	// clientPods lists the pods (keys) holding each address, host-network
+	// pods excepted, to pick the one a query from that address comes from.
+	clientPods map[netip.Addr][]string
+	searches   map[string][]string       // autopath search path per namespace
+	onSync     func(time.Duration, bool) // observes each batch (duration, full)
 	// onProgrammed observes the programming latency of each timed change
 	// once it is published.
 	onProgrammed func(ch change, kind string, published time.Time)
@@ -122,6 +126,9 @@ func newController(cfg *config, st stores, ix *Index) *controller {
 		kick:     make(chan struct{}, 1),
 		podRefs:  make(map[podKey]int),
 		podHave:  make(map[string][]netip.Addr),
+
+		clientPods: make(map[netip.Addr][]string),
+		searches:   make(map[string][]string),
 	}
 }
 
@@ -387,19 +394,20 @@ func (c *controller) syncService(key string) {
 	c.w.setService(k, buildEntry(svc, slices, c.opts))
 }
 
-// syncPod updates the addresses one pod holds, for `pods verified`.
+// syncPod updates the addresses one pod holds, for `pods verified`, and
+// which pod each of its addresses identifies as a DNS client.
 func (c *controller) syncPod(key string) {
 	ns, _, err := cache.SplitMetaNamespaceKey(key)
 	if err != nil {
 		return
 	}
-	var addrs []netip.Addr
+	var p *pod
 	if obj, exists, _ := c.st.pods.GetByKey(key); exists {
-		if pod, ok := obj.(*corev1.Pod); ok {
-			addrs = podAddrs(pod)
-		}
+		p, _ = obj.(*pod)
 	}
-	for _, a := range c.podHave[key] {
+	addrs := podAddrs(p)
+	old := c.podHave[key]
+	for _, a := range old {
 		k := podKey{namespace: ns, addr: a}
 		c.podRefs[k]--
 		if c.podRefs[k] <= 0 {
@@ -408,33 +416,25 @@ func (c *controller) syncPod(key string) {
 		}
 	}
 	delete(c.podHave, key)
-	if len(addrs) == 0 {
-		return
-	}
 	for _, a := range addrs {
 		k := podKey{namespace: ns, addr: a}
 		c.podRefs[k]++
 		c.w.setPod(k, true)
 	}
-	c.podHave[key] = addrs
+	if len(addrs) > 0 {
+		c.podHave[key] = addrs
+	}
+	c.syncClients(key, old, addrs, p)
 }
 
-// podAddrs returns the addresses of a pod that is not finished.
-func podAddrs(pod *corev1.Pod) []netip.Addr {
-	switch pod.Status.Phase {
+// podAddrs returns the addresses of a pod that is not finished; none for nil.
+func podAddrs(p *pod) []netip.Addr {
+	if p == nil {
+		return nil
+	}
+	switch p.phase {
 	case corev1.PodSucceeded, corev1.PodFailed, corev1.PodUnknown:
 		return nil
 	}
-	var addrs []netip.Addr
-	for _, ip := range pod.Status.PodIPs {
-		if a, err := netip.ParseAddr(ip.IP); err == nil {
-			addrs = append(addrs, a.Unmap())
-		}
-	}
-	if len(addrs) == 0 && pod.Status.PodIP != "" {
-		if a, err := netip.ParseAddr(pod.Status.PodIP); err == nil {
-			addrs = append(addrs, a.Unmap())
-		}
-	}
-	return addrs
+	return p.addrs
 }

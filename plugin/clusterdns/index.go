@@ -23,6 +23,9 @@ type snapshot struct {
 	reverseTree *cowMap[netip.Prefix, int32]
 	// pods holds the (namespace, address) pairs of running pods, with `pods verified`.
 	pods *cowMap[podKey, struct{}]
+	// clients maps a pod address to the pod queries from it come from
+	// (autopath, client metadata), with `pods verified`.
+	clients *cowMap[addrKey, clientPod]
 }
 
 // ptrOwner is a service that owns an address: as its ClusterIP, or as the
@@ -75,6 +78,7 @@ func newIndex() *Index {
 		reverse:     &cowTable[addrKey, ptrOwners]{},
 		reverseTree: &cowMap[netip.Prefix, int32]{},
 		pods:        &cowMap[podKey, struct{}]{},
+		clients:     &cowMap[addrKey, clientPod]{},
 	})
 	return ix
 }
@@ -93,6 +97,7 @@ type indexWriter struct {
 	reverse     *cowTableEdit[addrKey, ptrOwners]
 	reverseTree *cowEdit[netip.Prefix, int32]
 	pods        *cowEdit[podKey, struct{}]
+	clients     *cowEdit[addrKey, clientPod]
 	changed     bool
 	endpoints   int // endpoints of the served entries, for the index size metric
 }
@@ -109,6 +114,7 @@ func (w *indexWriter) begin() {
 	w.reverse = cur.reverse.edit()
 	w.reverseTree = cur.reverseTree.edit()
 	w.pods = cur.pods.edit()
+	w.clients = cur.clients.edit()
 	w.changed = false
 }
 
@@ -125,6 +131,7 @@ func (w *indexWriter) commit() bool {
 		reverse:     w.reverse.done(),
 		reverseTree: w.reverseTree.done(),
 		pods:        w.pods.done(),
+		clients:     w.clients.done(),
 	})
 	return true
 }

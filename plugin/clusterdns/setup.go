@@ -34,6 +34,7 @@ func setup(c *caddy.Controller) error {
 	// klog.InitFlags is deliberately not called: it panics on reload.
 	klog.SetLogger(logr.New(&klogAdapter{}))
 
+	cfg.hostSearch = hostSearch(resolvConf)
 	cd := newClusterDNS(cfg)
 	c.OnStartup(cd.onStartup)
 	c.OnShutdown(cd.onShutdown)

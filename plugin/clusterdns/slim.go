@@ -59,6 +59,17 @@ type sliceEndpoint struct {
 	slice *endpointSlice // for its ports
 }
 
+// pod is what clusterdns keeps of a core/v1 Pod, with `pods verified`.
+type pod struct {
+	objectMeta
+
+	phase       corev1.PodPhase
+	hostNetwork bool         // its addresses are its node's
+	deleting    bool         // it has a deletion timestamp
+	created     int64        // its creation time, Unix seconds
+	addrs       []netip.Addr // parsed, distinct
+}
+
 // Slim objects live in informer stores, which want runtime.Objects. They
 // are never modified once built, so a copy shares everything.
 
@@ -125,6 +136,15 @@ func isAddr(s string) bool {
 	_, err := netip.ParseAddr(s)
 	return err == nil
 }
+
+// DeepCopyObject implements runtime.Object.
+func (p *pod) DeepCopyObject() runtime.Object {
+	c := *p
+	return &c
+}
+
+// GetObjectKind implements runtime.Object; slim objects carry no type meta.
+func (*pod) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
 
 // slimmer builds slim objects for one configuration.
 type slimmer struct {
@@ -331,16 +351,35 @@ func slimNamespace(n *corev1.Namespace) *corev1.Namespace {
 	return &corev1.Namespace{ObjectMeta: slimAPIMeta(&n.ObjectMeta)}
 }
 
-func slimPod(p *corev1.Pod) *corev1.Pod {
-	out := &corev1.Pod{ObjectMeta: slimAPIMeta(&p.ObjectMeta)}
-	out.Status.Phase = p.Status.Phase
-	out.Status.PodIP = p.Status.PodIP
-	out.Status.PodIPs = p.Status.PodIPs
+// slimPod keeps what `pods verified` and the client lookups (autopath,
+// client metadata) need of a pod: its addresses, phase, and what tells
+// owners of a reused address apart (creation and deletion time, host
+// network).
+func slimPod(p *corev1.Pod) *pod {
+	out := &pod{
+		objectMeta:  slimMeta(&p.ObjectMeta),
+		phase:       p.Status.Phase,
+		hostNetwork: p.Spec.HostNetwork,
+		deleting:    p.DeletionTimestamp != nil,
+		created:     p.CreationTimestamp.Unix(),
+	}
+	raw := make([]string, 0, len(p.Status.PodIPs))
+	for _, ip := range p.Status.PodIPs {
+		raw = append(raw, ip.IP)
+	}
+	if len(raw) == 0 && p.Status.PodIP != "" {
+		raw = append(raw, p.Status.PodIP) // objects written before dual-stack
+	}
+	for _, r := range raw {
+		if a, err := netip.ParseAddr(r); err == nil && a.Zone() == "" && !slices.Contains(out.addrs, a.Unmap()) {
+			out.addrs = append(out.addrs, a.Unmap())
+		}
+	}
 	return out
 }
 
 // slimAPIMeta keeps the same fields as slimMeta for objects that stay API
-// types (Namespaces and Pods).
+// types (Namespaces).
 func slimAPIMeta(m *metav1.ObjectMeta) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, ResourceVersion: m.ResourceVersion}
 }

@@ -1,0 +1,96 @@
+package clusterdns
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/coredns/coredns/plugin/test"
+	"github.com/coredns/coredns/request"
+
+	"github.com/miekg/dns"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+func TestSearchPath(t *testing.T) {
+	tests := []struct {
+		ns, zone string
+		host     []string
+		want     []string
+	}{
+		{"prod", "cluster.local.", nil, []string{"prod.svc.cluster.local.", "svc.cluster.local.", "cluster.local.", ""}},
+		{"prod", "cluster.local.", []string{"corp.example.", "example."},
+			[]string{"prod.svc.cluster.local.", "svc.cluster.local.", "cluster.local.", "corp.example.", "example.", ""}},
+		{"prod", ".", nil, []string{"prod.svc.", "svc.", ".", ""}},
+	}
+	for _, tc := range tests {
+		if got := searchPath(tc.ns, tc.zone, tc.host); !slices.Equal(got, tc.want) {
+			t.Errorf("searchPath(%q, %q, %v) = %q, want %q", tc.ns, tc.zone, tc.host, got, tc.want)
+		}
+	}
+}
+
+func TestHostSearch(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "resolv.conf")
+	if err := os.WriteFile(path, []byte("nameserver 127.0.0.53\nsearch Corp.Example example.org.\noptions ndots:1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := hostSearch(path), []string{"corp.example.", "example.org."}; !slices.Equal(got, want) {
+		t.Errorf("hostSearch = %q, want %q", got, want)
+	}
+	if got := hostSearch(filepath.Join(dir, "missing")); got != nil {
+		t.Errorf("hostSearch of a missing file = %q, want none", got)
+	}
+}
+
+func TestAutoPath(t *testing.T) {
+	const podIP = "10.244.0.9"
+	objs := []runtime.Object{testNamespace("prod"), testPod("prod", "client", corev1.PodRunning, 1, podIP)}
+	verified := verifiedConfig()
+	verified.zones = append(verified.zones, "example.org.")
+	verified.hostSearch = []string{"corp.example."}
+	insecure := testConfig()
+	insecure.podMode = podsInsecure
+	tests := []struct {
+		name  string
+		cfg   *config
+		from  string
+		qname string
+		want  []string
+	}{
+		{"pod in prod", verified, podIP, "api.example.com.prod.svc.cluster.local.",
+			[]string{"prod.svc.cluster.local.", "svc.cluster.local.", "cluster.local.", "corp.example.", ""}},
+		{"mixed case name", verified, podIP, "API.Example.com.PROD.svc.Cluster.Local.",
+			[]string{"prod.svc.cluster.local.", "svc.cluster.local.", "cluster.local.", "corp.example.", ""}},
+		{"second forward zone", verified, podIP, "x.prod.svc.example.org.",
+			[]string{"prod.svc.example.org.", "svc.example.org.", "example.org.", "corp.example.", ""}},
+		{"unknown source", verified, "10.244.0.10", "api.example.com.prod.svc.cluster.local.", nil},
+		{"outside the zones", verified, podIP, "api.example.com.", nil},
+		{"reverse zone", verified, podIP, "9.0.244.10.in-addr.arpa.", nil},
+		{"without pods verified", insecure, podIP, "api.example.com.prod.svc.cluster.local.", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newTestPlugin(t, tc.cfg, objs...)
+			r := new(dns.Msg)
+			r.SetQuestion(tc.qname, dns.TypeA)
+			got := c.AutoPath(request.Request{W: &test.ResponseWriter{RemoteIP: tc.from}, Req: r})
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("AutoPath = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestAutoPathNotSynced(t *testing.T) {
+	c := newTestPlugin(t, verifiedConfig(), testPod("prod", "client", corev1.PodRunning, 1, "10.244.0.9"))
+	c.ctl.Load().synced.Store(false)
+	r := new(dns.Msg)
+	r.SetQuestion("api.example.com.prod.svc.cluster.local.", dns.TypeA)
+	if got := c.AutoPath(request.Request{W: &test.ResponseWriter{RemoteIP: "10.244.0.9"}, Req: r}); got != nil {
+		t.Errorf("AutoPath before sync = %q, want nil", got)
+	}
+}

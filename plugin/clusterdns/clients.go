@@ -1,0 +1,146 @@
+package clusterdns
+
+import (
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/miekg/dns"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// A query's source address tells which pod asked: autopath needs the pod's
+// namespace for its search path, and the metadata plugin offers the pod's
+// namespace and name to log, acl, rewrite and others. The mapping comes
+// from the pod watch of `pods verified`.
+
+// clientPod is the pod a query came from.
+type clientPod struct {
+	namespace, name string
+	// search is the pod's search path in the primary zone, for autopath;
+	// shared by every pod of the namespace and never modified.
+	search []string
+}
+
+// setClient records which pod holds addr, or that none does.
+func (w *indexWriter) setClient(addr netip.Addr, p clientPod, present bool) {
+	k := keyOf(addr)
+	cur, had := w.clients.get(k)
+	if had == present && cur.namespace == p.namespace && cur.name == p.name {
+		return
+	}
+	w.changed = true
+	if present {
+		w.clients.set(k, p)
+	} else {
+		w.clients.del(k)
+	}
+}
+
+// syncClients moves pod key from the addresses it held (old) to those it
+// holds now (cur) and picks again the client pod of each of them. Pods on
+// the host network are never clients: their address is their node's, which
+// every host-network pod and the node itself share.
+func (c *controller) syncClients(key string, old, cur []netip.Addr, p *pod) {
+	for _, a := range old {
+		keys := slices.DeleteFunc(c.clientPods[a], func(k string) bool { return k == key })
+		if len(keys) == 0 {
+			delete(c.clientPods, a)
+		} else {
+			c.clientPods[a] = keys
+		}
+	}
+	if p != nil && !p.hostNetwork {
+		for _, a := range cur {
+			c.clientPods[a] = append(c.clientPods[a], key)
+		}
+	}
+	for _, a := range old {
+		c.pickClient(a)
+	}
+	for _, a := range cur {
+		if !slices.Contains(old, a) {
+			c.pickClient(a)
+		}
+	}
+}
+
+// pickClient publishes the pod that best explains a query from addr.
+func (c *controller) pickClient(addr netip.Addr) {
+	var best *pod
+	for _, key := range c.clientPods[addr] {
+		obj, ok, _ := c.st.pods.GetByKey(key)
+		if p, _ := obj.(*pod); ok && p != nil && (best == nil || preferClient(p, best)) {
+			best = p
+		}
+	}
+	if best == nil {
+		c.w.setClient(addr, clientPod{}, false)
+		return
+	}
+	c.w.setClient(addr, clientPod{namespace: best.Namespace, name: best.Name, search: c.searchOf(best.Namespace)}, true)
+}
+
+// searchOf returns the search path of the pods of namespace ns, built once
+// per namespace.
+func (c *controller) searchOf(ns string) []string {
+	s, ok := c.searches[ns]
+	if !ok {
+		s = searchPath(ns, c.cfg.primaryZone, c.cfg.hostSearch)
+		c.searches[ns] = s
+	}
+	return s
+}
+
+// preferClient reports whether a, rather than b, is the pod a query from an
+// address both hold comes from. Addresses are reused once a pod is gone,
+// but the old pod's object can outlive it for a while (graceful deletion,
+// a slow kubelet), so a pod being deleted loses to one that is not, a
+// running pod wins over a pending one, and then the newest wins. The names
+// break ties so the choice does not depend on event order.
+func preferClient(a, b *pod) bool {
+	if a.deleting != b.deleting {
+		return !a.deleting
+	}
+	if ar, br := a.phase == corev1.PodRunning, b.phase == corev1.PodRunning; ar != br {
+		return ar
+	}
+	if a.created != b.created {
+		return a.created > b.created
+	}
+	if a.Namespace != b.Namespace {
+		return a.Namespace < b.Namespace
+	}
+	return a.Name < b.Name
+}
+
+// clientOf returns the pod a query written to w came from.
+func (c *ClusterDNS) clientOf(w dns.ResponseWriter) (clientPod, bool) {
+	addr, ok := remoteAddr(w)
+	if !ok {
+		return clientPod{}, false
+	}
+	return c.index.load().clients.get(keyOf(addr))
+}
+
+// remoteAddr returns the source address of a query without allocating, as
+// it runs for every query autopath or the metadata plugin sees.
+func remoteAddr(w dns.ResponseWriter) (netip.Addr, bool) {
+	var ip net.IP
+	switch a := w.RemoteAddr().(type) {
+	case *net.UDPAddr:
+		ip = a.IP
+	case *net.TCPAddr:
+		ip = a.IP
+	default:
+		if a == nil {
+			return netip.Addr{}, false
+		}
+		// Other transports (DoH, DoQ) report a host:port string.
+		ap, err := netip.ParseAddrPort(strings.TrimSpace(a.String()))
+		return ap.Addr().Unmap(), err == nil
+	}
+	addr, ok := netip.AddrFromSlice(ip)
+	return addr.Unmap(), ok
+}

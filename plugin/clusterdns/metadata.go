@@ -1,0 +1,113 @@
+package clusterdns
+
+import (
+	"context"
+	"strings"
+
+	"github.com/coredns/coredns/plugin/metadata"
+	"github.com/coredns/coredns/request"
+)
+
+// Metadata keys, under the plugin's name as the metadata plugin wants. They
+// mirror the kubernetes plugin's keys (kubernetes/namespace, ...), so a log
+// format, acl or rewrite rule written for it carries over by renaming the
+// prefix.
+const (
+	mdKind            = pluginName + "/kind"             // svc or pod
+	mdNamespace       = pluginName + "/namespace"        // the namespace in the name
+	mdService         = pluginName + "/service"          // the service, or a pod name's address label
+	mdEndpoint        = pluginName + "/endpoint"         // the endpoint label below a service
+	mdPortName        = pluginName + "/port-name"        // _<port> without the underscore
+	mdProtocol        = pluginName + "/protocol"         // _<proto> without the underscore
+	mdClientNamespace = pluginName + "/client-namespace" // namespace of the pod that asked
+	mdClientPodName   = pluginName + "/client-pod-name"  // name of the pod that asked
+)
+
+// Metadata implements metadata.Provider. The metadata plugin calls it for
+// every query before the plugin chain runs, and only when it is in the
+// server block, so nothing here costs a server without it.
+//
+// Keys are set only when they have a value: a name outside the forward
+// zones sets none of the name keys, a service name no endpoint key, and a
+// query from an address that is no pod's (or without `pods verified`) no
+// client keys; the log plugin prints "-" for those.
+func (c *ClusterDNS) Metadata(ctx context.Context, state request.Request) context.Context {
+	if c.cfg.podMode == podsVerified {
+		if client, ok := c.clientOf(state.W); ok {
+			setMetadata(ctx, mdClientNamespace, client.namespace)
+			setMetadata(ctx, mdClientPodName, client.name)
+		}
+	}
+	if state.Req == nil || len(state.Req.Question) != 1 {
+		return ctx
+	}
+	name := state.Req.Question[0].Name
+	zone := matchZone(name, c.cfg.zones)
+	if zone == "" || isReverseZone(zone) || len(name) == len(zone) {
+		return ctx
+	}
+	f, ok := nameFields(strings.ToLower(name[:len(name)-len(zone)-1]))
+	if !ok {
+		return ctx
+	}
+	setMetadata(ctx, mdKind, f.kind)
+	setMetadata(ctx, mdNamespace, f.namespace)
+	setMetadata(ctx, mdService, f.service)
+	setMetadata(ctx, mdEndpoint, f.endpoint)
+	setMetadata(ctx, mdPortName, f.port)
+	setMetadata(ctx, mdProtocol, f.protocol)
+	return ctx
+}
+
+// setMetadata sets label to value unless value is empty.
+func setMetadata(ctx context.Context, label, value string) {
+	if value != "" {
+		metadata.SetValueFunc(ctx, label, func() string { return value })
+	}
+}
+
+// queryFields are the parts of a name under a forward zone.
+type queryFields struct {
+	kind, namespace, service, endpoint, port, protocol string
+}
+
+// nameFields splits rel, a lower-case name relative to the zone, into its
+// parts, the way the kubernetes plugin reads them for its metadata:
+//
+//	<kind>                                   svc, pod
+//	<ns>.<kind>
+//	<svc>.<ns>.<kind>                        (for pods, <svc> is the address label)
+//	<endpoint>.<svc>.<ns>.svc
+//	_<port>._<proto>.<svc>.<ns>.svc
+//
+// A name of another shape, or under neither svc nor pod, has no parts.
+func nameFields(rel string) (queryFields, bool) {
+	var f queryFields
+	rest, kind := cutLast(rel)
+	if kind != "svc" && kind != "pod" {
+		return f, false
+	}
+	f.kind = kind
+	if rest == "" {
+		return f, true
+	}
+	rest, f.namespace = cutLast(rest)
+	if rest == "" {
+		return f, true
+	}
+	rest, f.service = cutLast(rest)
+	if rest == "" {
+		return f, true
+	}
+	first, second := cutLast(rest)
+	switch {
+	case first == "":
+		f.endpoint = second
+	case !strings.Contains(first, "."):
+		f.port = strings.TrimPrefix(first, "_")
+		f.protocol = strings.TrimPrefix(second, "_")
+	default:
+		return queryFields{}, false
+	}
+	return f, true
+}

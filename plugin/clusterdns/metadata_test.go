@@ -1,0 +1,88 @@
+package clusterdns
+
+import (
+	"context"
+	"testing"
+
+	"github.com/coredns/coredns/plugin/metadata"
+	"github.com/coredns/coredns/plugin/test"
+	"github.com/coredns/coredns/request"
+
+	"github.com/miekg/dns"
+	corev1 "k8s.io/api/core/v1"
+)
+
+func TestNameFields(t *testing.T) {
+	tests := []struct {
+		rel  string
+		want queryFields
+		ok   bool
+	}{
+		{"svc", queryFields{kind: "svc"}, true},
+		{"prod.svc", queryFields{kind: "svc", namespace: "prod"}, true},
+		{"web.prod.svc", queryFields{kind: "svc", namespace: "prod", service: "web"}, true},
+		{"db-0.db.prod.svc", queryFields{kind: "svc", namespace: "prod", service: "db", endpoint: "db-0"}, true},
+		{"_http._tcp.web.prod.svc", queryFields{kind: "svc", namespace: "prod", service: "web", port: "http", protocol: "tcp"}, true},
+		{"10-244-1-5.prod.pod", queryFields{kind: "pod", namespace: "prod", service: "10-244-1-5"}, true},
+		{"a.b.c.web.prod.svc", queryFields{}, false},
+		{"dns-version", queryFields{}, false},
+		{"web.prod.other", queryFields{}, false},
+	}
+	for _, tc := range tests {
+		got, ok := nameFields(tc.rel)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("nameFields(%q) = %+v, %v; want %+v, %v", tc.rel, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestMetadata(t *testing.T) {
+	const podIP = "10.244.0.9"
+	c := newTestPlugin(t, verifiedConfig(), testNamespace("prod"), testPod("prod", "client-0", corev1.PodRunning, 1, podIP))
+	insecure := testConfig()
+	insecure.podMode = podsInsecure
+	ci := newTestPlugin(t, insecure, testNamespace("prod"), testPod("prod", "client-0", corev1.PodRunning, 1, podIP))
+	tests := []struct {
+		name  string
+		c     *ClusterDNS
+		from  string
+		qname string
+		want  map[string]string // every label set, with its value
+	}{
+		{"SRV name from a pod", c, podIP, "_HTTP._tcp.web.prod.svc.cluster.local.", map[string]string{
+			mdKind: "svc", mdNamespace: "prod", mdService: "web", mdPortName: "http", mdProtocol: "tcp",
+			mdClientNamespace: "prod", mdClientPodName: "client-0",
+		}},
+		{"endpoint name from elsewhere", c, "10.0.0.1", "db-0.db.prod.svc.cluster.local.", map[string]string{
+			mdKind: "svc", mdNamespace: "prod", mdService: "db", mdEndpoint: "db-0",
+		}},
+		{"outside the zones, from a pod", c, podIP, "example.com.", map[string]string{
+			mdClientNamespace: "prod", mdClientPodName: "client-0",
+		}},
+		{"zone apex", c, "10.0.0.1", "cluster.local.", map[string]string{}},
+		{"reverse name", c, "10.0.0.1", "9.0.244.10.in-addr.arpa.", map[string]string{}},
+		{"pods insecure: no client", ci, podIP, "web.prod.svc.cluster.local.", map[string]string{
+			mdKind: "svc", mdNamespace: "prod", mdService: "web",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := new(dns.Msg)
+			r.SetQuestion(tc.qname, dns.TypeA)
+			ctx := metadata.ContextWithMetadata(context.Background())
+			ctx = tc.c.Metadata(ctx, request.Request{W: &test.ResponseWriter{RemoteIP: tc.from}, Req: r})
+			got := map[string]string{}
+			for label, f := range metadata.ValueFuncs(ctx) {
+				got[label] = f()
+			}
+			if len(got) != len(tc.want) {
+				t.Errorf("labels %v, want %v", got, tc.want)
+			}
+			for label, v := range tc.want {
+				if got[label] != v {
+					t.Errorf("%s = %q, want %q", label, got[label], v)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,153 @@
+package clusterdns
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/coredns/coredns/plugin/transfer"
+
+	"github.com/miekg/dns"
+)
+
+// errNotSynced refuses a transfer before the caches synced: a partial zone
+// would look complete to the secondary.
+var errNotSynced = errors.New("object caches not synced yet")
+
+// Transfer implements transfer.Transferer, so the transfer plugin can send
+// a forward zone by AXFR, or answer IXFR. The zone comes from one snapshot,
+// whose generation counter is the SOA serial, and holds exactly the RRsets
+// queries get: every record is produced by the lookup that answers the
+// query for its name and type. Namespace scoping (namespaces,
+// namespace_labels) applies as to queries. Reverse zones are not
+// transferred: their names are every address of the cluster.
+//
+// IXFR has no history to send differences from: a serial at or past the
+// current one gets the SOA alone (RFC 1995 §2), an older one the whole zone
+// (RFC 1995 §4 allows answering with a full transfer).
+func (c *ClusterDNS) Transfer(zone string, serial uint32) (<-chan []dns.RR, error) {
+	zone = strings.ToLower(dns.Fqdn(zone))
+	if !slices.Contains(c.cfg.zones, zone) || isReverseZone(zone) {
+		return nil, transfer.ErrNotAuthoritative
+	}
+	if !c.Ready() {
+		return nil, errNotSynced
+	}
+	x := &zoneTransfer{c: c, snap: c.index.load(), zone: zone}
+	soa := x.lookup(zone, dns.TypeSOA)
+	ch := make(chan []dns.RR)
+	go func() {
+		defer close(ch)
+		ch <- soa
+		if serial != 0 && !serialBefore(serial, x.snap.serial) {
+			return
+		}
+		x.send(ch)
+		ch <- soa
+	}()
+	return ch, nil
+}
+
+// serialBefore reports whether serial a is older than b in sequence space
+// arithmetic (RFC 1982 §3.2).
+func serialBefore(a, b uint32) bool {
+	return a != b && int32(b-a) > 0
+}
+
+// zoneTransfer lists one zone of one snapshot.
+type zoneTransfer struct {
+	c    *ClusterDNS
+	snap *snapshot
+	zone string
+}
+
+// lookup returns the RRset at owner of type qtype, as a query gets it, or nil.
+func (x *zoneTransfer) lookup(owner string, qtype uint16) []dns.RR {
+	l := &lookup{c: x.c, ctx: context.Background(), snap: x.snap, qname: owner, qtype: qtype, zone: x.zone, spelled: x.zone}
+	if l.run() != resultSuccess {
+		return nil
+	}
+	// Keep the RRset itself: not the records an in-zone CNAME target adds.
+	return slices.DeleteFunc(l.answer, func(rr dns.RR) bool {
+		return rr.Header().Rrtype != qtype || rr.Header().Name != owner
+	})
+}
+
+// send writes every RRset of the zone but the SOA, one service per batch:
+// the apex NS and the name server's addresses, dns-version, the services
+// in namespace then name order, and pod names with `pods verified`.
+func (x *zoneTransfer) send(ch chan<- []dns.RR) {
+	ns := "ns.dns." + x.zone
+	ch <- slices.Concat(x.lookup(x.zone, dns.TypeNS), x.lookup(ns, dns.TypeA), x.lookup(ns, dns.TypeAAAA),
+		x.lookup("dns-version."+x.zone, dns.TypeTXT))
+
+	var keys []svcKey
+	for _, shard := range x.snap.services.shards {
+		for k := range shard {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b svcKey) int {
+		return cmp.Or(cmp.Compare(a.namespace, b.namespace), cmp.Compare(a.name, b.name))
+	})
+	for _, k := range keys {
+		if e, ok := x.snap.services.get(k); ok {
+			if rrs := x.service(e); len(rrs) > 0 {
+				ch <- rrs
+			}
+		}
+	}
+
+	if x.c.cfg.podMode != podsVerified {
+		return // insecure pod names are every address: not a zone's content
+	}
+	var pods []dns.RR
+	for _, shard := range x.snap.pods.shards {
+		for k := range shard {
+			owner := dashedIP(k.addr) + "." + k.namespace + ".pod." + x.zone
+			pods = append(pods, x.lookup(owner, dns.TypeA)...)
+			pods = append(pods, x.lookup(owner, dns.TypeAAAA)...)
+		}
+	}
+	slices.SortFunc(pods, func(a, b dns.RR) int { return cmp.Compare(a.String(), b.String()) })
+	if len(pods) > 0 {
+		ch <- pods
+	}
+}
+
+// service returns the RRsets of a service: at its name, at its endpoints'
+// names and at the _<port>._<proto> names of its named ports.
+func (x *zoneTransfer) service(e *svcEntry) []dns.RR {
+	base := e.base + "." + x.zone
+	if e.cname != "" {
+		return x.lookup(base, dns.TypeCNAME)
+	}
+	rrs := slices.Concat(x.lookup(base, dns.TypeA), x.lookup(base, dns.TypeAAAA), x.lookup(base, dns.TypeSRV))
+	labels := make(map[string]bool, len(e.eps))
+	seenSlices := make(map[*endpointSlice]bool)
+	ports := e.ports
+	for _, ep := range e.eps {
+		if label := endpointLabel(ep); !labels[label] {
+			labels[label] = true
+			rrs = append(rrs, x.lookup(label+"."+base, dns.TypeA)...)
+			rrs = append(rrs, x.lookup(label+"."+base, dns.TypeAAAA)...)
+		}
+		if e.headless && !seenSlices[ep.slice] {
+			seenSlices[ep.slice] = true
+			ports = append(ports, ep.slice.ports...)
+		}
+	}
+	var named []string
+	for _, p := range ports {
+		if p.name != "" {
+			named = append(named, "_"+p.name+"._"+p.proto+"."+base)
+		}
+	}
+	slices.Sort(named)
+	for _, owner := range slices.Compact(named) {
+		rrs = append(rrs, x.lookup(owner, dns.TypeSRV)...)
+	}
+	return rrs
+}
