@@ -3,6 +3,7 @@ package clusterdns
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -135,5 +136,35 @@ func TestRemoteAddr(t *testing.T) {
 		if !ok || got != netip.MustParseAddr(tc.want) {
 			t.Errorf("remoteAddr(%s) = %v, %v; want %s", tc.w.RemoteIP, got, ok, tc.want)
 		}
+	}
+}
+
+func TestSlimPod(t *testing.T) {
+	legacy := testPod("prod", "a", corev1.PodRunning, 1)
+	legacy.Status.PodIP = "10.244.0.1"
+	tests := []struct {
+		name string
+		pod  *corev1.Pod
+		want []string
+	}{
+		{"dual-stack", testPod("prod", "a", corev1.PodRunning, 1, "10.244.0.1", "fd00::1"), []string{"10.244.0.1", "fd00::1"}},
+		{"podIP only, as before dual-stack", legacy, []string{"10.244.0.1"}},
+		{"IPv4-mapped, duplicate and unparsable addresses", testPod("prod", "a", corev1.PodRunning, 1, "::ffff:10.244.0.1", "10.244.0.1", "nope", "fe80::1%eth0"), []string{"10.244.0.1"}},
+		{"no address yet", testPod("prod", "a", corev1.PodPending, 1), nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, a := range slimPod(tc.pod).addrs {
+				got = append(got, a.String())
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("addresses %q, want %q", got, tc.want)
+			}
+		})
+	}
+	p := slimPod(deletingPod(hostNetworkPod(testPod("prod", "a", corev1.PodRunning, 3, "10.244.0.1"))))
+	if !p.deleting || !p.hostNetwork || p.created != time.Date(2026, 1, 1, 0, 3, 0, 0, time.UTC).Unix() || p.Name != "a" || p.Namespace != "prod" {
+		t.Errorf("slim pod %+v lost its deletion, host network, creation time or name", p)
 	}
 }
