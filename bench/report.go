@@ -102,8 +102,18 @@ func (r *report) write(path string) error {
 	if hp != nil {
 		r.writeSetup(w, hp)
 	}
+	// Measurements made by other commands live below keptMarker; a new run
+	// replaces everything above it.
+	if old, err := os.ReadFile(path); err == nil {
+		if i := strings.Index(string(old), keptMarker); i >= 0 {
+			b.WriteString(string(old[i:]))
+		}
+	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
+
+// keptMarker starts the part of the report that a run leaves as it is.
+const keptMarker = "<!-- Measured by other commands; bench/run.sh keeps what follows. -->"
 
 func (r *report) writeHeadline(w func(string, ...any), p *sizePoint) {
 	h := p.Headline

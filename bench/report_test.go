@@ -63,10 +63,17 @@ func TestReportWritesRatios(t *testing.T) {
 		Relist:           map[string]*relistResult{ours: {SteadyRSS: 100, PeakRSS: 110}, upstream: {SteadyRSS: 100, PeakRSS: 200}},
 	}
 	path := filepath.Join(t.TempDir(), "B.md")
+	kept := keptMarker + "\n## Autopath\n\nmeasured elsewhere\n"
+	if err := os.WriteFile(path, []byte("# old run\n\n"+kept), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := r.write(path); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(path)
+	if strings.Contains(string(b), "old run") || !strings.HasSuffix(string(b), kept) {
+		t.Errorf("the old run is not replaced or the kept part is lost:\n%s", b)
+	}
 	for _, want := range []string{"| 1000 | 10000 | 2000 | 200 | 100 | 300 | 20.0 MB | 40.0 MB | 0.50× |", "test machine", "RSS ≈ 10 MB + 0.91 MB per 1,000",
 		"| qps ≥ 1.5× the kubernetes plugin on the realistic mix | 2.00× | met |",
 		"| relist peak ≤ 1.2× steady RSS (1000 services) | 1.10× | met |",
