@@ -58,8 +58,8 @@ func parseFlags() (*options, error) {
 	// whole bitmap to etcd (128 KB for a /12).
 	flag.StringVar(&sizes, "sizes", "1000,5000,10000,30000,70000", "cluster sizes in services, ascending, for the curves (at most 70000)")
 	flag.IntVar(&o.headline, "headline", 10000, "the size (one of -sizes) of the headline table")
-	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each dnsperf run")
-	flag.IntVar(&o.rounds, "rounds", 3, "alternation rounds (A, B, ceiling; A, B, ceiling; ...)")
+	flag.DurationVar(&o.duration, "duration", 8*time.Second, "length of each dnsperf run")
+	flag.IntVar(&o.rounds, "rounds", 3, "alternation rounds at the headline size (A, B, ceiling; A, B, ceiling; ...); one fewer at the other sizes")
 	flag.IntVar(&o.changes, "changes", 200, "API changes for the programming-latency run")
 	flag.DurationVar(&o.latencyBound, "latency-bound", 2*time.Millisecond, "p99 bound of the max-qps-at-bound search")
 	flag.BoolVar(&o.withCache, "cache", true, "also measure both plugins behind the cache plugin (second table)")
