@@ -43,7 +43,10 @@ type perfLoad struct {
 func runDNSPerf(port int, file string, l perfLoad) (perfRun, error) {
 	args := []string{"-s", "127.0.0.1", "-p", strconv.Itoa(port), "-d", file,
 		"-l", strconv.FormatFloat(l.duration.Seconds(), 'f', -1, 64),
-		"-c", strconv.Itoa(max(1, l.clients)), "-q", strconv.Itoa(max(1, l.outstanding)), "-t", "2"}
+		"-c", strconv.Itoa(max(1, l.clients)), "-q", strconv.Itoa(max(1, l.outstanding)), "-t", "2",
+		// 2 MB socket buffers, so that answers are not dropped while dnsperf
+		// itself is busy (writing -v lines); a loss is then the server's.
+		"-b", "2048"}
 	if l.maxQPS > 0 {
 		args = append(args, "-Q", strconv.Itoa(l.maxQPS))
 	}
