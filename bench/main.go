@@ -45,6 +45,7 @@ type options struct {
 	soakOut         string
 	createWorkers   int
 	keepControlDirs bool
+	note            string
 }
 
 func parseFlags() (*options, error) {
@@ -70,6 +71,7 @@ func parseFlags() (*options, error) {
 	flag.StringVar(&o.soakOut, "soak-out", "bench/SOAK.md", "report file of -soak")
 	flag.IntVar(&o.createWorkers, "workers", 32, "parallel API writers while growing the cluster")
 	flag.BoolVar(&o.keepControlDirs, "keep", false, "keep the control plane's directory (logs) after the run")
+	flag.StringVar(&o.note, "note", "", "a remark on the conditions of the run, printed in the report")
 	flag.Parse()
 	if o.coredns == "" || o.cpBin == "" {
 		return nil, fmt.Errorf("-coredns and -controlplane are required (bench/run.sh sets them)")
@@ -160,7 +162,7 @@ func run(ctx context.Context, o *options) error {
 			return err
 		}
 	}
-	rep := &report{Started: time.Now().UTC(), Machine: machine(), Command: strings.Join(os.Args, " "), Quick: o.quick}
+	rep := &report{Started: time.Now().UTC(), Machine: machine(), Command: strings.Join(os.Args, " "), Quick: o.quick, latencyBound: o.latencyBound, note: o.note}
 	have := 0
 	for _, size := range o.sizes {
 		start := time.Now()

@@ -45,7 +45,7 @@ type headline struct {
 	OfferedQPS       int
 	Percentiles      map[string][]time.Duration // p50, p90, p99, p99.9 at OfferedQPS
 	LostAtOffered    map[string]int
-	BoundQPS         map[string]float64 // highest qps with p99 within the bound and nothing lost
+	BoundQPS         map[string]float64 // highest qps with p99 within the bound, at most 1% lost
 	Cached           map[string][]float64
 	Programming      map[string][]time.Duration
 	ProgrammingLimit time.Duration
@@ -246,8 +246,8 @@ func latencyAtLoad(o *options, servers []*server, queryFile string, pts map[stri
 }
 
 // boundedQPS searches, for each server, the highest offered load whose p99
-// stays within the bound with nothing lost; the servers take turns at each
-// step.
+// stays within the bound with at most 1% lost; the servers take turns at
+// each step.
 func boundedQPS(o *options, servers []*server, queryFile string, pts map[string]*pluginPoint, h *headline) error {
 	h.BoundQPS = map[string]float64{}
 	lo, hi := map[string]float64{}, map[string]float64{}
@@ -265,7 +265,10 @@ func boundedQPS(o *options, servers []*server, queryFile string, pts map[string]
 			if err != nil {
 				return err
 			}
-			if run.Lost == 0 && run.percentile(99) <= o.latencyBound {
+			// dnsperf -v sends in bursts when printing holds it up, and a few
+			// queries of a burst overflow the server's default socket buffer
+			// (whoami loses as many): up to 1% lost is the load generator's.
+			if run.Lost*100 <= run.Sent && run.percentile(99) <= o.latencyBound {
 				lo[s.name] = offer
 				h.BoundQPS[s.name] = max(h.BoundQPS[s.name], run.QPS)
 			} else {

@@ -138,7 +138,12 @@ func writeSoak(o *options, capacity float64, offered int, rows []soakInterval) e
 	w("Measured %s on %s with `%s`.", time.Now().UTC().Format("2006-01-02"), machine(), strings.Join(os.Args, " "))
 	w("Cluster: %d services as in BENCHMARKS.md. Capacity measured first: %.0f qps (unbounded, realistic mix);", o.headline, capacity)
 	w("offered: %d qps. Churn: every second five endpoints move to new addresses, one service is created and one", offered)
-	w("deleted. Each row is one `dnsperf -v` run; RSS, heap and goroutines are read at its end.")
+	w("deleted. Each row is one `dnsperf -v` run; RSS, live heap and goroutines are read at its end. Lost queries")
+	w("are the ones `dnsperf -v` loses to its own bursts (see the set-up in BENCHMARKS.md).")
+	if o.note != "" {
+		w("")
+		w("%s", o.note)
+	}
 	w("")
 	w("| at | qps | sent | lost | p50 | p99 | RSS | heap | goroutines | API writes (failed) |")
 	w("|---|---|---|---|---|---|---|---|---|---|")
