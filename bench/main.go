@@ -162,7 +162,7 @@ func run(ctx context.Context, o *options) error {
 			return err
 		}
 	}
-	rep := &report{Started: time.Now().UTC(), Machine: machine(), Command: strings.Join(os.Args, " "), Quick: o.quick, latencyBound: o.latencyBound, note: o.note}
+	rep := &report{Started: time.Now().UTC(), Machine: machine(), Command: commandLine(os.Args[1:]), Quick: o.quick, latencyBound: o.latencyBound, note: o.note}
 	have := 0
 	for _, size := range o.sizes {
 		start := time.Now()
@@ -190,6 +190,22 @@ func run(ctx context.Context, o *options) error {
 	logf("report written to %s", o.out)
 	fmt.Print(rep.summary())
 	return nil
+}
+
+// commandLine is the command that reproduces the run: bench/run.sh with
+// the arguments given, less the two that run.sh supplies.
+func commandLine(args []string) string {
+	out := []string{"bash bench/run.sh"}
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "-coredns" || a == "-controlplane":
+			i++
+		case strings.HasPrefix(a, "-coredns=") || strings.HasPrefix(a, "-controlplane="):
+		default:
+			out = append(out, a)
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // machine describes where the run happened.

@@ -84,3 +84,10 @@ func TestReportWritesRatios(t *testing.T) {
 		}
 	}
 }
+
+func TestCommandLine(t *testing.T) {
+	got := commandLine([]string{"-coredns", "/tmp/x/coredns", "-controlplane=/c/bin", "-quick", "-sizes", "1000,2000"})
+	if want := "bash bench/run.sh -quick -sizes 1000,2000"; got != want {
+		t.Errorf("commandLine = %q, want %q", got, want)
+	}
+}

@@ -135,7 +135,7 @@ func writeSoak(o *options, capacity float64, offered int, rows []soakInterval) e
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	w("# Soak: clusterdns at 80%% of its capacity with continuous churn")
 	w("")
-	w("Measured %s on %s with `%s`.", time.Now().UTC().Format("2006-01-02"), machine(), strings.Join(os.Args, " "))
+	w("Measured %s on %s with `%s`.", time.Now().UTC().Format("2006-01-02"), machine(), commandLine(os.Args[1:]))
 	w("Cluster: %d services as in BENCHMARKS.md. Capacity measured first: %.0f qps (unbounded, realistic mix);", o.headline, capacity)
 	w("offered: %d qps. Churn: every second five endpoints move to new addresses, one service is created and one", offered)
 	w("deleted. Each row is one `dnsperf -v` run; RSS, live heap and goroutines are read at its end. Lost queries")
