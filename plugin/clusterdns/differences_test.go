@@ -70,9 +70,9 @@ type diffAnswer struct {
 // "Differences from the kubernetes plugin" list in README.md (the number in
 // each row). Items that ServeDNS on a fixed set of objects cannot show are
 // not in this table: 9 (the SOA serial moves only when objects change), 15
-// (where objects are cut down), 20 (metrics) and the missing plugin
-// interfaces of 17. 16 and the options of 17 are checked by
-// TestOptionDifferencesFromUpstream.
+// (where objects are cut down) and 20 (metrics). 16 and the options of 17
+// are checked by TestOptionDifferencesFromUpstream, 22 to 24 (what autopath,
+// transfer and metadata get) by TestPluginDifferencesFromUpstream.
 func TestDifferencesFromUpstream(t *testing.T) {
 	nodata := diffAnswer{rcode: dns.RcodeSuccess}
 	nxdomain := diffAnswer{rcode: dns.RcodeNameError}
