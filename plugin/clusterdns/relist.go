@@ -35,7 +35,7 @@ func (a *apiContact) failed(err error) {
 		}
 		if msg := err.Error(); !a.refused[msg] {
 			a.refused[msg] = true
-			log.Errorf("the Kubernetes API refused a request: %v; clusterdns needs list and watch on services, endpointslices and namespaces (and pods with `pods verified`)", err)
+			log.Errorf("the Kubernetes API refused a request: %v; clusterdns needs list and watch on services, endpointslices and namespaces (and pods with `pods verified`); with `namespaces`, on services and endpointslices (and pods) in each listed namespace", err)
 		}
 		return
 	}

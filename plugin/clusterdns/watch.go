@@ -50,8 +50,10 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 
 	slim := newSlimmer(s.cfg)
 	contact := &apiContact{}
+	scopes := s.cfg.watchScopes()
 	var informers []cache.SharedIndexInformer
-	add := func(lw *cache.ListWatch, example runtime.Object, idx cache.Indexers, resource string, h cache.ResourceEventHandler) {
+	// add starts an informer on lw and returns its store.
+	add := func(lw *cache.ListWatch, example runtime.Object, idx cache.Indexers, resource string, h cache.ResourceEventHandler) cache.Indexer {
 		inf := cache.NewSharedIndexInformerWithOptions(
 			cache.ToListWatcherWithWatchListSemantics(lw, cs),
 			example,
@@ -63,33 +65,49 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 		_, _ = inf.AddEventHandler(stamped(resource, h))
 		stampEvent(resource)
 		informers = append(informers, inf)
+		return inf.GetIndexer()
+	}
+	// perScope adds one informer per watched namespace (or one for all).
+	perScope := func(lw func(ns string) *cache.ListWatch, example runtime.Object, idx cache.Indexers, resource string, h cache.ResourceEventHandler) cache.Indexer {
+		stores := make([]cache.Indexer, len(scopes))
+		for i, ns := range scopes {
+			stores[i] = add(lw(ns), example, idx, resource, h)
+		}
+		return joinIndexers(scopes, stores)
 	}
 
-	add(listWatch(contact, sel,
-		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return cs.CoreV1().Services(metav1.NamespaceAll).List(ctx, o)
-		},
-		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return cs.CoreV1().Services(metav1.NamespaceAll).Watch(ctx, o)
-		}),
-		&corev1.Service{}, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, resourceServices, serviceHandler(ctl))
-	add(listWatch(contact, nsSel,
-		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return cs.CoreV1().Namespaces().List(ctx, o)
-		},
-		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return cs.CoreV1().Namespaces().Watch(ctx, o)
-		}),
-		&corev1.Namespace{}, cache.Indexers{}, resourceNamespaces, namespaceHandler(ctl))
-	if !s.cfg.noEndpoints {
-		add(listWatch(contact, sel,
+	// The controller reads the informers' own stores.
+	ctl.st.services = perScope(func(ns string) *cache.ListWatch {
+		return listWatch(contact, sel,
 			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				return cs.DiscoveryV1().EndpointSlices(metav1.NamespaceAll).List(ctx, o)
+				return cs.CoreV1().Services(ns).List(ctx, o)
 			},
 			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-				return cs.DiscoveryV1().EndpointSlices(metav1.NamespaceAll).Watch(ctx, o)
+				return cs.CoreV1().Services(ns).Watch(ctx, o)
+			})
+	}, &corev1.Service{}, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, resourceServices, serviceHandler(ctl))
+	if len(s.cfg.namespaces) > 0 {
+		ctl.st.namespaces = s.cfg.listedNamespaces()
+	} else {
+		ctl.st.namespaces = add(listWatch(contact, nsSel,
+			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				return cs.CoreV1().Namespaces().List(ctx, o)
+			},
+			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				return cs.CoreV1().Namespaces().Watch(ctx, o)
 			}),
-			&discoveryv1.EndpointSlice{}, sliceIndexers(), resourceSlices, sliceHandler(ctl))
+			&corev1.Namespace{}, cache.Indexers{}, resourceNamespaces, namespaceHandler(ctl))
+	}
+	if !s.cfg.noEndpoints {
+		ctl.st.slices = perScope(func(ns string) *cache.ListWatch {
+			return listWatch(contact, sel,
+				func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+					return cs.DiscoveryV1().EndpointSlices(ns).List(ctx, o)
+				},
+				func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+					return cs.DiscoveryV1().EndpointSlices(ns).Watch(ctx, o)
+				})
+		}, &discoveryv1.EndpointSlice{}, sliceIndexers(), resourceSlices, sliceHandler(ctl))
 	}
 	if s.cfg.podMode == podsVerified {
 		podSel := sel
@@ -99,26 +117,15 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 			fields.OneTermNotEqualSelector("status.phase", string(corev1.PodFailed)),
 			fields.OneTermNotEqualSelector("status.phase", string(corev1.PodUnknown)),
 		).String()
-		add(listWatch(contact, podSel,
-			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				return cs.CoreV1().Pods(metav1.NamespaceAll).List(ctx, o)
-			},
-			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-				return cs.CoreV1().Pods(metav1.NamespaceAll).Watch(ctx, o)
-			}),
-			&corev1.Pod{}, cache.Indexers{}, resourcePods, podHandler(ctl))
-	}
-
-	// The controller reads the informers' own stores.
-	ctl.st.services = informers[0].GetIndexer()
-	ctl.st.namespaces = informers[1].GetIndexer()
-	i := 2
-	if !s.cfg.noEndpoints {
-		ctl.st.slices = informers[i].GetIndexer()
-		i++
-	}
-	if s.cfg.podMode == podsVerified {
-		ctl.st.pods = informers[i].GetIndexer()
+		ctl.st.pods = perScope(func(ns string) *cache.ListWatch {
+			return listWatch(contact, podSel,
+				func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+					return cs.CoreV1().Pods(ns).List(ctx, o)
+				},
+				func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+					return cs.CoreV1().Pods(ns).Watch(ctx, o)
+				})
+		}, &corev1.Pod{}, cache.Indexers{}, resourcePods, podHandler(ctl))
 	}
 
 	for _, inf := range informers {

@@ -53,6 +53,7 @@ func TestEndToEnd(t *testing.T) {
 		{"same answers as kubernetes plugin", testCompareUpstream},
 		{"autopath, transfer and metadata", testStockPlugins},
 		{"rbac", testRBAC},
+		{"namespaced rbac", testNamespacedRBAC},
 		{"deploy", testDeploy},
 		{"api outage", testOutage},
 		{"start before api", testStartBeforeAPI},

@@ -102,7 +102,8 @@ func startCluster(ctx context.Context) error {
 	env.cp = cp
 	// The DNS server's user comes from the token file, so it outlives a
 	// fresh etcd; its permissions come from RBAC objects seeded below.
-	if err := appendFile(cp.Path("tokens.csv"), dnsToken+",clusterdns,clusterdns\n"+noSlicesToken+",clusterdns-noslices,clusterdns-noslices\n"); err != nil {
+	if err := appendFile(cp.Path("tokens.csv"), dnsToken+",clusterdns,clusterdns\n"+noSlicesToken+",clusterdns-noslices,clusterdns-noslices\n"+
+		namespacedToken+",clusterdns-ns,clusterdns-ns\n"); err != nil {
 		return err
 	}
 	if err := cp.StartEtcd(true); err != nil {

@@ -1,0 +1,168 @@
+package clusterdns
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/miekg/dns"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
+)
+
+// TestWatchNamespacedRequests checks that with `namespaces` every list and
+// watch is made in a listed namespace, none cluster-wide and none of
+// Namespaces, so a namespaced Role in each is all the server needs.
+func TestWatchNamespacedRequests(t *testing.T) {
+	cfg := testConfig()
+	cfg.namespaces = map[string]struct{}{"prod": {}, "staging": {}}
+	cfg.podMode = podsVerified
+	c, cs := startFake(t, cfg, scopeObjects()...)
+
+	seen := map[string]bool{}
+	for _, a := range cs.Actions() {
+		if a.GetVerb() != "list" && a.GetVerb() != "watch" {
+			continue
+		}
+		res, ns := a.GetResource().Resource, a.GetNamespace()
+		if _, ok := cfg.namespaces[ns]; !ok || res == "namespaces" {
+			t.Errorf("%s %s in namespace %q: want only services, endpointslices and pods in prod or staging", a.GetVerb(), res, ns)
+		}
+		seen[res+"/"+ns] = true
+	}
+	for _, res := range []string{"services", "endpointslices", "pods"} {
+		for ns := range cfg.namespaces {
+			if !seen[res+"/"+ns] {
+				t.Errorf("no list or watch of %s in %s", res, ns)
+			}
+		}
+	}
+	// The listed namespaces exist without a Namespace watch; staging has no
+	// objects at all.
+	check(t, c, []expect{
+		{"prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, nil},
+		{"staging.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, nil},
+		{"web.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.96.0.20"}},
+		{"db.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.244.1.1"}},
+	})
+}
+
+// TestWatchClusterWideRequests checks the default: one list and watch per
+// kind across the cluster, and Namespaces filtered by namespace_labels on
+// the API server.
+func TestWatchClusterWideRequests(t *testing.T) {
+	cfg := testConfig()
+	cfg.namespaceSelector = labels.SelectorFromSet(labels.Set{"dns": "on"})
+	_, cs := startFake(t, cfg, scopeObjects()...)
+	for _, a := range cs.Actions() {
+		if a.GetVerb() != "list" && a.GetVerb() != "watch" {
+			continue
+		}
+		if a.GetNamespace() != "" {
+			t.Errorf("%s %s in namespace %q, want cluster-wide", a.GetVerb(), a.GetResource().Resource, a.GetNamespace())
+		}
+		if l, ok := a.(k8stesting.ListAction); ok && a.GetResource().Resource == "namespaces" {
+			if got := l.GetListRestrictions().Labels.String(); got != "dns=on" {
+				t.Errorf("namespaces listed with selector %q, want dns=on", got)
+			}
+		}
+	}
+}
+
+// scopeObjects are two namespaces with the same shapes of objects: prod is
+// served, dev is not (not listed in `namespaces`, or not labelled dns=on).
+func scopeObjects() []runtime.Object {
+	http := []discoveryv1.EndpointPort{testSlicePort("http", corev1.ProtocolTCP, 80)}
+	prod, dev := testNamespace("prod"), testNamespace("dev")
+	prod.Labels = map[string]string{"dns": "on"}
+	var objs []runtime.Object
+	objs = append(objs, prod, dev)
+	for _, ns := range []struct{ name, svcNet, podNet string }{{"prod", "10.96", "10.244"}, {"dev", "10.97", "10.245"}} {
+		objs = append(objs,
+			testService(ns.name, "web", []string{ns.svcNet + ".0.20", "fd00:" + ns.svcNet[3:] + "::20"}, testPort("http", corev1.ProtocolTCP, 80)),
+			testService(ns.name, "db", []string{"None"}),
+			testSlice(ns.name, "db", "db-a", discoveryv1.AddressTypeIPv4, http, testEndpoint{ip: ns.podNet + ".1.1", hostname: "db-0"}),
+			testExternalName(ns.name, "ext", "example.com"),
+		)
+	}
+	// An alias in prod to a service in dev must not reveal dev's address.
+	return append(objs, testExternalName("prod", "alias", "web.dev.svc.cluster.local"))
+}
+
+// TestScopeLeaksNothing asks, for each kind of name, about dev (present in
+// the API but not served) and about a namespace that exists nowhere: the
+// answers must be the same, NXDOMAIN, so nothing tells dev exists. prod
+// answers as a control.
+func TestScopeLeaksNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		scope func(*config)
+	}{
+		{"namespaces", func(c *config) { c.namespaces = map[string]struct{}{"prod": {}} }},
+		{"namespace_labels", func(c *config) { c.namespaceSelector = labels.SelectorFromSet(labels.Set{"dns": "on"}) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.podMode = podsInsecure
+			tc.scope(cfg)
+			c, _ := startFake(t, cfg, scopeObjects()...)
+
+			names := []struct {
+				name  string
+				qtype uint16
+			}{
+				{"web.%s.svc.cluster.local.", dns.TypeA},
+				{"web.%s.svc.cluster.local.", dns.TypeAAAA},
+				{"web.%s.svc.cluster.local.", dns.TypeSRV},
+				{"web.%s.svc.cluster.local.", dns.TypeTXT},
+				{"_http._tcp.web.%s.svc.cluster.local.", dns.TypeSRV},
+				{"_tcp.web.%s.svc.cluster.local.", dns.TypeSRV},
+				{"db.%s.svc.cluster.local.", dns.TypeA},
+				{"db.%s.svc.cluster.local.", dns.TypeSRV},
+				{"db-0.db.%s.svc.cluster.local.", dns.TypeA},
+				{"_http._tcp.db.%s.svc.cluster.local.", dns.TypeSRV},
+				{"ext.%s.svc.cluster.local.", dns.TypeCNAME},
+				{"ext.%s.svc.cluster.local.", dns.TypeA},
+				{"%s.svc.cluster.local.", dns.TypeA},
+				{"%s.svc.cluster.local.", dns.TypeSOA},
+				{"%s.pod.cluster.local.", dns.TypeA},
+				{"10-245-1-1.%s.pod.cluster.local.", dns.TypeA},
+			}
+			for _, n := range names {
+				dev := ask(t, c, fmt.Sprintf(n.name, "dev"), n.qtype)
+				nowhere := ask(t, c, fmt.Sprintf(n.name, "nowhere"), n.qtype)
+				if dev.Rcode != dns.RcodeNameError || len(dev.Answer) != 0 || nowhere.Rcode != dns.RcodeNameError {
+					t.Errorf("%s %s: %s %v (nowhere: %s); want NXDOMAIN and no records",
+						dns.TypeToString[n.qtype], fmt.Sprintf(n.name, "dev"), dns.RcodeToString[dev.Rcode], answerData(dev), dns.RcodeToString[nowhere.Rcode])
+				}
+			}
+			check(t, c, []expect{
+				// Addresses of dev's service and endpoint, and the reverse
+				// names above them that only dev's addresses fill.
+				{"20.0.97.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
+				{"1.1.245.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
+				{"97.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
+				{"245.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
+				{"0.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.7.9.0.0.0.0.d.f.ip6.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
+				// An alias in prod to dev's service gets its CNAME, which
+				// prod's owner wrote, but no address from dev.
+				{"alias.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"web.dev.svc.cluster.local."}},
+				// prod is served.
+				{"prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, nil},
+				{"web.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.96.0.20"}},
+				{"db-0.db.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.244.1.1"}},
+				{"20.0.96.10.in-addr.arpa.", dns.TypePTR, dns.RcodeSuccess, []string{"web.prod.svc.cluster.local."}},
+				{"1.1.244.10.in-addr.arpa.", dns.TypePTR, dns.RcodeSuccess, []string{"db-0.db.prod.svc.cluster.local."}},
+				{"10-244-1-1.prod.pod.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.244.1.1"}},
+			})
+			// Nothing of dev is in the index at all: prod's four services
+			// and one namespace.
+			snap := c.index.load()
+			if n, m := snap.services.len(), snap.namespaces.len(); n != 4 || m != 1 {
+				t.Errorf("index holds %d services in %d namespaces, want prod's 4 in 1", n, m)
+			}
+		})
+	}
+}
