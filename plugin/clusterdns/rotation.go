@@ -11,9 +11,9 @@ type rotation struct {
 	a, aaaa, srv atomic.Uint32
 }
 
-// next returns where an answer of k records out of n starts, and moves the
+// windowStart returns where an answer of k records out of n starts, and moves the
 // counter on by k so the next answer starts where this one ended.
-func next(ctr *atomic.Uint32, k, n int) int {
+func windowStart(ctr *atomic.Uint32, k, n int) int {
 	return int((ctr.Add(uint32(k)) - uint32(k)) % uint32(n))
 }
 
@@ -26,7 +26,7 @@ func packedWindow(packed []byte, size, k int, ctr *atomic.Uint32) (first, second
 	if ctr == nil || k <= 0 || n <= k {
 		return packed, nil
 	}
-	off := next(ctr, k, n)
+	off := windowStart(ctr, k, n)
 	if end := off + k; end > n {
 		return packed[off*size:], packed[:(end-n)*size]
 	}
@@ -40,7 +40,7 @@ func targetWindow(targets []srvTarget, k int, ctr *atomic.Uint32) []srvTarget {
 	if ctr == nil || k <= 0 || n <= k {
 		return targets
 	}
-	off := next(ctr, k, n)
+	off := windowStart(ctr, k, n)
 	out := make([]srvTarget, 0, k)
 	out = append(out, targets[off:min(off+k, n)]...)
 	return append(out, targets[:k-len(out)]...)
