@@ -112,6 +112,11 @@ func testNamespacedRBAC(t *testing.T, ctx context.Context, cs *kubernetes.Client
 	}
 	defer env.cp.Stop(user)
 	waitFor(t, "the namespaced server ready", 30*time.Second, func() bool { return ready(readyPort) })
+	// /ready can answer a moment before the DNS listeners are up.
+	waitFor(t, "the namespaced server to answer", 10*time.Second, func() bool {
+		_, err := query(addr, "udp", served[0]+".svc.cluster.local.", dns.TypeA)
+		return err == nil
+	})
 	record("namespaced RBAC: start -> ready", time.Since(start))
 
 	ask := func(name string, qtype uint16) answer {
