@@ -54,6 +54,7 @@ func TestEndToEnd(t *testing.T) {
 		{"autopath, transfer and metadata", testStockPlugins},
 		{"rbac", testRBAC},
 		{"namespaced rbac", testNamespacedRBAC},
+		{"reloads with the API connected", testReloads},
 		{"deploy", testDeploy},
 		{"api outage", testOutage},
 		{"start before api", testStartBeforeAPI},
