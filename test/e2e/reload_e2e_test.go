@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -112,10 +111,9 @@ func testReloads(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) {
 		// The heap profile with gc=1 runs a collection first, so the heap
 		// figure is what is live, not what waits for the collector.
 		get(t, fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/heap?gc=1", pprofPort))
-		metrics := get(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort))
 		return reloadUsage{
-			goroutines: int(metric(t, metrics, "go_goroutines")),
-			heap:       int64(metric(t, metrics, "go_memstats_heap_inuse_bytes")),
+			goroutines: int(metric(t, metricsPort, "go_goroutines")),
+			heap:       int64(metric(t, metricsPort, "go_memstats_heap_inuse_bytes")),
 			apiConns:   apiConnections(t, pid, env.cp.APIPort),
 		}
 	}
@@ -181,23 +179,6 @@ func get(t *testing.T, url string) string {
 		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
 	}
 	return string(b)
-}
-
-// metric returns the value of an unlabelled metric in Prometheus text.
-func metric(t *testing.T, text, name string) float64 {
-	t.Helper()
-	sc := bufio.NewScanner(strings.NewReader(text))
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			return f
-		}
-	}
-	t.Fatalf("metric %s not exported", name)
-	return 0
 }
 
 // apiConnections counts the established TCP connections of process pid to
