@@ -76,6 +76,10 @@ type clusterStats struct {
 // Objects is the number of Services and EndpointSlices.
 func (c clusterStats) Objects() int { return c.Services + c.Slices }
 
+// Items is the number of Services and endpoints: what memory grows with,
+// and the unit of the sizing formula.
+func (c clusterStats) Items() int { return c.Services + c.Endpoints }
+
 func statsFor(n int) clusterStats {
 	c := clusterStats{Services: n, Namespaces: (n + servicesPerNamespace - 1) / servicesPerNamespace}
 	for i := 0; i < n; i++ {
