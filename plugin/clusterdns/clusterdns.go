@@ -67,6 +67,7 @@ type config struct {
 	apiBurst            int
 	apiMaxInflight      int
 	startupTimeout      time.Duration
+	readyStaleLimit     time.Duration   // 0: stale answers do not affect readiness
 	labelSelector       labels.Selector // nil when unset
 	namespaceSelector   labels.Selector // nil when unset
 	namespaces          map[string]struct{}

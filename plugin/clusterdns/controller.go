@@ -83,6 +83,7 @@ type controller struct {
 	grouped map[string][]*endpointSlice
 
 	synced  atomic.Bool
+	stale   staleness
 	podRefs map[podKey]int          // how many pods hold each address
 	podHave map[string][]netip.Addr // addresses published per pod key
 	// clientPods lists the pods (keys) holding each address, host-network

@@ -32,7 +32,7 @@ func (c *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 		// Zone transfers are the transfer plugin's job, ahead of us in the chain.
 		return dns.RcodeRefused, nil
 	}
-	if !c.Ready() {
+	if !c.answering() {
 		// Never a partial answer and never NXDOMAIN from a cache that has not
 		// synced: a negative answer would be cached by clients.
 		if c.cfg.fall.Through(q.Name) {

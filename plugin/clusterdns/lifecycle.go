@@ -47,6 +47,7 @@ func (c *ClusterDNS) onStartup() error {
 	ctl.onSync = observeSync
 	ctl.onProgrammed = observeProgramming
 	ctl.onPublished = observeIndexSize
+	ctl.stale.own()
 	run := &lifecycle{cancel: cancel}
 	hasSynced, err := c.source.start(ctx, &run.wg, ctl)
 	if err != nil {
@@ -75,7 +76,7 @@ func (c *ClusterDNS) waitForSync(ctx context.Context) {
 	poll := time.NewTicker(50 * time.Millisecond)
 	defer poll.Stop()
 	say := time.Now()
-	for !c.Ready() {
+	for !c.answering() {
 		select {
 		case <-deadline.C:
 			log.Warningf("starting server with unsynced caches after %s; answering SERVFAIL for cluster names until synced", c.cfg.startupTimeout)
@@ -103,9 +104,19 @@ func (c *ClusterDNS) onShutdown() error {
 	return nil
 }
 
-// Ready implements the ready plugin's Readiness: true once the index holds
-// the caches' full initial content.
-func (c *ClusterDNS) Ready() bool {
+// answering reports whether the index holds a complete state to answer
+// from. It runs on every query.
+func (c *ClusterDNS) answering() bool {
 	ctl := c.ctl.Load()
 	return ctl != nil && ctl.synced.Load()
+}
+
+// Ready implements the ready plugin's Readiness: true once the index holds
+// the caches' full initial content, unless ready_stale_limit is set and the
+// answers have been stale for longer than that.
+func (c *ClusterDNS) Ready() bool {
+	if !c.answering() {
+		return false
+	}
+	return !c.ctl.Load().stale.tooStale(c.cfg.readyStaleLimit, time.Now())
 }

@@ -48,6 +48,22 @@ var (
 		Name:      "index_entries",
 		Help:      "Entries of the published index, by kind (services, endpoints, reverse).",
 	}, []string{"kind"})
+
+	// staleGauge is 1 while answers come from a state that may be behind the API.
+	staleGauge = promauto.NewGauge(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "stale",
+		Help:      "1 while answers come from a state that may be behind the API server (contact lost, or a snapshot file served before the first sync), else 0.",
+	})
+
+	// staleSinceGauge is the Unix time the served state went stale.
+	staleSinceGauge = promauto.NewGauge(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "stale_since_timestamp_seconds",
+		Help:      "Unix time at which the served state went stale (contact with the API server lost, or a snapshot file loaded); 0 while it is current.",
+	})
 )
 
 // programmingBuckets are kube-proxy's network programming latency buckets:

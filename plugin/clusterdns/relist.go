@@ -16,11 +16,26 @@ import (
 )
 
 // apiContact follows whether the API server answers the informers, and
-// logs each change once: client-go itself retries silently.
+// logs each change once: client-go itself retries silently. While a synced
+// instance has no contact, and until every informer has listed again after
+// it, the served state is marked stale.
 type apiContact struct {
+	stale  *staleness  // nil: no staleness tracking (tests)
+	synced func() bool // whether the index holds the informers' content
+
 	mu      sync.Mutex
 	lost    bool
 	refused map[string]bool // denial messages already logged
+	guards  []*relistGuard  // one per informer
+}
+
+// guard returns a new relistGuard reporting to a.
+func (a *apiContact) guard() *relistGuard {
+	g := &relistGuard{contact: a}
+	a.mu.Lock()
+	a.guards = append(a.guards, g)
+	a.mu.Unlock()
+	return g
 }
 
 // failed records a failed request. A refusal (no permission, bad
@@ -39,19 +54,36 @@ func (a *apiContact) failed(err error) {
 		}
 		return
 	}
+	// Marked on every failure, not only the first: the first may come
+	// before the initial sync, when there was no state to go stale.
+	if a.stale != nil && a.synced != nil && a.synced() {
+		a.stale.mark(time.Now())
+	}
 	if !a.lost {
 		a.lost = true
 		log.Warningf("lost contact with the Kubernetes API, answering from the last known state: %v", err)
 	}
 }
 
-// reached records a successful request.
+// reached records a successful request. Once every informer has listed
+// again, the state is current again.
 func (a *apiContact) reached() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.lost {
 		a.lost = false
 		log.Info("Kubernetes API reachable again; relisting")
+	}
+	if a.stale == nil || a.synced == nil || !a.synced() {
+		return
+	}
+	for _, g := range a.guards {
+		if g.stale.Load() {
+			return
+		}
+	}
+	if d, ok := a.stale.clear(time.Now()); ok {
+		log.Infof("every watch has listed again: answers are current after %s stale", d.Round(time.Millisecond))
 	}
 }
 
@@ -114,11 +146,12 @@ func (g *relistGuard) watch(ctx context.Context, o metav1.ListOptions, watchFn f
 		g.failed(ctx, err)
 		return nil, err
 	}
-	g.contact.reached()
 	if o.SendInitialEvents != nil && *o.SendInitialEvents {
 		g.stale.Store(false)
+		g.contact.reached()
 		return w, nil
 	}
+	g.contact.reached()
 	if g.stale.Load() {
 		w.Stop()
 		return nil, errRelist

@@ -203,7 +203,7 @@ func parseStanza(c *caddy.Controller) (*config, error) {
 		case "objects_file":
 			err = parseObjectsFile(c, cfg, opt, args)
 			if err == nil {
-				err = conflict(opt, "endpoint", "tls", "kubeconfig")
+				err = conflict(opt, "endpoint", "tls", "kubeconfig", "ready_stale_limit")
 			}
 
 		case "namespaces":
@@ -295,6 +295,15 @@ func parseStanza(c *caddy.Controller) (*config, error) {
 			}
 			cfg.startupTimeout = d
 
+		case "ready_stale_limit":
+			if err = argCount(c, opt, args, 1, 1); err != nil {
+				break
+			}
+			if err = conflict(opt, "objects_file"); err != nil {
+				break
+			}
+			cfg.readyStaleLimit, err = parsePositiveDuration(c, opt, "duration", args[0])
+
 		case "apiserver_qps":
 			if err = argCount(c, opt, args, 1, 1); err != nil {
 				break
@@ -373,13 +382,23 @@ func parseObjectsFile(c *caddy.Controller, cfg *config, opt string, args []strin
 	}
 	cfg.objectsFile = args[0]
 	if len(args) == 2 {
-		d, err := time.ParseDuration(args[1])
-		if err != nil || d <= 0 {
-			return c.Errf("%s: invalid poll interval %q, must be a positive duration such as 1s", opt, args[1])
+		d, err := parsePositiveDuration(c, opt, "poll interval", args[1])
+		if err != nil {
+			return err
 		}
 		cfg.objectsFilePoll = d
 	}
 	return nil
+}
+
+// parsePositiveDuration parses a duration argument of opt that must be
+// above zero; what names the argument in the error.
+func parsePositiveDuration(c *caddy.Controller, opt, what, arg string) (time.Duration, error) {
+	d, err := time.ParseDuration(arg)
+	if err != nil || d <= 0 {
+		return 0, c.Errf("%s: invalid %s %q, must be a positive duration such as 1s", opt, what, arg)
+	}
+	return d, nil
 }
 
 // parseSelector parses the arguments of `labels` or `namespace_labels`, joined

@@ -49,7 +49,7 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 	}
 
 	slim := newSlimmer(s.cfg)
-	contact := &apiContact{}
+	contact := &apiContact{stale: &ctl.stale, synced: ctl.synced.Load}
 	scopes := s.cfg.watchScopes()
 	var informers []cache.SharedIndexInformer
 	// add starts an informer on lw and returns its store.
@@ -155,7 +155,7 @@ func listWatch(contact *apiContact, base metav1.ListOptions,
 		o.LabelSelector, o.FieldSelector = base.LabelSelector, base.FieldSelector
 		return o
 	}
-	g := &relistGuard{contact: contact}
+	g := contact.guard()
 	return &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			return g.list(ctx, with(o), list)

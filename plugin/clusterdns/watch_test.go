@@ -18,10 +18,16 @@ import (
 // objs and waits for the first snapshot.
 func startFake(t *testing.T, cfg *config, objs ...runtime.Object) (*ClusterDNS, *fake.Clientset) {
 	t.Helper()
+	cs := fake.NewClientset(objs...)
+	return startClientset(t, cfg, cs), cs
+}
+
+// startClientset is startFake on a clientset the caller prepared.
+func startClientset(t *testing.T, cfg *config, cs *fake.Clientset) *ClusterDNS {
+	t.Helper()
 	if cfg == nil {
 		cfg = testConfig()
 	}
-	cs := fake.NewClientset(objs...)
 	c := newClusterDNS(cfg)
 	c.source = &apiSource{cfg: cfg, client: cs}
 	if err := c.onStartup(); err != nil {
@@ -31,13 +37,19 @@ func startFake(t *testing.T, cfg *config, objs ...runtime.Object) (*ClusterDNS, 
 	if !c.Ready() {
 		t.Fatal("not ready after startup")
 	}
-	return c, cs
+	return c
 }
 
 // eventually polls cond until it holds or a few seconds pass.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	eventuallyWithin(t, 5*time.Second, what, cond)
+}
+
+// eventuallyWithin polls cond until it holds or timeout passes.
+func eventuallyWithin(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for: %s", what)

@@ -11,10 +11,13 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,12 +26,13 @@ import (
 
 // env is the running environment the tests share.
 var env struct {
-	bin       string // the control plane's binaries
-	dir       string
-	cp        *controlplane.ControlPlane
-	coredns   string // the binary under test
-	readyPort int
-	dnsConf   string // kubeconfig of the DNS server's user
+	bin         string // the control plane's binaries
+	dir         string
+	cp          *controlplane.ControlPlane
+	coredns     string // the binary under test
+	readyPort   int
+	metricsPort int
+	dnsConf     string // kubeconfig of the DNS server's user
 }
 
 // dnsToken is the bearer token of the DNS server's user, "clusterdns",
@@ -125,29 +129,66 @@ func startCluster(ctx context.Context) error {
 	if env.readyPort, err = controlplane.FreePort(); err != nil {
 		return err
 	}
-	return startDNS("coredns", dnsAddr, upstreamAddr, env.readyPort)
+	if env.metricsPort, err = controlplane.FreePort(); err != nil {
+		return err
+	}
+	return startDNS("coredns", dnsAddr, upstreamAddr, env.readyPort, env.metricsPort, mainServerOptions...)
 }
+
+// mainServerOptions are the clusterdns options of the main DNS server
+// beyond kubeadm's: not ready once the API server has been out of reach for
+// a few seconds (testOutage).
+var mainServerOptions = []string{"ready_stale_limit 3s"}
 
 // startDNS runs the binary with clusterdns on addr and, when upstream is
 // set, the kubernetes plugin on upstream, both with the DNS user's
-// kubeconfig and kubeadm's options.
-func startDNS(name, addr, upstream string, readyPort int) error {
+// kubeconfig and kubeadm's options; options are added to clusterdns's. A
+// metricsPort other than 0 serves the metrics on 127.0.0.1.
+func startDNS(name, addr, upstream string, readyPort, metricsPort int, options ...string) error {
 	stanza := `%s cluster.local in-addr.arpa ip6.arpa {
         kubeconfig %s
         pods insecure
         fallthrough in-addr.arpa ip6.arpa
         ttl 5
-        startup_timeout 2s
+        startup_timeout 2s%s
     }`
-	corefile := fmt.Sprintf(".:53 {\n    bind %s\n    ready 127.0.0.1:%d\n    "+stanza+"\n}\n", addr, readyPort, "clusterdns", env.dnsConf)
+	ours := ""
+	for _, o := range options {
+		ours += "\n        " + o
+	}
+	server := fmt.Sprintf(".:53 {\n    bind %s\n    ready 127.0.0.1:%d\n", addr, readyPort)
+	if metricsPort != 0 {
+		server += fmt.Sprintf("    prometheus 127.0.0.1:%d\n", metricsPort)
+	}
+	corefile := server + fmt.Sprintf("    "+stanza+"\n}\n", "clusterdns", env.dnsConf, ours)
 	if upstream != "" {
-		corefile += fmt.Sprintf(".:53 {\n    bind %s\n    "+stanza+"\n}\n", upstream, "kubernetes", env.dnsConf)
+		corefile += fmt.Sprintf(".:53 {\n    bind %s\n    "+stanza+"\n}\n", upstream, "kubernetes", env.dnsConf, "")
 	}
 	path := env.cp.Path(name + ".Corefile")
 	if err := os.WriteFile(path, []byte(corefile), 0o600); err != nil {
 		return err
 	}
 	return env.cp.Start(name, env.coredns, os.Environ(), "-conf", path)
+}
+
+// metric returns the value of an unlabelled metric from the prometheus
+// endpoint on port.
+func metric(port int, name string) (float64, error) {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return strconv.ParseFloat(v, 64)
+		}
+	}
+	return 0, fmt.Errorf("no metric %s on port %d", name, port)
 }
 
 // ready reports the ready plugin's verdict on port.

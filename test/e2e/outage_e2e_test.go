@@ -69,10 +69,17 @@ func snapshotAnswers(t *testing.T, server string) []answer {
 }
 
 // testOutage stops the API server: answers keep coming from the last state,
-// unchanged; after it returns, new changes are answered again.
+// unchanged, marked stale, and /ready (ready_stale_limit 3s) turns false;
+// after it returns, new changes are answered again, and the answers are
+// current and the server ready again.
 func testOutage(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) {
+	if v := must(metric(env.metricsPort, "coredns_clusterdns_stale")); v != 0 || !ready(env.readyPort) {
+		t.Fatalf("before the outage: stale %v, ready %v; want 0 and ready", v, ready(env.readyPort))
+	}
 	before := snapshotAnswers(t, dnsAddr)
+	stopped := time.Now()
 	env.cp.Stop("kube-apiserver")
+	var unready time.Duration // how long until /ready said no
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
 		now := snapshotAnswers(t, dnsAddr)
 		for i := range now {
@@ -80,6 +87,21 @@ func testOutage(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) {
 				t.Fatalf("during the outage %s changed from %v to %v", steadyNames[i].name, before[i], now[i])
 			}
 		}
+		if unready == 0 && !ready(env.readyPort) {
+			unready = time.Since(stopped)
+		}
+	}
+	if unready == 0 {
+		t.Error("/ready stayed true through a 15 s outage with ready_stale_limit 3s")
+	} else {
+		record("API stopped -> /ready false (ready_stale_limit 3s)", unready)
+	}
+	if v := must(metric(env.metricsPort, "coredns_clusterdns_stale")); v != 1 {
+		t.Errorf("coredns_clusterdns_stale %v during the outage, want 1", v)
+	}
+	since := must(metric(env.metricsPort, "coredns_clusterdns_stale_since_timestamp_seconds"))
+	if s := time.Unix(0, int64(since*1e9)); s.Before(stopped.Add(-time.Second)) || s.After(stopped.Add(10*time.Second)) {
+		t.Errorf("coredns_clusterdns_stale_since_timestamp_seconds %s, want shortly after the API server stopped at %s", s, stopped)
 	}
 	if err := env.cp.StartAPIServer(ctx); err != nil {
 		t.Fatal(err)
@@ -93,6 +115,11 @@ func testOutage(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) {
 	expect(t, "a change after the outage", "after-outage.prod.svc.cluster.local.", dns.TypeA, 120*time.Second, count("A", 1))
 	record("after a 15 s API outage: service created -> A answered", time.Since(start))
 	record("after a 15 s API outage: API back -> new service answered", time.Since(back))
+	waitFor(t, "ready and current again", 30*time.Second, func() bool {
+		v, err := metric(env.metricsPort, "coredns_clusterdns_stale")
+		return err == nil && v == 0 && ready(env.readyPort)
+	})
+	record("after a 15 s API outage: API back -> /ready true, stale 0", time.Since(back))
 	compareUpstream("after a 15 s API outage: service created -> A answered", start, "after-outage.prod.svc.cluster.local.", count("A", 1))
 }
 
@@ -117,7 +144,7 @@ func testStartBeforeAPI(t *testing.T, ctx context.Context, cs *kubernetes.Client
 	const addr = "127.0.0.4"
 	env.cp.Stop("kube-apiserver")
 	readyPort := must(controlplane.FreePort())
-	if err := startDNS("coredns-late", addr, "", readyPort); err != nil {
+	if err := startDNS("coredns-late", addr, "", readyPort, 0); err != nil {
 		t.Fatal(err)
 	}
 	defer env.cp.Stop("coredns-late")
