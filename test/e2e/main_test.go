@@ -156,7 +156,8 @@ func startDNS(name, addr, upstream string, readyPort, metricsPort int, options .
 	for _, o := range options {
 		ours += "\n        " + o
 	}
-	server := fmt.Sprintf(".:53 {\n    bind %s\n    ready 127.0.0.1:%d\n", addr, readyPort)
+	// monitor continuously: ready_stale_limit can take readiness back.
+	server := fmt.Sprintf(".:53 {\n    bind %s\n    ready 127.0.0.1:%d {\n        monitor continuously\n    }\n", addr, readyPort)
 	if metricsPort != 0 {
 		server += fmt.Sprintf("    prometheus 127.0.0.1:%d\n", metricsPort)
 	}
