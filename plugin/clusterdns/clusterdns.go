@@ -68,6 +68,7 @@ type config struct {
 	apiMaxInflight      int
 	startupTimeout      time.Duration
 	readyStaleLimit     time.Duration   // 0: stale answers do not affect readiness
+	resync              time.Duration   // 0: no periodic relist
 	labelSelector       labels.Selector // nil when unset
 	namespaceSelector   labels.Selector // nil when unset
 	namespaces          map[string]struct{}

@@ -49,6 +49,14 @@ var (
 		Help:      "Entries of the published index, by kind (services, endpoints, reverse).",
 	}, []string{"kind"})
 
+	// resyncs counts the relists started by the resync option.
+	resyncs = promauto.NewCounter(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "resyncs_total",
+		Help:      "Periodic relists of every watched kind started by the resync option.",
+	})
+
 	// staleGauge is 1 while answers come from a state that may be behind the API.
 	staleGauge = promauto.NewGauge(prometheus.GaugeOpts{
 		Namespace: plugin.Namespace,

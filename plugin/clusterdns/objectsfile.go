@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"sync"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -56,27 +55,20 @@ func (s *fileSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *control
 
 // watch polls the file and reloads it when its size or modification time changes.
 func (s *fileSource) watch(ctx context.Context, ctl *controller, stamp string) {
-	t := time.NewTicker(s.cfg.objectsFilePoll)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, s.cfg.objectsFilePoll, func() {
 		now, err := fileStamp(s.cfg.objectsFile)
 		if err != nil || now == stamp {
-			continue
+			return
 		}
 		stamp = now
 		objs, err := loadObjectsFile(s.cfg.objectsFile, s.cfg)
 		if err != nil {
 			log.Errorf("objects_file: keeping the previous objects: %v", err)
-			continue
+			return
 		}
 		log.Infof("objects_file: reloaded %s", s.cfg.objectsFile)
 		s.replace(ctl, objs)
-	}
+	})
 }
 
 // replace swaps the stores' content for objs and queues a full rebuild.

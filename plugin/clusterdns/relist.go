@@ -105,6 +105,11 @@ type relistGuard struct {
 	stale    atomic.Bool
 	retry    time.Duration // first wait between attempts; 0 means defaultRetry
 	maxRetry time.Duration // longest wait; 0 means defaultMaxRetry
+
+	mu        sync.Mutex
+	open      watch.Interface // the watch the reflector reads, for resync to end
+	openedAt  time.Time       // when open was opened
+	relistDue bool            // resync asked for a list
 }
 
 const (
@@ -128,6 +133,7 @@ func (g *relistGuard) list(ctx context.Context, o metav1.ListOptions, list func(
 		return nil, err
 	}
 	g.stale.Store(false)
+	g.listed()
 	g.contact.reached()
 	return obj, nil
 }
@@ -135,8 +141,13 @@ func (g *relistGuard) list(ctx context.Context, o metav1.ListOptions, list func(
 // watch wraps a watch call. A watch that resumes from a resource version
 // after a failure is opened (so the API server is known to answer again),
 // then closed and refused with errRelist. Streaming lists (watches that send
-// the initial state) are a relist already.
+// the initial state) are a relist already. A resync that is due refuses the
+// watch without asking the server.
 func (g *relistGuard) watch(ctx context.Context, o metav1.ListOptions, watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error)) (watch.Interface, error) {
+	streaming := o.SendInitialEvents != nil && *o.SendInitialEvents
+	if !streaming && g.resyncDue() {
+		return nil, errRelist
+	}
 	var w watch.Interface
 	err := g.untilReachable(ctx, func() (err error) {
 		w, err = watchFn(ctx, o)
@@ -146,17 +157,18 @@ func (g *relistGuard) watch(ctx context.Context, o metav1.ListOptions, watchFn f
 		g.failed(ctx, err)
 		return nil, err
 	}
-	if o.SendInitialEvents != nil && *o.SendInitialEvents {
+	if streaming {
 		g.stale.Store(false)
+		g.listed()
 		g.contact.reached()
-		return w, nil
+		return g.hold(w)
 	}
 	g.contact.reached()
 	if g.stale.Load() {
 		w.Stop()
 		return nil, errRelist
 	}
-	return w, nil
+	return g.hold(w)
 }
 
 // untilReachable runs call until it gets through to the API server: it

@@ -203,7 +203,7 @@ func parseStanza(c *caddy.Controller) (*config, error) {
 		case "objects_file":
 			err = parseObjectsFile(c, cfg, opt, args)
 			if err == nil {
-				err = conflict(opt, "endpoint", "tls", "kubeconfig", "ready_stale_limit")
+				err = conflict(opt, "endpoint", "tls", "kubeconfig", "ready_stale_limit", "resync")
 			}
 
 		case "namespaces":
@@ -296,13 +296,10 @@ func parseStanza(c *caddy.Controller) (*config, error) {
 			cfg.startupTimeout = d
 
 		case "ready_stale_limit":
-			if err = argCount(c, opt, args, 1, 1); err != nil {
-				break
-			}
-			if err = conflict(opt, "objects_file"); err != nil {
-				break
-			}
-			cfg.readyStaleLimit, err = parsePositiveDuration(c, opt, "duration", args[0])
+			cfg.readyStaleLimit, err = parseAPIDuration(c, opt, args, conflict)
+
+		case "resync":
+			cfg.resync, err = parseAPIDuration(c, opt, args, conflict)
 
 		case "apiserver_qps":
 			if err = argCount(c, opt, args, 1, 1); err != nil {
@@ -389,6 +386,18 @@ func parseObjectsFile(c *caddy.Controller, cfg *config, opt string, args []strin
 		cfg.objectsFilePoll = d
 	}
 	return nil
+}
+
+// parseAPIDuration parses the single positive duration of an option that
+// only means something with the API as source.
+func parseAPIDuration(c *caddy.Controller, opt string, args []string, conflict func(string, ...string) error) (time.Duration, error) {
+	if err := argCount(c, opt, args, 1, 1); err != nil {
+		return 0, err
+	}
+	if err := conflict(opt, "objects_file"); err != nil {
+		return 0, err
+	}
+	return parsePositiveDuration(c, opt, "duration", args[0])
 }
 
 // parsePositiveDuration parses a duration argument of opt that must be

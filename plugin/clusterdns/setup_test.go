@@ -38,7 +38,7 @@ func TestSetupParseDefaults(t *testing.T) {
 	if cfg.endpoint != "" || cfg.kubeconfig != "" || cfg.objectsFile != "" || cfg.tlsCert != "" ||
 		cfg.labelSelector != nil || cfg.namespaceSelector != nil || cfg.namespaces != nil ||
 		cfg.endpointPodNames || cfg.noEndpoints || cfg.ignoreEmptyServices || cfg.fallbackTerminating || cfg.zonal || len(cfg.fall.Zones) != 0 ||
-		cfg.apiQPS != 0 || cfg.apiBurst != 0 || cfg.apiMaxInflight != 0 || cfg.readyStaleLimit != 0 {
+		cfg.apiQPS != 0 || cfg.apiBurst != 0 || cfg.apiMaxInflight != 0 || cfg.readyStaleLimit != 0 || cfg.resync != 0 {
 		t.Errorf("unexpected non-default config: %+v", cfg)
 	}
 }
@@ -126,6 +126,9 @@ func TestSetupParseOptions(t *testing.T) {
 		}},
 		{"ready_stale_limit", "clusterdns cluster.local {\n ready_stale_limit 2m\n}", func(c *config) error {
 			return setupWant(c.readyStaleLimit, 2*time.Minute)
+		}},
+		{"resync", "clusterdns cluster.local {\n resync 30m\n}", func(c *config) error {
+			return setupWant(c.resync, 30*time.Minute)
 		}},
 		{"apiserver_qps", "clusterdns cluster.local {\n apiserver_qps 2.5\n}", func(c *config) error {
 			return setupWant(c.apiQPS, float32(2.5))
@@ -220,6 +223,13 @@ func TestSetupParseErrors(t *testing.T) {
 		{"clusterdns cluster.local {\n ready_stale_limit 60\n}", `ready_stale_limit: invalid duration "60"`, 2},
 		{"clusterdns cluster.local {\n objects_file o.yaml\n ready_stale_limit 1m\n}", "ready_stale_limit: cannot be combined with objects_file", 3},
 		{"clusterdns cluster.local {\n ready_stale_limit 1m\n objects_file o.yaml\n}", "objects_file: cannot be combined with ready_stale_limit", 3},
+		{"clusterdns cluster.local {\n resync\n}", "resync: expected exactly one argument, got 0", 2},
+		{"clusterdns cluster.local {\n resync 1h 2h\n}", "resync: expected exactly one argument, got 2", 2},
+		{"clusterdns cluster.local {\n resync 0s\n}", `resync: invalid duration "0s"`, 2},
+		{"clusterdns cluster.local {\n resync -5m\n}", `resync: invalid duration "-5m"`, 2},
+		{"clusterdns cluster.local {\n resync hourly\n}", `resync: invalid duration "hourly"`, 2},
+		{"clusterdns cluster.local {\n objects_file o.yaml\n resync 1h\n}", "resync: cannot be combined with objects_file", 3},
+		{"clusterdns cluster.local {\n resync 1h\n objects_file o.yaml\n}", "objects_file: cannot be combined with resync", 3},
 		{"clusterdns cluster.local {\n apiserver_qps\n}", "apiserver_qps: expected exactly one argument", 2},
 		{"clusterdns cluster.local {\n apiserver_qps -1\n}", `apiserver_qps: invalid value "-1"`, 2},
 		{"clusterdns cluster.local {\n apiserver_qps fast\n}", `apiserver_qps: invalid value "fast"`, 2},

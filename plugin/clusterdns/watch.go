@@ -22,8 +22,9 @@ import (
 
 // apiSource feeds the stores from informers on the Kubernetes API.
 type apiSource struct {
-	cfg    *config
-	client kubernetes.Interface // built from cfg at start unless set (tests)
+	cfg     *config
+	client  kubernetes.Interface // built from cfg at start unless set (tests)
+	contact *apiContact          // set by start
 }
 
 // start builds the client, starts one informer per watched kind and returns
@@ -135,6 +136,14 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 			inf.RunWithContext(ctx)
 		}()
 	}
+	if s.cfg.resync > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resyncLoop(ctx, s.cfg.resync, contact)
+		}()
+	}
+	s.contact = contact
 	return func() bool {
 		for _, inf := range informers {
 			if !inf.HasSynced() {
