@@ -11,13 +11,10 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -170,26 +167,6 @@ func startDNS(name, addr, upstream string, readyPort, metricsPort int, options .
 		return err
 	}
 	return env.cp.Start(name, env.coredns, os.Environ(), "-conf", path)
-}
-
-// metric returns the value of an unlabelled metric from the prometheus
-// endpoint on port.
-func metric(port int, name string) (float64, error) {
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, err
-	}
-	for line := range strings.SplitSeq(string(body), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			return strconv.ParseFloat(v, 64)
-		}
-	}
-	return 0, fmt.Errorf("no metric %s on port %d", name, port)
 }
 
 // ready reports the ready plugin's verdict on port.

@@ -73,7 +73,7 @@ func snapshotAnswers(t *testing.T, server string) []answer {
 // after it returns, new changes are answered again, and the answers are
 // current and the server ready again.
 func testOutage(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) {
-	if v := must(metric(env.metricsPort, "coredns_clusterdns_stale")); v != 0 || !ready(env.readyPort) {
+	if v := metric(t, env.metricsPort, "coredns_clusterdns_stale"); v != 0 || !ready(env.readyPort) {
 		t.Fatalf("before the outage: stale %v, ready %v; want 0 and ready", v, ready(env.readyPort))
 	}
 	before := snapshotAnswers(t, dnsAddr)
@@ -97,10 +97,10 @@ func testOutage(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) {
 	} else {
 		record("API stopped -> /ready false (ready_stale_limit 3s)", unready)
 	}
-	if v := must(metric(env.metricsPort, "coredns_clusterdns_stale")); v != 1 {
+	if v := metric(t, env.metricsPort, "coredns_clusterdns_stale"); v != 1 {
 		t.Errorf("coredns_clusterdns_stale %v during the outage, want 1", v)
 	}
-	since := must(metric(env.metricsPort, "coredns_clusterdns_stale_since_timestamp_seconds"))
+	since := metric(t, env.metricsPort, "coredns_clusterdns_stale_since_timestamp_seconds")
 	if s := time.Unix(0, int64(since*1e9)); s.Before(stopping) || s.After(stopped.Add(5*time.Second)) {
 		t.Errorf("coredns_clusterdns_stale_since_timestamp_seconds %s, want between the API server's stop (%s) and 5 s after it ended (%s)", s, stopping, stopped)
 	}
@@ -117,8 +117,7 @@ func testOutage(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) {
 	record("after a 15 s API outage: service created -> A answered", time.Since(start))
 	record("after a 15 s API outage: API back -> new service answered", time.Since(back))
 	waitFor(t, "ready and current again", 30*time.Second, func() bool {
-		v, err := metric(env.metricsPort, "coredns_clusterdns_stale")
-		return err == nil && v == 0 && ready(env.readyPort)
+		return metric(t, env.metricsPort, "coredns_clusterdns_stale") == 0 && ready(env.readyPort)
 	})
 	record("after a 15 s API outage: API back -> /ready true, stale 0", time.Since(back))
 	compareUpstream("after a 15 s API outage: service created -> A answered", start, "after-outage.prod.svc.cluster.local.", count("A", 1))
