@@ -40,6 +40,11 @@ const (
 	// fit in one DNS message (65,535 bytes, RFC 1035 §4.2.2), so a larger
 	// cap would cap nothing.
 	maxAnswersLimit = 65535 / 16
+
+	// defaultSnapshotInterval is the least time between two writes of the
+	// snapshot file: changes come in bursts (a rollout), and one write per
+	// burst is enough to start from.
+	defaultSnapshotInterval = 10 * time.Second
 )
 
 // Pod record modes of the `pods` option.
@@ -69,6 +74,8 @@ type config struct {
 	startupTimeout      time.Duration
 	readyStaleLimit     time.Duration   // 0: stale answers do not affect readiness
 	resync              time.Duration   // 0: no periodic relist
+	snapshotPath        string          // "": no snapshot file
+	snapshotInterval    time.Duration   // least time between two writes of it
 	labelSelector       labels.Selector // nil when unset
 	namespaceSelector   labels.Selector // nil when unset
 	namespaces          map[string]struct{}
@@ -86,10 +93,11 @@ type config struct {
 
 func defaultConfig() *config {
 	return &config{
-		ttl:             defaultTTL,
-		startupTimeout:  defaultStartupTimeout,
-		podMode:         podsDisabled,
-		objectsFilePoll: time.Second,
+		ttl:              defaultTTL,
+		startupTimeout:   defaultStartupTimeout,
+		podMode:          podsDisabled,
+		objectsFilePoll:  time.Second,
+		snapshotInterval: defaultSnapshotInterval,
 	}
 }
 

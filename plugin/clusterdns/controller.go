@@ -91,6 +91,10 @@ type controller struct {
 	clientPods map[netip.Addr][]string
 	searches   map[string][]string       // autopath search path per namespace
 	onSync     func(time.Duration, bool) // observes each batch (duration, full)
+	warm       atomic.Bool               // the index holds a snapshot file's content, until synced
+	build      sync.Mutex                // serializes index builds of run and serveSnapshot
+	// onPublish, if set, is told of each publication of live content.
+	onPublish func()
 	// onProgrammed observes the programming latency of each timed change
 	// once it is published.
 	onProgrammed func(ch change, kind string, published time.Time)
@@ -203,21 +207,69 @@ func (c *controller) run(ctx context.Context, hasSynced func() bool) {
 			}
 		}
 		if !c.synced.Load() {
-			if !hasSynced() {
-				continue
+			if hasSynced() {
+				c.syncFirst()
 			}
-			c.markAll()
+			continue
 		}
 		c.process()
-		if !c.synced.Load() {
-			c.synced.Store(true)
-			log.Infof("synced: serving %d services", c.w.ix.load().services.len())
-		}
 	}
+}
+
+// syncFirst publishes the stores' first complete content, replacing
+// whatever a snapshot file put in the index.
+func (c *controller) syncFirst() {
+	c.markAll()
+	c.build.Lock()
+	c.apply()
+	c.synced.Store(true)
+	c.warm.Store(false)
+	c.build.Unlock()
+	log.Infof("synced: serving %d services", c.w.ix.load().services.len())
+	if d, ok := c.stale.clear(time.Now()); ok {
+		log.Infof("the snapshot file's answers are replaced by the API's after %s", d.Round(time.Millisecond))
+	}
+	if c.onPublish != nil {
+		c.onPublish()
+	}
+}
+
+// serveSnapshot publishes the content of a snapshot file, marked stale,
+// unless the stores have synced already; it reports whether it did.
+func (c *controller) serveSnapshot(s *snapshotContent) (bool, error) {
+	st := newStores(c.cfg)
+	if err := s.fill(st); err != nil {
+		return false, err
+	}
+	// A controller on the file's stores that writes to the same index.
+	from := &controller{cfg: c.cfg, st: st, w: c.w, opts: c.opts,
+		podRefs: c.podRefs, podHave: c.podHave, clientPods: c.clientPods, searches: c.searches}
+	c.build.Lock()
+	defer c.build.Unlock()
+	if c.synced.Load() {
+		return false, nil
+	}
+	c.w.begin()
+	from.rebuildAll()
+	c.w.commit()
+	c.observeIndex()
+	c.warm.Store(true)
+	c.stale.mark(time.Now())
+	return true, nil
 }
 
 // process applies everything queued since the last call as one snapshot.
 func (c *controller) process() {
+	c.build.Lock()
+	published := c.apply()
+	c.build.Unlock()
+	if published && c.onPublish != nil && c.synced.Load() {
+		c.onPublish()
+	}
+}
+
+// apply is process with the build lock held; it reports whether it published.
+func (c *controller) apply() bool {
 	c.mu.Lock()
 	full, services, nsKeys, podKeys := c.full, c.services, c.nsKeys, c.podKeys
 	c.full = false
@@ -239,24 +291,31 @@ func (c *controller) process() {
 			c.syncPod(key)
 		}
 	}
-	if c.w.commit() {
+	published := c.w.commit()
+	if published {
 		if c.onSync != nil {
 			c.onSync(time.Since(start), full)
 		}
-		if c.onPublished != nil {
-			snap := c.w.ix.load()
-			c.onPublished(snap.services.len(), c.w.endpoints, snap.reverse.len())
-		}
+		c.observeIndex()
 	}
 	// A change that left the answers as they were is programmed too: the
 	// published index reflects it.
 	if c.onProgrammed != nil {
-		published := time.Now()
+		now := time.Now()
 		for key, ch := range services {
 			if !ch.at.IsZero() {
-				c.onProgrammed(ch, c.serviceKind(key), published)
+				c.onProgrammed(ch, c.serviceKind(key), now)
 			}
 		}
+	}
+	return published
+}
+
+// observeIndex reports the size of the published index to onPublished.
+func (c *controller) observeIndex() {
+	if c.onPublished != nil {
+		snap := c.w.ix.load()
+		c.onPublished(snap.services.len(), c.w.endpoints, snap.reverse.len())
 	}
 }
 

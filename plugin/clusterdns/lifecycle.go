@@ -55,6 +55,15 @@ func (c *ClusterDNS) onStartup() error {
 		run.wg.Wait()
 		return err
 	}
+	if c.cfg.snapshotPath != "" {
+		w := newSnapshotWriter(c.cfg, ctl.st)
+		ctl.onPublish = w.changed
+		run.wg.Add(1)
+		go func() {
+			defer run.wg.Done()
+			w.run(ctx)
+		}()
+	}
 	c.ctl.Store(ctl)
 	c.run = run
 	c.run.wg.Add(1)
@@ -62,14 +71,31 @@ func (c *ClusterDNS) onStartup() error {
 		defer c.run.wg.Done()
 		ctl.run(ctx, hasSynced)
 	}()
-	c.waitForSync(ctx)
+	if !c.waitForSync(ctx) && ctx.Err() == nil {
+		c.startUnsynced(ctl)
+	}
 	return nil
 }
 
-// waitForSync blocks until the index is ready or startup_timeout passes.
-func (c *ClusterDNS) waitForSync(ctx context.Context) {
+// startUnsynced lets the server start before the caches synced: from the
+// snapshot file if there is a usable one, else answering SERVFAIL.
+func (c *ClusterDNS) startUnsynced(ctl *controller) {
+	if c.cfg.snapshotPath != "" {
+		if from, ok := serveSnapshotFile(c.cfg, ctl); ok {
+			log.Warningf("starting server with unsynced caches after %s; answering from snapshot %s until synced", c.cfg.startupTimeout, from)
+			return
+		}
+	}
+	if c.cfg.startupTimeout > 0 {
+		log.Warningf("starting server with unsynced caches after %s; answering SERVFAIL for cluster names until synced", c.cfg.startupTimeout)
+	}
+}
+
+// waitForSync blocks until the index is ready or startup_timeout passes,
+// and reports whether it is ready.
+func (c *ClusterDNS) waitForSync(ctx context.Context) bool {
 	if c.cfg.startupTimeout <= 0 {
-		return
+		return c.answering()
 	}
 	deadline := time.NewTimer(c.cfg.startupTimeout)
 	defer deadline.Stop()
@@ -79,10 +105,9 @@ func (c *ClusterDNS) waitForSync(ctx context.Context) {
 	for !c.answering() {
 		select {
 		case <-deadline.C:
-			log.Warningf("starting server with unsynced caches after %s; answering SERVFAIL for cluster names until synced", c.cfg.startupTimeout)
-			return
+			return false
 		case <-ctx.Done():
-			return
+			return false
 		case now := <-poll.C:
 			if now.Sub(say) >= time.Second {
 				log.Info("waiting for the object caches to sync before starting server")
@@ -90,6 +115,7 @@ func (c *ClusterDNS) waitForSync(ctx context.Context) {
 			}
 		}
 	}
+	return true
 }
 
 // onShutdown stops everything onStartup started and waits for it, so a
@@ -108,7 +134,7 @@ func (c *ClusterDNS) onShutdown() error {
 // from. It runs on every query.
 func (c *ClusterDNS) answering() bool {
 	ctl := c.ctl.Load()
-	return ctl != nil && ctl.synced.Load()
+	return ctl != nil && (ctl.synced.Load() || ctl.warm.Load())
 }
 
 // Ready implements the ready plugin's Readiness: true once the index holds

@@ -57,6 +57,14 @@ var (
 		Help:      "Periodic relists of every watched kind started by the resync option.",
 	})
 
+	// snapshotWrites counts writes of the snapshot file.
+	snapshotWrites = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "snapshot_writes_total",
+		Help:      "Writes of the snapshot file, by result (ok or error).",
+	}, []string{"result"})
+
 	// staleGauge is 1 while answers come from a state that may be behind the API.
 	staleGauge = promauto.NewGauge(prometheus.GaugeOpts{
 		Namespace: plugin.Namespace,

@@ -203,7 +203,7 @@ func parseStanza(c *caddy.Controller) (*config, error) {
 		case "objects_file":
 			err = parseObjectsFile(c, cfg, opt, args)
 			if err == nil {
-				err = conflict(opt, "endpoint", "tls", "kubeconfig", "ready_stale_limit", "resync")
+				err = conflict(opt, "endpoint", "tls", "kubeconfig", "ready_stale_limit", "resync", "snapshot")
 			}
 
 		case "namespaces":
@@ -300,6 +300,22 @@ func parseStanza(c *caddy.Controller) (*config, error) {
 
 		case "resync":
 			cfg.resync, err = parseAPIDuration(c, opt, args, conflict)
+
+		case "snapshot":
+			if err = argCount(c, opt, args, 1, 2); err != nil {
+				break
+			}
+			if err = conflict(opt, "objects_file"); err != nil {
+				break
+			}
+			if args[0] == "" {
+				err = c.Errf("%s: path must not be empty", opt)
+				break
+			}
+			cfg.snapshotPath = args[0]
+			if len(args) == 2 {
+				cfg.snapshotInterval, err = parsePositiveDuration(c, opt, "interval", args[1])
+			}
 
 		case "apiserver_qps":
 			if err = argCount(c, opt, args, 1, 1); err != nil {

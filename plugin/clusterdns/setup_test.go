@@ -38,7 +38,7 @@ func TestSetupParseDefaults(t *testing.T) {
 	if cfg.endpoint != "" || cfg.kubeconfig != "" || cfg.objectsFile != "" || cfg.tlsCert != "" ||
 		cfg.labelSelector != nil || cfg.namespaceSelector != nil || cfg.namespaces != nil ||
 		cfg.endpointPodNames || cfg.noEndpoints || cfg.ignoreEmptyServices || cfg.fallbackTerminating || cfg.zonal || len(cfg.fall.Zones) != 0 ||
-		cfg.apiQPS != 0 || cfg.apiBurst != 0 || cfg.apiMaxInflight != 0 || cfg.readyStaleLimit != 0 || cfg.resync != 0 {
+		cfg.apiQPS != 0 || cfg.apiBurst != 0 || cfg.apiMaxInflight != 0 || cfg.readyStaleLimit != 0 || cfg.resync != 0 || cfg.snapshotPath != "" {
 		t.Errorf("unexpected non-default config: %+v", cfg)
 	}
 }
@@ -129,6 +129,12 @@ func TestSetupParseOptions(t *testing.T) {
 		}},
 		{"resync", "clusterdns cluster.local {\n resync 30m\n}", func(c *config) error {
 			return setupWant(c.resync, 30*time.Minute)
+		}},
+		{"snapshot", "clusterdns cluster.local {\n snapshot /var/lib/coredns/snapshot\n}", func(c *config) error {
+			return setupWant(c.snapshotPath+"|"+c.snapshotInterval.String(), "/var/lib/coredns/snapshot|10s")
+		}},
+		{"snapshot interval", "clusterdns cluster.local {\n snapshot snap 1m\n}", func(c *config) error {
+			return setupWant(c.snapshotPath+"|"+c.snapshotInterval.String(), "snap|1m0s")
 		}},
 		{"apiserver_qps", "clusterdns cluster.local {\n apiserver_qps 2.5\n}", func(c *config) error {
 			return setupWant(c.apiQPS, float32(2.5))
@@ -230,6 +236,14 @@ func TestSetupParseErrors(t *testing.T) {
 		{"clusterdns cluster.local {\n resync hourly\n}", `resync: invalid duration "hourly"`, 2},
 		{"clusterdns cluster.local {\n objects_file o.yaml\n resync 1h\n}", "resync: cannot be combined with objects_file", 3},
 		{"clusterdns cluster.local {\n resync 1h\n objects_file o.yaml\n}", "objects_file: cannot be combined with resync", 3},
+		{"clusterdns cluster.local {\n snapshot\n}", "snapshot: expected 1 or 2 arguments, got 0", 2},
+		{"clusterdns cluster.local {\n snapshot a 1s 2s\n}", "snapshot: expected 1 or 2 arguments, got 3", 2},
+		{"clusterdns cluster.local {\n snapshot \"\"\n}", "snapshot: path must not be empty", 2},
+		{"clusterdns cluster.local {\n snapshot s 0s\n}", `snapshot: invalid interval "0s"`, 2},
+		{"clusterdns cluster.local {\n snapshot s -1s\n}", `snapshot: invalid interval "-1s"`, 2},
+		{"clusterdns cluster.local {\n snapshot s often\n}", `snapshot: invalid interval "often"`, 2},
+		{"clusterdns cluster.local {\n objects_file o.yaml\n snapshot s\n}", "snapshot: cannot be combined with objects_file", 3},
+		{"clusterdns cluster.local {\n snapshot s\n objects_file o.yaml\n}", "objects_file: cannot be combined with snapshot", 3},
 		{"clusterdns cluster.local {\n apiserver_qps\n}", "apiserver_qps: expected exactly one argument", 2},
 		{"clusterdns cluster.local {\n apiserver_qps -1\n}", `apiserver_qps: invalid value "-1"`, 2},
 		{"clusterdns cluster.local {\n apiserver_qps fast\n}", `apiserver_qps: invalid value "fast"`, 2},

@@ -58,6 +58,7 @@ func TestEndToEnd(t *testing.T) {
 		{"deploy", testDeploy},
 		{"api outage", testOutage},
 		{"start before api", testStartBeforeAPI},
+		{"start from a snapshot", testWarmStart},
 		{"fresh etcd relist", testFreshEtcd},
 	}
 	for _, s := range steps {

@@ -129,13 +129,12 @@ func startCluster(ctx context.Context) error {
 	if env.metricsPort, err = controlplane.FreePort(); err != nil {
 		return err
 	}
-	return startDNS("coredns", dnsAddr, upstreamAddr, env.readyPort, env.metricsPort, mainServerOptions...)
+	// Beyond kubeadm's options: not ready once the API server has been out
+	// of reach for a few seconds (testOutage), and a snapshot file for
+	// testWarmStart.
+	return startDNS("coredns", dnsAddr, upstreamAddr, env.readyPort, env.metricsPort,
+		"ready_stale_limit 3s", "snapshot "+snapshotPath()+" 1s")
 }
-
-// mainServerOptions are the clusterdns options of the main DNS server
-// beyond kubeadm's: not ready once the API server has been out of reach for
-// a few seconds (testOutage).
-var mainServerOptions = []string{"ready_stale_limit 3s"}
 
 // startDNS runs the binary with clusterdns on addr and, when upstream is
 // set, the kubernetes plugin on upstream, both with the DNS user's

@@ -104,14 +104,7 @@ func testOutage(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) {
 	if s := time.Unix(0, int64(since*1e9)); s.Before(stopping) || s.After(stopped.Add(5*time.Second)) {
 		t.Errorf("coredns_clusterdns_stale_since_timestamp_seconds %s, want between the API server's stop (%s) and 5 s after it ended (%s)", s, stopping, stopped)
 	}
-	if err := env.cp.StartAPIServer(ctx); err != nil {
-		t.Fatal(err)
-	}
-	back := time.Now()
-	waitFor(t, "API back", 60*time.Second, func() bool {
-		_, err := cs.CoreV1().Services("prod").Create(ctx, service("prod", "after-outage", false, &singleStack, port("http", corev1.ProtocolTCP, 80)), metav1.CreateOptions{})
-		return err == nil
-	})
+	back := restartAPIAndCreate(t, ctx, cs, "after-outage")
 	start := time.Now()
 	expect(t, "a change after the outage", "after-outage.prod.svc.cluster.local.", dns.TypeA, 120*time.Second, count("A", 1))
 	record("after a 15 s API outage: service created -> A answered", time.Since(start))
@@ -121,6 +114,21 @@ func testOutage(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) {
 	})
 	record("after a 15 s API outage: API back -> /ready true, stale 0", time.Since(back))
 	compareUpstream("after a 15 s API outage: service created -> A answered", start, "after-outage.prod.svc.cluster.local.", count("A", 1))
+}
+
+// restartAPIAndCreate starts the API server again and creates the service
+// prod/name as soon as it answers; it returns when the server was started.
+func restartAPIAndCreate(t *testing.T, ctx context.Context, cs *kubernetes.Clientset, name string) time.Time {
+	t.Helper()
+	if err := env.cp.StartAPIServer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	back := time.Now()
+	waitFor(t, "API back", 60*time.Second, func() bool {
+		_, err := cs.CoreV1().Services("prod").Create(ctx, service("prod", name, false, &singleStack, port("http", corev1.ProtocolTCP, 80)), metav1.CreateOptions{})
+		return err == nil
+	})
+	return back
 }
 
 // compareUpstream records how long the kubernetes plugin (same binary,
