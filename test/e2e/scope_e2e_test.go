@@ -160,6 +160,32 @@ func testNamespacedRBAC(t *testing.T, ctx context.Context, cs *kubernetes.Client
 	if log := string(must(os.ReadFile(env.cp.Path(user + ".log")))); strings.Contains(log, refusedLine) {
 		t.Errorf("the namespaced server was refused a request:\n%s", log)
 	}
+
+	// Listing a namespace the user has no Role in: refused, logged, never
+	// ready, as deploy/README.md says.
+	const missing = user + "-missing"
+	readyPort = must(controlplane.FreePort())
+	corefile = env.cp.Path(missing + ".Corefile")
+	conf = fmt.Sprintf(".:53 {\n    bind 127.0.0.23\n    ready 127.0.0.1:%d\n    clusterdns cluster.local {\n        kubeconfig %s\n        namespaces %s %s\n        startup_timeout 1s\n    }\n}\n",
+		readyPort, kubeconfig, served[0], other)
+	if err := os.WriteFile(corefile, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.cp.Start(missing, env.coredns, os.Environ(), "-conf", corefile); err != nil {
+		t.Fatal(err)
+	}
+	defer env.cp.Stop(missing)
+	waitFor(t, "the refusal in "+other+" to be logged", 20*time.Second, func() bool {
+		for _, line := range strings.Split(string(must(os.ReadFile(env.cp.Path(missing+".log")))), "\n") {
+			if strings.Contains(line, refusedLine) && strings.Contains(line, `in the namespace "`+other+`"`) {
+				return true
+			}
+		}
+		return false
+	})
+	if ready(readyPort) {
+		t.Errorf("/ready answers 200 although %s cannot be listed", other)
+	}
 }
 
 // reverseName is the in-addr.arpa name of an IPv4 address.
