@@ -197,3 +197,35 @@ func TestMaxAnswersUnset(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkMaxAnswers answers a headless service of 1,000 endpoints whole
+// and capped at 10, for the cost of the window against the full answer.
+func BenchmarkMaxAnswers(b *testing.B) {
+	port := []discoveryv1.EndpointPort{testSlicePort("http", corev1.ProtocolTCP, 80)}
+	var eps []testEndpoint
+	for i := range 1000 {
+		eps = append(eps, testEndpoint{ip: fmt.Sprintf("10.244.%d.%d", i/250, i%250+1)})
+	}
+	objs := []runtime.Object{
+		testNamespace("prod"),
+		testService("prod", "big", []string{"None"}, testPort("http", corev1.ProtocolTCP, 80)),
+		testSlice("prod", "big", "big-1", discoveryv1.AddressTypeIPv4, port, eps...),
+	}
+	for _, capN := range []int{0, 10} {
+		cfg := testConfig()
+		cfg.maxAnswers = capN
+		c := newTestPlugin(b, cfg, objs...)
+		for _, qtype := range []uint16{dns.TypeA, dns.TypeSRV} {
+			b.Run(fmt.Sprintf("%s/max_answers=%d", dns.TypeToString[qtype], capN), func(b *testing.B) {
+				r := new(dns.Msg)
+				r.SetQuestion("big.prod.svc.cluster.local.", qtype)
+				w := dnstest.NewRecorder(&test.ResponseWriter{})
+				ctx := context.Background()
+				b.ReportAllocs()
+				for b.Loop() {
+					c.ServeDNS(ctx, w, r)
+				}
+			})
+		}
+	}
+}
