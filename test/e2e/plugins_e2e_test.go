@@ -32,13 +32,20 @@ const (
 	// pluginsUser is the ClusterRole that adds what `pods verified` needs
 	// (as deploy/overlays/pods-verified does), bound to the DNS user.
 	pluginsUser = "clusterdns-e2e-pods"
+	// handoverNS is the namespace of the pod that takes over the address
+	// of the client pod in prod.
+	handoverNS = "handover"
 )
 
 // testStockPlugins runs a server with the stock plugins that use
 // clusterdns's interfaces (autopath, transfer, metadata with log) and
-// `pods verified`, serving only namespace prod.
+// `pods verified`, serving namespaces prod and handover (where a pod takes
+// over an address). With `namespaces`, pods are watched in those alone.
 func testStockPlugins(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) {
 	grantPods(t, ctx, cs)
+	if err := ensureNamespace(ctx, cs, handoverNS); err != nil {
+		t.Fatal(err)
+	}
 	clientPod := unscheduledPod(t, ctx, cs, "prod", "client", podClientAddr, false)
 	unscheduledPod(t, ctx, cs, "prod", "hostnet", hostNetAddr, true)
 
@@ -55,13 +62,13 @@ func testStockPlugins(t *testing.T, ctx context.Context, cs *kubernetes.Clientse
     clusterdns cluster.local {
         kubeconfig %s
         pods verified
-        namespaces prod
+        namespaces prod %s
     }
     template IN A example.com {
         answer "{{ .Name }} 60 IN A 192.0.2.10"
     }
 }
-`, pluginsAddr, readyPort, env.dnsConf)
+`, pluginsAddr, readyPort, env.dnsConf, handoverNS)
 	path := env.cp.Path("plugins.Corefile")
 	if err := os.WriteFile(path, []byte(corefile), 0o600); err != nil {
 		t.Fatal(err)
@@ -170,9 +177,9 @@ func testAutopath(t *testing.T, ctx context.Context, cs kubernetes.Interface, cl
 
 	// A newer pod takes over the address, as when the pod is replaced and
 	// its address reused before the old object is gone.
-	successor := unscheduledPod(t, ctx, cs, "kube-system", "successor", podClientAddr, false)
+	successor := unscheduledPod(t, ctx, cs, handoverNS, "successor", podClientAddr, false)
 	waitFor(t, "the newer pod's namespace", 30*time.Second, func() bool {
-		got, n, err := searchWalk(podClientAddr, "kube-system", "api.example.com")
+		got, n, err := searchWalk(podClientAddr, handoverNS, "api.example.com")
 		return err == nil && n == 1 && slices.Equal(got.records, want)
 	})
 	t.Logf("%s/%s took over %s from %s/%s", successor.Namespace, successor.Name, podClientAddr, client.Namespace, client.Name)
@@ -185,7 +192,7 @@ func testAutopath(t *testing.T, ctx context.Context, cs kubernetes.Interface, cl
 		start := time.Now()
 		queries := 0
 		for range rounds {
-			_, n, err := searchWalk(tc.src, "kube-system", "api.example.com")
+			_, n, err := searchWalk(tc.src, handoverNS, "api.example.com")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -231,7 +238,7 @@ func testTransfer(t *testing.T) {
 		mismatch = nil
 		for key, records := range sets {
 			if strings.Contains(key, ".default.svc.") || strings.Contains(key, ".kube-system.") {
-				t.Errorf("AXFR holds %s, outside namespaces prod", key)
+				t.Errorf("AXFR holds %s, outside the served namespaces", key)
 			}
 			name, typ, _ := strings.Cut(key, " ")
 			a, err := query(pluginsAddr, "tcp", name, dns.StringToType[typ])
@@ -264,7 +271,7 @@ func testMetadataLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		// kube-system/successor went with the end of testAutopath: the
+		// handover/successor went with the end of testAutopath: the
 		// address is prod/client's again.
 		" prod/client _http._tcp.web.prod.svc.cluster.local. SRV svc prod web - http tcp",
 		" prod/client db-0.db.prod.svc.cluster.local. A svc prod db db-0 - -",
