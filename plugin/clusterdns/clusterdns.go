@@ -87,6 +87,7 @@ type config struct {
 	maxAnswers          int  // records per headless answer; 0: no cap
 	fallbackTerminating bool // `fallback_terminating`
 	zonal               bool // zone-scoped names of headless services
+	clientZoneFirst     bool // `client_zone_first`: headless answers start with the client's zone
 	fall                fall.F
 	hostSearch          []string // the server's own search domains (autopath)
 }
@@ -100,6 +101,12 @@ func defaultConfig() *config {
 		snapshotInterval: defaultSnapshotInterval,
 	}
 }
+
+// watchPods reports whether the Pods are watched.
+func (c *config) watchPods() bool { return c.podMode == podsVerified || c.clientZoneFirst }
+
+// keepZones reports whether endpoint zones are kept and grouped.
+func (c *config) keepZones() bool { return c.zonal || c.clientZoneFirst }
 
 // namespaceAllowed reports whether the static `namespaces` list lets ns be
 // served; a name that cannot be a DNS label never is.

@@ -17,7 +17,8 @@ type stores struct {
 	services   cache.Indexer
 	slices     cache.Indexer // nil with noendpoints
 	namespaces cache.Indexer
-	pods       cache.Indexer // nil unless `pods verified`
+	pods       cache.Indexer // nil unless `pods verified` or `client_zone_first`
+	nodes      cache.Indexer // nil unless `client_zone_first`
 }
 
 func newStores(cfg *config) stores {
@@ -28,8 +29,11 @@ func newStores(cfg *config) stores {
 	if !cfg.noEndpoints {
 		st.slices = cache.NewIndexer(cache.MetaNamespaceKeyFunc, sliceIndexers())
 	}
-	if cfg.podMode == podsVerified {
+	if cfg.watchPods() {
 		st.pods = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
+	}
+	if cfg.clientZoneFirst {
+		st.nodes = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
 	}
 	return st
 }
@@ -75,6 +79,7 @@ type controller struct {
 	services map[string]change // "<ns>/<svc>" keys, with their earliest unpublished change
 	nsKeys   map[string]struct{}
 	podKeys  map[string]struct{}
+	nodeKeys map[string]struct{}
 	full     bool
 	kick     chan struct{}
 
@@ -86,6 +91,7 @@ type controller struct {
 	stale   staleness
 	podRefs map[podKey]int          // how many pods hold each address
 	podHave map[string][]netip.Addr // addresses published per pod key
+	zoned   zoneClients             // client addresses' zones, for client_zone_first
 	// clientPods lists the pods (keys) holding each address, host-network
 	// pods excepted, to pick the one a query from that address comes from.
 	clientPods map[netip.Addr][]string
@@ -121,13 +127,16 @@ func (ch change) earlier(o change) change {
 
 func newController(cfg *config, st stores, ix *Index) *controller {
 	return &controller{
-		cfg:      cfg,
-		st:       st,
-		w:        newIndexWriter(ix),
-		opts:     buildOptions{ignoreEmptyServices: cfg.ignoreEmptyServices, maxAnswers: cfg.maxAnswers, fallbackTerminating: cfg.fallbackTerminating, zonal: cfg.zonal},
+		cfg: cfg,
+		st:  st,
+		w:   newIndexWriter(ix),
+		opts: buildOptions{ignoreEmptyServices: cfg.ignoreEmptyServices, maxAnswers: cfg.maxAnswers, fallbackTerminating: cfg.fallbackTerminating,
+			zonal: cfg.zonal, clientZoneFirst: cfg.clientZoneFirst},
 		services: make(map[string]change),
 		nsKeys:   make(map[string]struct{}),
 		podKeys:  make(map[string]struct{}),
+		nodeKeys: make(map[string]struct{}),
+		zoned:    newZoneClients(),
 		kick:     make(chan struct{}, 1),
 		podRefs:  make(map[podKey]int),
 		podHave:  make(map[string][]netip.Addr),
@@ -271,9 +280,10 @@ func (c *controller) process() {
 // apply is process with the build lock held; it reports whether it published.
 func (c *controller) apply() bool {
 	c.mu.Lock()
-	full, services, nsKeys, podKeys := c.full, c.services, c.nsKeys, c.podKeys
+	full, services, nsKeys, podKeys, nodeKeys := c.full, c.services, c.nsKeys, c.podKeys, c.nodeKeys
 	c.full = false
 	c.services, c.nsKeys, c.podKeys = make(map[string]change), make(map[string]struct{}), make(map[string]struct{})
+	c.nodeKeys = make(map[string]struct{})
 	c.mu.Unlock()
 
 	start := time.Now()
@@ -289,6 +299,9 @@ func (c *controller) apply() bool {
 		}
 		for key := range podKeys {
 			c.syncPod(key)
+		}
+		for name := range nodeKeys {
+			c.syncNode(name)
 		}
 	}
 	published := c.w.commit()
@@ -382,6 +395,11 @@ func (c *controller) rebuildAll() {
 				c.syncPod(key)
 			}
 		}
+		for key := range c.zoned.have {
+			if _, ok, _ := c.st.pods.GetByKey(key); !ok {
+				c.syncPod(key)
+			}
+		}
 		for _, key := range c.st.pods.ListKeys() {
 			c.syncPod(key)
 		}
@@ -454,16 +472,28 @@ func (c *controller) syncService(key string) {
 	c.w.setService(k, buildEntry(svc, slices, c.opts))
 }
 
-// syncPod updates the addresses one pod holds, for `pods verified`, and
-// which pod each of its addresses identifies as a DNS client.
+// syncPod updates what one pod contributes: for `pods verified` its
+// addresses and which pod each identifies as a DNS client, for
+// client_zone_first its addresses' zone.
 func (c *controller) syncPod(key string) {
-	ns, _, err := cache.SplitMetaNamespaceKey(key)
-	if err != nil {
-		return
-	}
 	var p *pod
 	if obj, exists, _ := c.st.pods.GetByKey(key); exists {
 		p, _ = obj.(*pod)
+	}
+	if c.cfg.podMode == podsVerified {
+		c.syncPodRecords(key, p)
+	}
+	if c.cfg.clientZoneFirst {
+		c.syncClientPod(key, p)
+	}
+}
+
+// syncPodRecords updates the addresses one pod holds and the clients they
+// identify, for `pods verified`.
+func (c *controller) syncPodRecords(key string, p *pod) {
+	ns, _, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		return
 	}
 	addrs := podAddrs(p)
 	old := c.podHave[key]

@@ -37,6 +37,10 @@ func newTestPlugin(tb testing.TB, cfg *config, objs ...runtime.Object) *ClusterD
 			if st.pods != nil {
 				err = st.pods.Add(slim)
 			}
+		case *corev1.Node:
+			if st.nodes != nil {
+				err = st.nodes.Add(slim)
+			}
 		default:
 			tb.Fatalf("newTestPlugin: unexpected object %T", o)
 		}

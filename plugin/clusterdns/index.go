@@ -26,6 +26,9 @@ type snapshot struct {
 	// clients maps a pod address to the pod queries from it come from
 	// (autopath, client metadata), with `pods verified`.
 	clients *cowMap[addrKey, clientPod]
+	// clientZones maps the addresses of pods on nodes with a zone to that
+	// zone, with `client_zone_first`.
+	clientZones *cowMap[addrKey, string]
 }
 
 // ptrOwner is a service that owns an address: as its ClusterIP, or as the
@@ -79,6 +82,7 @@ func newIndex() *Index {
 		reverseTree: &cowMap[netip.Prefix, int32]{},
 		pods:        &cowMap[podKey, struct{}]{},
 		clients:     &cowMap[addrKey, clientPod]{},
+		clientZones: &cowMap[addrKey, string]{},
 	})
 	return ix
 }
@@ -98,6 +102,7 @@ type indexWriter struct {
 	reverseTree *cowEdit[netip.Prefix, int32]
 	pods        *cowEdit[podKey, struct{}]
 	clients     *cowEdit[addrKey, clientPod]
+	clientZones *cowEdit[addrKey, string]
 	changed     bool
 	endpoints   int // endpoints of the served entries, for the index size metric
 }
@@ -115,6 +120,7 @@ func (w *indexWriter) begin() {
 	w.reverseTree = cur.reverseTree.edit()
 	w.pods = cur.pods.edit()
 	w.clients = cur.clients.edit()
+	w.clientZones = cur.clientZones.edit()
 	w.changed = false
 }
 
@@ -132,6 +138,7 @@ func (w *indexWriter) commit() bool {
 		reverseTree: w.reverseTree.done(),
 		pods:        w.pods.done(),
 		clients:     w.clients.done(),
+		clientZones: w.clientZones.done(),
 	})
 	return true
 }

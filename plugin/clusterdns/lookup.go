@@ -155,14 +155,13 @@ func (l *lookup) zoneScoped(e *svcEntry, zoned string) result {
 	case zone == "":
 		return resultNoData // pin._zone.<svc>: an empty non-terminal
 	}
-	ze := e.zones[zone]
-	if ze == nil {
-		if directive == directivePin {
-			return resultNoData
-		}
-		ze = e
+	if ze := e.zones[zone]; ze != nil {
+		return l.entry(l.qname, ze.svcEntry)
 	}
-	return l.entry(l.qname, ze)
+	if directive == directivePin {
+		return resultNoData
+	}
+	return l.entry(l.qname, e)
 }
 
 // cutLast splits a name at its last dot: ("a.b", "c") for "a.b.c", ("", "c") for "c".
@@ -182,6 +181,11 @@ func (l *lookup) entry(owner string, e *svcEntry) result {
 	case dns.TypeA, dns.TypeAAAA:
 		start := len(l.answer)
 		a4, a6 := e.a4, e.a6
+		if e.zones != nil && l.c.cfg.clientZoneFirst {
+			if z := e.zones[l.clientZone()]; z != nil {
+				a4, a6 = z.first4, z.first6
+			}
+		}
 		var wrap4, wrap6 []byte
 		if e.rot != nil {
 			// max_answers: a window of the addresses, a different one each

@@ -171,7 +171,7 @@ func (o *fileObjects) add(raw []byte, cfg *config, used map[string]bool) error {
 		}
 	case *corev1.Pod:
 		if match(cfg.labelSelector, t.Labels) {
-			o.pods = append(o.pods, slimPod(t))
+			o.pods = append(o.pods, newSlimmer(cfg).pod(t))
 		}
 	default:
 		o.ignored++

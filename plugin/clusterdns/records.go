@@ -26,7 +26,13 @@ type svcEntry struct {
 	rot      *rotation // where capped answers start; nil without max_answers
 	// zones are the entries of the zone-scoped names of a headless service
 	// (`zonal`): its endpoints in each topology zone, by lower-case zone.
-	zones map[string]*svcEntry
+	zones map[string]*zoneEntry
+}
+
+// zoneEntry is a headless service's entry for one topology zone.
+type zoneEntry struct {
+	*svcEntry             // the endpoints in the zone
+	first4, first6 []byte // with client_zone_first: all the service's addresses, the zone's first
 }
 
 // slicePort is a port of an EndpointSlice (or Service) as DNS needs it.
@@ -42,6 +48,7 @@ type buildOptions struct {
 	maxAnswers          int  // `max_answers`; 0: answers are not capped
 	fallbackTerminating bool // no ready endpoint: serve the serving, terminating ones
 	zonal               bool // build the zone-scoped entries of headless services
+	clientZoneFirst     bool // and each zone's order of all addresses
 }
 
 // buildEntry computes the index entry of one Service from it and its slim
@@ -82,8 +89,8 @@ func buildEntry(svc *service, slices []*endpointSlice, o buildOptions) *svcEntry
 			return nil
 		}
 		e.setEndpoints(e.eps, o)
-		if o.zonal {
-			e.zones = zoneEntries(e.base, slices, pick, o)
+		if o.zonal || o.clientZoneFirst {
+			e.zones = zoneEntries(e, slices, pick, o)
 		}
 		return e
 	}
@@ -122,9 +129,9 @@ func terminatingOf(s *endpointSlice) ([]sliceEndpoint, []string) {
 }
 
 // zoneEntries groups the endpoints pick chooses by their topology zone and
-// builds a headless entry for each zone; endpoints without a zone are in
-// none. Nil when no endpoint has a zone.
-func zoneEntries(base string, slices_ []*endpointSlice, pick func(*endpointSlice) ([]sliceEndpoint, []string), o buildOptions) map[string]*svcEntry {
+// builds a headless entry for each zone of service entry e; endpoints
+// without a zone are in none. Nil when no endpoint has a zone.
+func zoneEntries(e *svcEntry, slices_ []*endpointSlice, pick func(*endpointSlice) ([]sliceEndpoint, []string), o buildOptions) map[string]*zoneEntry {
 	var byZone map[string][]*sliceEndpoint
 	for _, s := range slices_ {
 		eps, zones := pick(s)
@@ -141,10 +148,13 @@ func zoneEntries(base string, slices_ []*endpointSlice, pick func(*endpointSlice
 	if byZone == nil {
 		return nil
 	}
-	out := make(map[string]*svcEntry, len(byZone))
+	out := make(map[string]*zoneEntry, len(byZone))
 	for z, eps := range byZone {
-		ze := &svcEntry{base: base, headless: true}
+		ze := &zoneEntry{svcEntry: &svcEntry{base: e.base, headless: true}}
 		ze.setEndpoints(sortEndpoints(eps), o)
+		if o.clientZoneFirst {
+			ze.first4, ze.first6 = zoneFirst(e, ze.svcEntry)
+		}
 		out[z] = ze
 	}
 	return out

@@ -203,7 +203,7 @@ func parseStanza(c *caddy.Controller) (*config, error) {
 		case "objects_file":
 			err = parseObjectsFile(c, cfg, opt, args)
 			if err == nil {
-				err = conflict(opt, "endpoint", "tls", "kubeconfig", "ready_stale_limit", "resync", "snapshot")
+				err = conflict(opt, "endpoint", "tls", "kubeconfig", "ready_stale_limit", "resync", "snapshot", "client_zone_first")
 			}
 
 		case "namespaces":
@@ -264,7 +264,7 @@ func parseStanza(c *caddy.Controller) (*config, error) {
 			if err = argCount(c, opt, args, 0, 0); err != nil {
 				break
 			}
-			if err = conflict(opt, "fallback_terminating", "zonal"); err == nil {
+			if err = conflict(opt, "fallback_terminating", "zonal", "client_zone_first"); err == nil {
 				cfg.noEndpoints = true
 			}
 
@@ -282,7 +282,9 @@ func parseStanza(c *caddy.Controller) (*config, error) {
 			cfg.ignoreEmptyServices = true
 
 		case "max_answers":
-			cfg.maxAnswers, err = parseIntIn(c, opt, args, 1, maxAnswersLimit)
+			if cfg.maxAnswers, err = parseIntIn(c, opt, args, 1, maxAnswersLimit); err == nil {
+				err = conflict(opt, "client_zone_first")
+			}
 
 		case "startup_timeout":
 			if err = argCount(c, opt, args, 1, 1); err != nil {
@@ -341,6 +343,16 @@ func parseStanza(c *caddy.Controller) (*config, error) {
 			// Zone-scoped names select endpoints, which noendpoints does not watch.
 			if err = conflict(opt, "noendpoints"); err == nil {
 				cfg.zonal = true
+			}
+
+		case "client_zone_first":
+			if err = argCount(c, opt, args, 0, 0); err != nil {
+				break
+			}
+			// It needs the API's Pods and Nodes and every record of the
+			// answer, in an order of its own.
+			if err = conflict(opt, "noendpoints", "max_answers", "objects_file"); err == nil {
+				cfg.clientZoneFirst = true
 			}
 
 		case "multicluster":

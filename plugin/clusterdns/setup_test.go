@@ -37,7 +37,7 @@ func TestSetupParseDefaults(t *testing.T) {
 	}
 	if cfg.endpoint != "" || cfg.kubeconfig != "" || cfg.objectsFile != "" || cfg.tlsCert != "" ||
 		cfg.labelSelector != nil || cfg.namespaceSelector != nil || cfg.namespaces != nil ||
-		cfg.endpointPodNames || cfg.noEndpoints || cfg.ignoreEmptyServices || cfg.fallbackTerminating || cfg.zonal || len(cfg.fall.Zones) != 0 ||
+		cfg.endpointPodNames || cfg.noEndpoints || cfg.ignoreEmptyServices || cfg.fallbackTerminating || cfg.zonal || cfg.clientZoneFirst || len(cfg.fall.Zones) != 0 ||
 		cfg.apiQPS != 0 || cfg.apiBurst != 0 || cfg.apiMaxInflight != 0 || cfg.readyStaleLimit != 0 || cfg.resync != 0 || cfg.snapshotPath != "" {
 		t.Errorf("unexpected non-default config: %+v", cfg)
 	}
@@ -99,6 +99,9 @@ func TestSetupParseOptions(t *testing.T) {
 		}},
 		{"zonal", "clusterdns cluster.local {\n zonal\n}", func(c *config) error {
 			return setupWant(c.zonal, true)
+		}},
+		{"client_zone_first", "clusterdns cluster.local {\n client_zone_first\n}", func(c *config) error {
+			return setupWant(c.clientZoneFirst, true)
 		}},
 		{"fallthrough all", "clusterdns cluster.local {\n fallthrough\n}", func(c *config) error {
 			return setupWant(strings.Join(c.fall.Zones, ","), ".")
@@ -263,6 +266,12 @@ func TestSetupParseErrors(t *testing.T) {
 		{"clusterdns cluster.local {\n max_answers 2.5\n}", `max_answers: invalid value "2.5"`, 2},
 		{"clusterdns cluster.local {\n multicluster clusterset.local\n}", "multicluster: option is not supported yet", 2},
 		{"clusterdns cluster.local {\n zonal yes\n}", "zonal: expected no arguments, got 1", 2},
+		{"clusterdns cluster.local {\n client_zone_first yes\n}", "client_zone_first: expected no arguments, got 1", 2},
+		{"clusterdns cluster.local {\n max_answers 20\n client_zone_first\n}", "client_zone_first: cannot be combined with max_answers", 3},
+		{"clusterdns cluster.local {\n objects_file o.yaml\n client_zone_first\n}", "client_zone_first: cannot be combined with objects_file", 3},
+		{"clusterdns cluster.local {\n client_zone_first\n noendpoints\n}", "noendpoints: cannot be combined with client_zone_first", 3},
+		{"clusterdns cluster.local {\n client_zone_first\n max_answers 20\n}", "max_answers: cannot be combined with client_zone_first", 3},
+		{"clusterdns cluster.local {\n client_zone_first\n objects_file o.yaml\n}", "objects_file: cannot be combined with client_zone_first", 3},
 		{"clusterdns cluster.local {\n noendpoints\n zonal\n}", "zonal: cannot be combined with noendpoints", 3},
 		{"clusterdns cluster.local {\n zonal\n noendpoints\n}", "noendpoints: cannot be combined with zonal", 3},
 		{"clusterdns cluster.local {\n ttl 5\n bogus 1\n}", `unknown option "bogus"`, 3},

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unique"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -68,6 +69,14 @@ type pod struct {
 	deleting    bool         // it has a deletion timestamp
 	created     int64        // its creation time, Unix seconds
 	addrs       []netip.Addr // parsed, distinct
+	node        string       // its node's name, with client_zone_first
+}
+
+// node is what clusterdns keeps of a core/v1 Node, for client_zone_first.
+type node struct {
+	objectMeta
+
+	zone string // its topology.kubernetes.io/zone label, lower case; "" if none
 }
 
 // Slim objects live in informer stores, which want runtime.Objects. They
@@ -90,6 +99,24 @@ func (s *endpointSlice) DeepCopyObject() runtime.Object {
 
 // GetObjectKind implements runtime.Object; slim objects carry no type meta.
 func (*endpointSlice) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
+
+// DeepCopyObject implements runtime.Object.
+func (p *pod) DeepCopyObject() runtime.Object {
+	c := *p
+	return &c
+}
+
+// GetObjectKind implements runtime.Object; slim objects carry no type meta.
+func (*pod) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
+
+// DeepCopyObject implements runtime.Object.
+func (n *node) DeepCopyObject() runtime.Object {
+	c := *n
+	return &c
+}
+
+// GetObjectKind implements runtime.Object; slim objects carry no type meta.
+func (*node) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
 
 // maxPorts is the most ports kept of one Service or EndpointSlice. An SRV
 // answer holds at most about 1,190 records (a 65,535-byte message), and
@@ -137,25 +164,18 @@ func isAddr(s string) bool {
 	return err == nil
 }
 
-// DeepCopyObject implements runtime.Object.
-func (p *pod) DeepCopyObject() runtime.Object {
-	c := *p
-	return &c
-}
-
-// GetObjectKind implements runtime.Object; slim objects carry no type meta.
-func (*pod) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
-
 // slimmer builds slim objects for one configuration.
 type slimmer struct {
 	endpointPodNames bool
 	keepTerminating  bool // keep serving, terminating endpoints (`fallback_terminating`)
-	keepZones        bool // keep the endpoints' zones (`zonal`)
+	keepZones        bool // keep the endpoints' zones (`zonal`, `client_zone_first`)
+	keepNodes        bool // keep pods' node names (`client_zone_first`)
 }
 
 // newSlimmer returns the slimmer of a configuration.
 func newSlimmer(cfg *config) slimmer {
-	return slimmer{endpointPodNames: cfg.endpointPodNames, keepTerminating: cfg.fallbackTerminating, keepZones: cfg.zonal}
+	return slimmer{endpointPodNames: cfg.endpointPodNames, keepTerminating: cfg.fallbackTerminating,
+		keepZones: cfg.keepZones(), keepNodes: cfg.clientZoneFirst}
 }
 
 // transform returns the slim form of a Service, EndpointSlice, Namespace or
@@ -170,7 +190,9 @@ func (sl slimmer) transform(obj any) (any, error) {
 	case *corev1.Namespace:
 		return slimNamespace(o), nil
 	case *corev1.Pod:
-		return slimPod(o), nil
+		return sl.pod(o), nil
+	case *corev1.Node:
+		return slimNode(o), nil
 	}
 	return obj, nil
 }
@@ -297,7 +319,7 @@ func (sl slimmer) slice(s *discoveryv1.EndpointSlice) *endpointSlice {
 		}
 		zone := ""
 		if sl.keepZones && e.Zone != nil {
-			zone = lower(*e.Zone)
+			zone = zoneName(*e.Zone)
 		}
 		name := sl.endpointName(e)
 		for _, a := range e.Addresses {
@@ -376,6 +398,29 @@ func slimPod(p *corev1.Pod) *pod {
 		}
 	}
 	return out
+}
+
+// pod is slimPod, with the pod's node kept for client_zone_first.
+func (sl slimmer) pod(p *corev1.Pod) *pod {
+	out := slimPod(p)
+	if sl.keepNodes {
+		out.node = p.Spec.NodeName
+	}
+	return out
+}
+
+// slimNode keeps a node's name and its topology.kubernetes.io/zone label.
+func slimNode(n *corev1.Node) *node {
+	return &node{objectMeta: slimMeta(&n.ObjectMeta), zone: zoneName(n.Labels[corev1.LabelTopologyZone])}
+}
+
+// zoneName returns a zone lower case and interned: a cluster has a handful
+// of zones, and each decoded endpoint would otherwise keep its own copy.
+func zoneName(z string) string {
+	if z == "" {
+		return ""
+	}
+	return unique.Make(lower(z)).Value()
 }
 
 // slimAPIMeta keeps the same fields as slimMeta for objects that stay API

@@ -110,7 +110,7 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 				})
 		}, &discoveryv1.EndpointSlice{}, sliceIndexers(), resourceSlices, sliceHandler(ctl))
 	}
-	if s.cfg.podMode == podsVerified {
+	if s.cfg.watchPods() {
 		podSel := sel
 		// Finished pods keep their address in the API but no longer own it.
 		podSel.FieldSelector = fields.AndSelectors(
@@ -127,6 +127,17 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 					return cs.CoreV1().Pods(ns).Watch(ctx, o)
 				})
 		}, &corev1.Pod{}, cache.Indexers{}, resourcePods, podHandler(ctl))
+	}
+	if s.cfg.clientZoneFirst {
+		// Nodes are cluster-scoped; the slimmer keeps their zone label only.
+		ctl.st.nodes = add(listWatch(contact, metav1.ListOptions{},
+			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				return cs.CoreV1().Nodes().List(ctx, o)
+			},
+			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				return cs.CoreV1().Nodes().Watch(ctx, o)
+			}),
+			&corev1.Node{}, cache.Indexers{}, resourceNodes, nodeHandler(ctl))
 	}
 
 	for _, inf := range informers {
@@ -282,6 +293,23 @@ func podHandler(ctl *controller) cache.ResourceEventHandler {
 		AddFunc:    func(obj any) { markKey(obj, ctl.markPod) },
 		UpdateFunc: func(_, cur any) { markKey(cur, ctl.markPod) },
 		DeleteFunc: func(obj any) { markKey(obj, ctl.markPod) },
+	}
+}
+
+// nodeHandler queues a node whose zone may have changed.
+func nodeHandler(ctl *controller) cache.ResourceEventHandler {
+	mark := func(obj any) { markKey(obj, ctl.markNode) }
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc: mark,
+		UpdateFunc: func(old, cur any) {
+			o, ok1 := old.(*node)
+			n, ok2 := cur.(*node)
+			if ok1 && ok2 && nodeZone(o) == nodeZone(n) {
+				return
+			}
+			mark(cur)
+		},
+		DeleteFunc: mark,
 	}
 }
 

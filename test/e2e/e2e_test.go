@@ -50,6 +50,7 @@ func TestEndToEnd(t *testing.T) {
 		{"dns programming latency", testProgrammingLatency},
 		{"fallback to terminating endpoints", testFallbackTerminating},
 		{"zone-scoped names", testZonal},
+		{"client's zone first", testClientZoneFirst},
 		{"same answers as kubernetes plugin", testCompareUpstream},
 		{"autopath, transfer and metadata", testStockPlugins},
 		{"rbac", testRBAC},

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -36,6 +37,12 @@ const featuresNS = "features"
 // returns the metrics port. The server stops when the test ends.
 func startFeatureServer(t *testing.T, options ...string) int {
 	t.Helper()
+	return startFeatureServerAs(t, env.dnsConf, options...)
+}
+
+// startFeatureServerAs is startFeatureServer with the credentials of kubeconfig.
+func startFeatureServerAs(t *testing.T, kubeconfig string, options ...string) int {
+	t.Helper()
 	readyPort := must(controlplane.FreePort())
 	metricsPort := must(controlplane.FreePort())
 	corefile := fmt.Sprintf(`.:53 {
@@ -47,7 +54,7 @@ func startFeatureServer(t *testing.T, options ...string) int {
         %s
     }
 }
-`, featureAddr, readyPort, metricsPort, env.dnsConf, strings.Join(options, "\n        "))
+`, featureAddr, readyPort, metricsPort, kubeconfig, strings.Join(options, "\n        "))
 	path := env.cp.Path("coredns-features.Corefile")
 	if err := os.WriteFile(path, []byte(corefile), 0o600); err != nil {
 		t.Fatal(err)
@@ -247,4 +254,80 @@ func testZonal(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) {
 		t.Fatal(err)
 	}
 	expectAt(t, featureAddr, "zone-a gained an endpoint", "zone-a.pin."+base, dns.TypeA, 10*time.Second, only("10.253.0.1", "10.253.0.3"))
+}
+
+// clientAddr is the source address of the queries of the client pod in
+// testClientZoneFirst, on loopback like every address the suite uses.
+const clientAddr = "127.0.0.13"
+
+// orderFrom asks the feature server name A from source address src and
+// returns the addresses in the order of the answer.
+func orderFrom(src, name string) ([]string, error) {
+	m := new(dns.Msg)
+	m.SetQuestion(dns.Fqdn(name), dns.TypeA)
+	c := &dns.Client{Net: "udp", Timeout: 2 * time.Second, Dialer: &net.Dialer{LocalAddr: &net.UDPAddr{IP: net.ParseIP(src)}}}
+	r, _, err := c.Exchange(m, featureAddr+":53")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, rr := range r.Answer {
+		if a, ok := rr.(*dns.A); ok {
+			out = append(out, a.A.String())
+		}
+	}
+	return out, nil
+}
+
+// testClientZoneFirst runs a server with client_zone_first and a client pod
+// on a node in zone-b whose address is the one the queries come from: the
+// zone-b endpoint of a headless service comes first for it, and for any
+// other source the usual order stays.
+func testClientZoneFirst(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) {
+	// The option watches Pods and Nodes, which the deploy manifests' role
+	// does not grant: run as the admin.
+	startFeatureServerAs(t, env.cp.AdminConf, "client_zone_first")
+	createSelectorless(t, ctx, cs, "nearby")
+	slice := manualSlice(featuresNS, "nearby", "nearby-a", "10.254.0.1", "10.254.0.2", "10.254.0.3")
+	slice.Endpoints[0].Zone = new("zone-a")
+	slice.Endpoints[1].Zone = new("zone-b")
+	if _, err := cs.DiscoveryV1().EndpointSlices(featuresNS).Create(ctx, slice, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "zone-b-node", Labels: map[string]string{corev1.LabelTopologyZone: "zone-b"}}}
+	if _, err := cs.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cs.CoreV1().Nodes().Delete(context.Background(), "zone-b-node", metav1.DeleteOptions{}) })
+	client := pod(featuresNS, "zone-b-client", "zone-b-client", "", "")
+	client.Spec.NodeName = "zone-b-node"
+	if _, err := cs.CoreV1().Pods(featuresNS).Create(ctx, client, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// kwok runs the pod with an address of its own; once it is running,
+	// give it the loopback address the queries come from.
+	running := runningPod(t, ctx, cs, featuresNS, "app=zone-b-client")
+	running.Status.PodIP = clientAddr
+	running.Status.PodIPs = []corev1.PodIP{{IP: clientAddr}}
+	if _, err := cs.CoreV1().Pods(featuresNS).UpdateStatus(ctx, &running, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	name := "nearby." + featuresNS + ".svc.cluster.local"
+	var got []string
+	waitFor(t, "the zone-b endpoint first for the zone-b client", 15*time.Second, func() bool {
+		var err error
+		got, err = orderFrom(clientAddr, name)
+		return err == nil && len(got) == 3 && got[0] == "10.254.0.2"
+	})
+	if !slices.Equal(got, []string{"10.254.0.2", "10.254.0.1", "10.254.0.3"}) {
+		t.Errorf("zone-b client got %v, want the zone-b endpoint, then the others in order", got)
+	}
+	other, err := orderFrom("127.0.0.1", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(other, []string{"10.254.0.1", "10.254.0.2", "10.254.0.3"}) {
+		t.Errorf("a client that is not a pod got %v, want the usual order", other)
+	}
 }

@@ -1,0 +1,153 @@
+package clusterdns
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/coredns/coredns/plugin/pkg/dnstest"
+	"github.com/coredns/coredns/plugin/test"
+
+	"github.com/miekg/dns"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+func testNode(name, zone string) *corev1.Node {
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if zone != "" {
+		n.Labels = map[string]string{corev1.LabelTopologyZone: zone, "other": "dropped"}
+	}
+	return n
+}
+
+func testClientPod(ns, name, node, ip string) *corev1.Pod {
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	p.Spec.NodeName = node
+	p.Status.Phase = corev1.PodRunning
+	p.Status.PodIP = ip
+	p.Status.PodIPs = []corev1.PodIP{{IP: ip}}
+	return p
+}
+
+// clientZoneObjects: a headless service with endpoints in zones a and b and
+// one without a zone, and client pods on nodes in each zone and on a node
+// without a zone.
+func clientZoneObjects() []runtime.Object {
+	return []runtime.Object{
+		testNamespace("prod"),
+		testService("prod", "db", []string{"None"}),
+		testSlice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, nil,
+			testEndpoint{ip: "10.244.1.1", zone: "zone-a"},
+			testEndpoint{ip: "10.244.1.2", zone: "zone-b"},
+			testEndpoint{ip: "10.244.1.3"},
+			testEndpoint{ip: "10.244.1.4", zone: "zone-b"}),
+		testNode("node-a", "zone-a"), testNode("node-b", "Zone-B"), testNode("node-x", ""),
+		testClientPod("prod", "client-a", "node-a", "10.240.0.1"),
+		testClientPod("other", "client-b", "node-b", "10.240.0.2"),
+		testClientPod("prod", "client-x", "node-x", "10.240.0.3"),
+	}
+}
+
+// answerFrom asks qname A from client ip and returns the answer's addresses in order.
+func answerFrom(t *testing.T, c *ClusterDNS, ip, qname string) []string {
+	t.Helper()
+	r := new(dns.Msg)
+	r.SetQuestion(qname, dns.TypeA)
+	w := dnstest.NewRecorder(&test.ResponseWriter{RemoteIP: ip})
+	if _, err := c.ServeDNS(context.Background(), w, r); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, rr := range w.Msg.Answer {
+		out = append(out, rr.(*dns.A).A.String())
+	}
+	return out
+}
+
+func TestClientZoneFirst(t *testing.T) {
+	cfg := testConfig()
+	cfg.clientZoneFirst = true
+	c := newTestPlugin(t, cfg, clientZoneObjects()...)
+	all := []string{"10.244.1.1", "10.244.1.2", "10.244.1.3", "10.244.1.4"}
+	tests := []struct {
+		name, client string
+		want         []string
+	}{
+		{"client in zone-a", "10.240.0.1", []string{"10.244.1.1", "10.244.1.2", "10.244.1.3", "10.244.1.4"}},
+		{"client in zone-b, label in capitals", "10.240.0.2", []string{"10.244.1.2", "10.244.1.4", "10.244.1.1", "10.244.1.3"}},
+		{"client on a node without zone", "10.240.0.3", all},
+		{"not a pod", "192.0.2.1", all},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := answerFrom(t, c, tc.client, "db.prod.svc.cluster.local."); !slices.Equal(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+
+	// Without the option the order does not depend on the client.
+	plain := newTestPlugin(t, nil, clientZoneObjects()...)
+	if got := answerFrom(t, plain, "10.240.0.2", "db.prod.svc.cluster.local."); !slices.Equal(got, all) {
+		t.Errorf("without client_zone_first: got %v, want %v", got, all)
+	}
+}
+
+// TestClientZoneFollowsWatches moves a client's node to another zone and
+// the client to another node, through the API, and checks the order follows.
+func TestClientZoneFollowsWatches(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig()
+	cfg.clientZoneFirst = true
+	c, cs := startFake(t, cfg, clientZoneObjects()...)
+	firstFrom := func(client string) string {
+		got := answerFrom(t, c, client, "db.prod.svc.cluster.local.")
+		if len(got) == 0 {
+			return ""
+		}
+		return got[0]
+	}
+	if got := firstFrom("10.240.0.1"); got != "10.244.1.1" {
+		t.Fatalf("client in zone-a starts with %s", got)
+	}
+	// The node's zone changes.
+	if _, err := cs.CoreV1().Nodes().Update(ctx, testNode("node-a", "zone-b"), metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "node-a moved to zone-b", func() bool { return firstFrom("10.240.0.1") == "10.244.1.2" })
+	// The client pod goes away.
+	if err := cs.CoreV1().Pods("prod").Delete(ctx, "client-a", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "client-a forgotten", func() bool { return firstFrom("10.240.0.1") == "10.244.1.1" })
+	// A new pod with that address on the zone-b node.
+	if _, err := cs.CoreV1().Pods("prod").Create(ctx, testClientPod("prod", "client-a2", "node-b", "10.240.0.1"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "client-a2 in zone-b", func() bool { return firstFrom("10.240.0.1") == "10.244.1.2" })
+}
+
+// TestSlimNodeAndPod checks the client_zone_first watches keep only what
+// they need.
+func TestSlimNodeAndPod(t *testing.T) {
+	if n := slimNode(testNode("node-a", "Zone-A")); n.zone != "zone-a" || n.Name != "node-a" {
+		t.Errorf("slim node %q zone %q, want node-a in zone-a", n.Name, n.zone)
+	}
+	if n := slimNode(testNode("node-x", "")); n.zone != "" {
+		t.Errorf("slim node without zone label has zone %q", n.zone)
+	}
+	p := testClientPod("prod", "p", "node-a", "10.0.0.1")
+	if got := (slimmer{}).pod(p); got.node != "" || len(got.addrs) != 1 {
+		t.Errorf("without client_zone_first: node %q addrs %v, want no node and one address", got.node, got.addrs)
+	}
+	if got := (slimmer{keepNodes: true}).pod(p); got.node != "node-a" {
+		t.Errorf("node name %q, want node-a", got.node)
+	}
+	p.Status.Phase = corev1.PodSucceeded
+	if got := podAddrs((slimmer{}).pod(p)); got != nil {
+		t.Errorf("a finished pod holds addresses %v", got)
+	}
+}
