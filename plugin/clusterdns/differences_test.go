@@ -110,6 +110,13 @@ func TestDifferencesFromUpstream(t *testing.T) {
 			qname: "0.96.10.in-addr.arpa.", qtype: dns.TypePTR,
 			ours: nodata, upstream: nxdomain},
 
+		{diff: 1, name: "zonal empty non-terminal pin._zone", options: "zonal",
+			qname: "pin._zone.db.prod.svc.cluster.local.", qtype: dns.TypeA,
+			ours: nodata, upstream: nxdomain},
+		{diff: 1, name: "zonal empty non-terminal _zone", options: "zonal",
+			qname: "_zone.db.prod.svc.cluster.local.", qtype: dns.TypeA,
+			ours: nodata, upstream: nxdomain},
+
 		{diff: 2, name: "SOA at a name that does not exist",
 			qname: "nothere.prod.svc.cluster.local.", qtype: dns.TypeSOA,
 			ours: nxdomain, upstream: nodata},

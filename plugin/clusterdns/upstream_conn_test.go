@@ -72,7 +72,9 @@ func newUpstreamConn(tb testing.TB, objs ...runtime.Object) *upstreamConn {
 				c.svcByExtIP[ip] = append(c.svcByExtIP[ip], svc)
 			}
 		case *discoveryv1.EndpointSlice:
-			ep := upstreamConvert[*object.Endpoints](tb, object.EndpointSliceToEndpoints, m)
+			// With the endpoints' zones, as its controller converts them
+			// under the zonal option; other answers do not use them.
+			ep := upstreamConvert[*object.Endpoints](tb, object.EndpointSliceToEndpointsWithZones, m)
 			c.endpoints = append(c.endpoints, ep)
 			c.epByKey[ep.Index] = append(c.epByKey[ep.Index], ep)
 			for _, ip := range ep.IndexIP {

@@ -1,8 +1,10 @@
 package clusterdns
 
 import (
+	"context"
 	"testing"
 
+	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/test"
 
 	"github.com/miekg/dns"
@@ -109,5 +111,48 @@ func TestZonalKeepsSlimSlim(t *testing.T) {
 	s := (slimmer{keepZones: true}).slice(withZone)
 	if len(s.zones) != len(s.eps) || s.zones[0] != "" || s.zones[1] != "z" {
 		t.Errorf("zones %q for %d endpoints, want [\"\" \"z\"]", s.zones, len(s.eps))
+	}
+}
+
+// TestZonalAgreesWithUpstream asks CoreDNS's kubernetes plugin with its
+// zonal option and ours the zone-scoped names whose answers should be the
+// same: pin and prefer, A and SRV, an empty zone, a ClusterIP service, an
+// unknown directive and other types.
+func TestZonalAgreesWithUpstream(t *testing.T) {
+	objs := zonalObjects()
+	ours := differenceOurs(t, "zonal", false, "", objs)
+	theirs := differenceUpstream(t, "zonal", false, objs)
+	for _, q := range []struct {
+		qname string
+		qtype uint16
+	}{
+		{"zone-a.pin._zone.db.prod.svc.cluster.local.", dns.TypeA},
+		{"zone-a.pin._zone.db.prod.svc.cluster.local.", dns.TypeSRV},
+		{"corp.example.com.pin._zone.db.prod.svc.cluster.local.", dns.TypeA},
+		{"zone-c.pin._zone.db.prod.svc.cluster.local.", dns.TypeA},
+		{"zone-c.prefer._zone.db.prod.svc.cluster.local.", dns.TypeA},
+		{"zone-a.prefer._zone.db.prod.svc.cluster.local.", dns.TypeA},
+		{"zone-a.pin._zone.db.prod.svc.cluster.local.", dns.TypeTXT},
+		{"zone-a.near._zone.db.prod.svc.cluster.local.", dns.TypeA},
+		{"zone-a.pin._zone.web.prod.svc.cluster.local.", dns.TypeA},
+	} {
+		t.Run(q.qname+"/"+dns.TypeToString[q.qtype], func(t *testing.T) {
+			m := new(dns.Msg)
+			m.SetQuestion(q.qname, q.qtype)
+			rec := dnstest.NewRecorder(&test.ResponseWriter{})
+			if _, err := theirs.ServeDNS(context.Background(), rec, m.Copy()); err != nil && rec.Msg == nil {
+				t.Fatal(err)
+			}
+			want := diffAnswer{rcode: dns.RcodeServerFailure}
+			if rec.Msg != nil {
+				want.rcode = rec.Msg.Rcode
+				for _, rr := range rec.Msg.Answer {
+					want.answer = append(want.answer, rr.String())
+				}
+			}
+			if err := checkDiffAnswer(ours, m, want); err != "" {
+				t.Errorf("clusterdns differs from kubernetes: %s", err)
+			}
+		})
 	}
 }
