@@ -51,8 +51,8 @@ func snapshotOptions(cfg *config) string {
 		}
 		return s.String()
 	}
-	return fmt.Sprintf("labels=%s;namespace_labels=%s;endpoint_pod_names=%t;fallback_terminating=%t;zonal=%t;noendpoints=%t;pods_verified=%t",
-		sel(cfg.labelSelector), sel(cfg.namespaceSelector), cfg.endpointPodNames, cfg.fallbackTerminating, cfg.zonal, cfg.noEndpoints, cfg.podMode == podsVerified)
+	return fmt.Sprintf("labels=%s;namespace_labels=%s;endpoint_pod_names=%t;fallback_terminating=%t;zones=%t;noendpoints=%t;pods_verified=%t",
+		sel(cfg.labelSelector), sel(cfg.namespaceSelector), cfg.endpointPodNames, cfg.fallbackTerminating, cfg.keepZones(), cfg.noEndpoints, cfg.podMode == podsVerified)
 }
 
 // snapshotNamespace is the content of one namespace in a snapshot file.
