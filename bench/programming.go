@@ -68,10 +68,14 @@ func programmingChange(cs kubernetes.Interface, n int) change {
 	}
 }
 
+// apiWrite is the key under which programmingLatency records how long the
+// API server took to accept each write, the part both servers share.
+const apiWrite = "api write"
+
 // programmingLatency applies n changes one after another and returns, per
 // server, how long each took from the start of the API write until the
-// server's answer showed it. A change not seen within timeout counts as
-// timeout.
+// server's answer showed it, and under apiWrite how long each write call
+// took. A change not seen within timeout counts as timeout.
 func programmingLatency(ctx context.Context, cs kubernetes.Interface, servers []*server, n int, timeout time.Duration) (map[string][]time.Duration, error) {
 	out := map[string][]time.Duration{}
 	for i := 0; i < n; i++ {
@@ -91,6 +95,9 @@ func programmingLatency(ctx context.Context, cs kubernetes.Interface, servers []
 			}()
 		}
 		err := c.apply(ctx)
+		mu.Lock()
+		out[apiWrite] = append(out[apiWrite], time.Since(start))
+		mu.Unlock()
 		if err != nil {
 			cancel()
 			wg.Wait()

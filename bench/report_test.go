@@ -91,3 +91,13 @@ func TestCommandLine(t *testing.T) {
 		t.Errorf("commandLine = %q, want %q", got, want)
 	}
 }
+
+func TestAfterWrite(t *testing.T) {
+	got := afterWrite([]time.Duration{30, 10, 50}, []time.Duration{20, 15, 45})
+	if want := []time.Duration{10, 0, 5}; len(got) != 3 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+		t.Errorf("afterWrite = %v, want %v", got, want)
+	}
+	if afterWrite([]time.Duration{1}, nil) != nil {
+		t.Error("times without writes")
+	}
+}
