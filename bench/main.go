@@ -85,8 +85,10 @@ func parseFlags() (*options, error) {
 	}
 	for _, s := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < servicesPerNamespace {
-			return nil, fmt.Errorf("-sizes: %q is not a number of services of at least %d", s, servicesPerNamespace)
+		// Whole namespaces only: the query generator picks each kind of
+		// service inside the client's namespace.
+		if err != nil || n < servicesPerNamespace || n%servicesPerNamespace != 0 {
+			return nil, fmt.Errorf("-sizes: %q is not a multiple of %d services", s, servicesPerNamespace)
 		}
 		o.sizes = append(o.sizes, n)
 	}
