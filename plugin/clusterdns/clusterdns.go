@@ -90,6 +90,9 @@ type config struct {
 	clientZoneFirst     bool // `client_zone_first`: headless answers start with the client's zone
 	fall                fall.F
 	hostSearch          []string // the server's own search domains (autopath)
+	// multiclusterZones are the zones (a subset of zones) whose services are
+	// the MCS-API ServiceImports (`multicluster`).
+	multiclusterZones []string
 }
 
 func defaultConfig() *config {
@@ -104,6 +107,20 @@ func defaultConfig() *config {
 
 // watchPods reports whether the Pods are watched.
 func (c *config) watchPods() bool { return c.podMode == podsVerified || c.clientZoneFirst }
+
+// multicluster reports whether the ServiceImports are watched.
+func (c *config) multicluster() bool { return len(c.multiclusterZones) > 0 }
+
+// isMulticluster reports whether zone, one of zones, answers from the
+// ServiceImports. It runs on every query: the list is short.
+func (c *config) isMulticluster(zone string) bool {
+	for _, z := range c.multiclusterZones {
+		if z == zone {
+			return true
+		}
+	}
+	return false
+}
 
 // keepZones reports whether endpoint zones are kept and grouped.
 func (c *config) keepZones() bool { return c.zonal || c.clientZoneFirst }

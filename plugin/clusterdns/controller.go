@@ -19,6 +19,7 @@ type stores struct {
 	namespaces cache.Indexer
 	pods       cache.Indexer // nil unless `pods verified` or `client_zone_first`
 	nodes      cache.Indexer // nil unless `client_zone_first`
+	imports    cache.Indexer // ServiceImports as slim services; nil unless `multicluster`
 }
 
 func newStores(cfg *config) stores {
@@ -35,6 +36,9 @@ func newStores(cfg *config) stores {
 	if cfg.clientZoneFirst {
 		st.nodes = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
 	}
+	if cfg.multicluster() {
+		st.imports = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	}
 	return st
 }
 
@@ -46,22 +50,35 @@ func sliceIndexers() cache.Indexers {
 	return cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}
 }
 
-// slicesByService groups every slice of the store by its Service's key.
-func slicesByService(store cache.Store) map[string][]*endpointSlice {
-	out := make(map[string][]*endpointSlice)
+// slicesByService groups every slice of the store by its Service's key,
+// and the slices derived for ServiceImports by their import's key.
+func slicesByService(store cache.Store) (services, imports map[string][]*endpointSlice) {
+	services = make(map[string][]*endpointSlice)
+	imports = make(map[string][]*endpointSlice)
 	for _, o := range store.List() {
 		if s, ok := o.(*endpointSlice); ok {
 			if key := sliceServiceKey(s); key != "" {
-				out[key] = append(out[key], s)
+				services[key] = append(services[key], s)
+			} else if key := sliceImportKey(s); key != "" {
+				imports[key] = append(imports[key], s)
 			}
 		}
 	}
-	return out
+	return services, imports
 }
 
 // sliceServiceKey returns the "<ns>/<svc>" key of a slice's Service, or "".
 func sliceServiceKey(s *endpointSlice) string {
-	if s.service == "" {
+	if s.service == "" || s.imported() {
+		return ""
+	}
+	return s.Namespace + "/" + s.service
+}
+
+// sliceImportKey returns the "<ns>/<svc>" key of the ServiceImport an
+// imported slice belongs to, or "".
+func sliceImportKey(s *endpointSlice) string {
+	if s.service == "" || !s.imported() {
 		return ""
 	}
 	return s.Namespace + "/" + s.service
@@ -80,12 +97,13 @@ type controller struct {
 	nsKeys   map[string]struct{}
 	podKeys  map[string]struct{}
 	nodeKeys map[string]struct{}
+	imports  map[string]struct{} // "<ns>/<svc>" keys of ServiceImports
 	full     bool
 	kick     chan struct{}
 
-	// grouped holds every slice by Service during a full rebuild; nil
-	// otherwise.
-	grouped map[string][]*endpointSlice
+	// grouped holds every slice by Service during a full rebuild, and
+	// groupedImports every imported slice by ServiceImport; nil otherwise.
+	grouped, groupedImports map[string][]*endpointSlice
 
 	synced  atomic.Bool
 	stale   staleness
@@ -136,6 +154,7 @@ func newController(cfg *config, st stores, ix *Index) *controller {
 		nsKeys:   make(map[string]struct{}),
 		podKeys:  make(map[string]struct{}),
 		nodeKeys: make(map[string]struct{}),
+		imports:  make(map[string]struct{}),
 		zoned:    newZoneClients(),
 		kick:     make(chan struct{}, 1),
 		podRefs:  make(map[podKey]int),
@@ -164,6 +183,11 @@ func (c *controller) markServiceAt(key string, ch change) {
 		}
 		c.services[key] = ch
 	})
+}
+
+// markImport queues the ServiceImport with key "<ns>/<svc>" for a rebuild.
+func (c *controller) markImport(key string) {
+	c.mark(func() { c.imports[key] = struct{}{} })
 }
 
 // markNamespace queues a namespace for a rebuild of its exposure.
@@ -280,10 +304,10 @@ func (c *controller) process() {
 // apply is process with the build lock held; it reports whether it published.
 func (c *controller) apply() bool {
 	c.mu.Lock()
-	full, services, nsKeys, podKeys, nodeKeys := c.full, c.services, c.nsKeys, c.podKeys, c.nodeKeys
+	full, services, nsKeys, podKeys, nodeKeys, imports := c.full, c.services, c.nsKeys, c.podKeys, c.nodeKeys, c.imports
 	c.full = false
 	c.services, c.nsKeys, c.podKeys = make(map[string]change), make(map[string]struct{}), make(map[string]struct{})
-	c.nodeKeys = make(map[string]struct{})
+	c.nodeKeys, c.imports = make(map[string]struct{}), make(map[string]struct{})
 	c.mu.Unlock()
 
 	start := time.Now()
@@ -302,6 +326,9 @@ func (c *controller) apply() bool {
 		}
 		for name := range nodeKeys {
 			c.syncNode(name)
+		}
+		for key := range imports {
+			c.syncImport(key)
 		}
 	}
 	published := c.w.commit()
@@ -376,8 +403,8 @@ func (c *controller) rebuildAll() {
 		}
 	}
 	if c.st.slices != nil {
-		c.grouped = slicesByService(c.st.slices)
-		defer func() { c.grouped = nil }()
+		c.grouped, c.groupedImports = slicesByService(c.st.slices)
+		defer func() { c.grouped, c.groupedImports = nil, nil }()
 	}
 	for _, key := range c.st.services.ListKeys() {
 		c.syncService(key)
@@ -389,6 +416,7 @@ func (c *controller) rebuildAll() {
 			c.syncService(key)
 		}
 	}
+	c.rebuildImports()
 	if c.st.pods != nil {
 		for key := range c.podHave {
 			if _, ok, _ := c.st.pods.GetByKey(key); !ok {
@@ -419,6 +447,7 @@ func (c *controller) syncNamespace(ns string) {
 	for _, key := range keys {
 		c.syncService(key)
 	}
+	c.syncNamespaceImports(ns, exposed)
 	if !exposed {
 		// Services the store no longer has are gone already; make sure none
 		// of this namespace stays behind.
@@ -432,16 +461,23 @@ func (c *controller) syncNamespace(ns string) {
 
 // slicesOf returns the slices of the Service key (ns/name).
 func (c *controller) slicesOf(key, ns, name string) []*endpointSlice {
+	return c.slicesIn(c.grouped, key, ns, name, false)
+}
+
+// slicesIn returns the slices of the Service (or, imported, the
+// ServiceImport) key (ns/name): from grouped during a full rebuild, else
+// from the namespace's slices.
+func (c *controller) slicesIn(grouped map[string][]*endpointSlice, key, ns, name string, imported bool) []*endpointSlice {
 	if c.st.slices == nil {
 		return nil
 	}
-	if c.grouped != nil {
-		return c.grouped[key]
+	if grouped != nil {
+		return grouped[key]
 	}
 	objs, _ := c.st.slices.ByIndex(cache.NamespaceIndex, ns)
 	var out []*endpointSlice
 	for _, o := range objs {
-		if s, ok := o.(*endpointSlice); ok && s.service == name {
+		if s, ok := o.(*endpointSlice); ok && s.service == name && s.imported() == imported {
 			out = append(out, s)
 		}
 	}

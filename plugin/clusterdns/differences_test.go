@@ -360,7 +360,7 @@ func TestOptionDifferencesFromUpstream(t *testing.T) {
 		{16, "ttl abc", false},
 		{16, "pods bogus", false},
 		{16, "labels a in (", false},
-		{17, "multicluster clusterset.local", true},
+		{17, "multicluster", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.option, func(t *testing.T) {

@@ -7,10 +7,11 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 )
 
 // newTestPlugin returns a synced plugin serving objs (Services,
-// EndpointSlices, Namespaces, Pods) under cfg, built through the same
+// EndpointSlices, Namespaces, Pods, Nodes, ServiceImports) under cfg, built through the same
 // stores, controller and index as a running server. cfg nil means the
 // defaults with zones cluster.local, in-addr.arpa and ip6.arpa.
 func newTestPlugin(tb testing.TB, cfg *config, objs ...runtime.Object) *ClusterDNS {
@@ -40,6 +41,10 @@ func newTestPlugin(tb testing.TB, cfg *config, objs ...runtime.Object) *ClusterD
 		case *corev1.Node:
 			if st.nodes != nil {
 				err = st.nodes.Add(slim)
+			}
+		case *mcsv1alpha1.ServiceImport:
+			if st.imports != nil {
+				err = st.imports.Add(slim)
 			}
 		default:
 			tb.Fatalf("newTestPlugin: unexpected object %T", o)

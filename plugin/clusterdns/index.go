@@ -13,6 +13,9 @@ type snapshot struct {
 	serial uint32
 	// services holds the served Services of exposed namespaces.
 	services *cowMap[svcKey, *svcEntry]
+	// imports holds the served ServiceImports of exposed namespaces, the
+	// services of multicluster zones; empty without `multicluster`.
+	imports *cowMap[svcKey, *svcEntry]
 	// namespaces holds the exposed namespaces; only their names exist.
 	namespaces *cowMap[string, struct{}]
 	// reverse maps an address to the services that own it (PTR); a sorted
@@ -77,6 +80,7 @@ func newIndex() *Index {
 	ix := &Index{}
 	ix.cur.Store(&snapshot{
 		services:    &cowMap[svcKey, *svcEntry]{},
+		imports:     &cowMap[svcKey, *svcEntry]{},
 		namespaces:  &cowMap[string, struct{}]{},
 		reverse:     &cowTable[addrKey, ptrOwners]{},
 		reverseTree: &cowMap[netip.Prefix, int32]{},
@@ -85,6 +89,15 @@ func newIndex() *Index {
 		clientZones: &cowMap[addrKey, string]{},
 	})
 	return ix
+}
+
+// servicesIn returns the services of a zone: the ServiceImports in a
+// multicluster zone, else the Services.
+func (s *snapshot) servicesIn(multicluster bool) *cowMap[svcKey, *svcEntry] {
+	if multicluster {
+		return s.imports
+	}
+	return s.services
 }
 
 // load returns the current snapshot.
@@ -97,6 +110,7 @@ type indexWriter struct {
 	keys map[svcKey]*svcKey // the stable key pointer of every served service
 
 	services    *cowEdit[svcKey, *svcEntry]
+	imports     *cowEdit[svcKey, *svcEntry]
 	namespaces  *cowEdit[string, struct{}]
 	reverse     *cowTableEdit[addrKey, ptrOwners]
 	reverseTree *cowEdit[netip.Prefix, int32]
@@ -115,6 +129,7 @@ func newIndexWriter(ix *Index) *indexWriter {
 func (w *indexWriter) begin() {
 	cur := w.ix.load()
 	w.services = cur.services.edit()
+	w.imports = cur.imports.edit()
 	w.namespaces = cur.namespaces.edit()
 	w.reverse = cur.reverse.edit()
 	w.reverseTree = cur.reverseTree.edit()
@@ -133,6 +148,7 @@ func (w *indexWriter) commit() bool {
 	w.ix.cur.Store(&snapshot{
 		serial:      nextSerial(cur.serial, time.Now()),
 		services:    w.services.done(),
+		imports:     w.imports.done(),
 		namespaces:  w.namespaces.done(),
 		reverse:     w.reverse.done(),
 		reverseTree: w.reverseTree.done(),
@@ -200,6 +216,23 @@ func (w *indexWriter) setService(k svcKey, e *svcEntry) {
 		return
 	}
 	w.services.set(k, e)
+}
+
+// setImport replaces the entry of a ServiceImport; nil removes it.
+// Imports own no addresses: PTR records name the Services of this cluster
+// only, as with the kubernetes plugin.
+func (w *indexWriter) setImport(k svcKey, e *svcEntry) {
+	old, _ := w.imports.get(k)
+	if old == nil && e == nil {
+		return
+	}
+	w.changed = true
+	w.endpoints += entryEndpoints(e) - entryEndpoints(old)
+	if e == nil {
+		w.imports.del(k)
+		return
+	}
+	w.imports.set(k, e)
 }
 
 // entryEndpoints returns how many endpoints an entry (or nil) serves.

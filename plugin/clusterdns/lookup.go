@@ -86,12 +86,16 @@ func (l *lookup) service(rest string) result {
 		return resultNXDomain
 	}
 	below, name := cutLast(below)
-	e, ok := l.snap.services.get(svcKey{name: name, namespace: ns})
+	multicluster := l.c.cfg.isMulticluster(l.zone)
+	e, ok := l.snap.servicesIn(multicluster).get(svcKey{name: name, namespace: ns})
 	if !ok {
 		return resultNXDomain
 	}
 	if below == "" {
 		return l.entry(l.qname, e)
+	}
+	if multicluster {
+		return l.imported(e, below)
 	}
 	if l.c.cfg.zonal {
 		if zoned, label := cutLast(below); label == zoneLabel {
@@ -104,28 +108,59 @@ func (l *lookup) service(rest string) result {
 	port, label := cutLast(below)
 	switch {
 	case port == "" && strings.HasPrefix(label, "_"):
-		// _<proto>.<svc>: an empty non-terminal when a named port uses it.
-		if e.hasProto(label[1:]) {
+		return protoNode(e, label[1:])
+	case port == "":
+		return l.endpointAddrs(e.findEndpoints("", label))
+	case strings.HasPrefix(port, "_") && strings.HasPrefix(label, "_") && !strings.Contains(port, "."):
+		return l.namedPort(e, port[1:], label[1:])
+	}
+	return resultNXDomain
+}
+
+// imported answers a name below a ServiceImport's in a multicluster zone:
+// below is "_<proto>", "_<port>._<proto>", "<cluster>" or
+// "<host>.<cluster>", where host is an endpoint's hostname or dashed
+// address (KEP-1645 "DNS"). Zone-scoped names are not defined there.
+func (l *lookup) imported(e *svcEntry, below string) result {
+	port, label := cutLast(below)
+	switch {
+	case strings.HasPrefix(label, "_") && port == "":
+		return protoNode(e, label[1:])
+	case strings.HasPrefix(label, "_") && strings.HasPrefix(port, "_") && !strings.Contains(port, "."):
+		return l.namedPort(e, port[1:], label[1:])
+	case port == "":
+		// <cluster>.<svc>: an empty non-terminal while the import has
+		// endpoints in that cluster.
+		if e.hasCluster(label) {
 			return resultNoData
 		}
 		return resultNXDomain
-	case port == "":
-		eps := e.findEndpoints(label)
-		if len(eps) == 0 {
-			return resultNXDomain
-		}
-		return l.endpointAddrs(eps)
-	case strings.HasPrefix(port, "_") && strings.HasPrefix(label, "_") && !strings.Contains(port, "."):
-		targets := e.srvTargets(port[1:], label[1:])
-		if len(targets) == 0 {
-			return resultNXDomain
-		}
-		if l.qtype != dns.TypeSRV {
-			return resultNoData
-		}
-		return l.srv(e, targets)
+	case !strings.Contains(port, "."):
+		return l.endpointAddrs(e.findEndpoints(label, port))
 	}
 	return resultNXDomain
+}
+
+// protoNode answers _<proto>.<svc>: an empty non-terminal when a named
+// port uses the protocol.
+func protoNode(e *svcEntry, proto string) result {
+	if e.hasProto(proto) {
+		return resultNoData
+	}
+	return resultNXDomain
+}
+
+// namedPort answers _<port>._<proto> below service e: SRV, NODATA for the
+// other types, NXDOMAIN when no port has that name and protocol.
+func (l *lookup) namedPort(e *svcEntry, port, proto string) result {
+	targets := e.srvTargets(port, proto)
+	if len(targets) == 0 {
+		return resultNXDomain
+	}
+	if l.qtype != dns.TypeSRV {
+		return resultNoData
+	}
+	return l.srv(e, targets)
 }
 
 // zoneLabel and the directives of the zone-scoped names
@@ -211,8 +246,12 @@ func (l *lookup) entry(owner string, e *svcEntry) result {
 	return resultNoData
 }
 
-// endpointAddrs answers A or AAAA at an endpoint name.
+// endpointAddrs answers A or AAAA at an endpoint name, whose endpoints
+// are eps; none: the name does not exist.
 func (l *lookup) endpointAddrs(eps []*sliceEndpoint) result {
+	if len(eps) == 0 {
+		return resultNXDomain
+	}
 	if l.qtype != dns.TypeA && l.qtype != dns.TypeAAAA {
 		return resultNoData
 	}
@@ -293,7 +332,7 @@ func (l *lookup) srv(e *svcEntry, targets []srvTarget) result {
 	for i, t := range targets {
 		target := e.base + "." + l.spelled
 		if t.eps != nil {
-			target = endpointLabel(t.eps[0]) + "." + target
+			target = endpointOwner(t.eps[0]) + "." + target
 		}
 		out[i] = dns.SRV{Hdr: l.hdr(l.qname, dns.TypeSRV, ttl), Weight: weight, Port: t.port, Target: target}
 		l.answer[i] = &out[i]
@@ -359,7 +398,7 @@ func (l *lookup) inZoneService(name, zone string) *svcEntry {
 	if svc == "" || strings.Contains(svc, ".") {
 		return nil
 	}
-	e, _ := l.snap.services.get(svcKey{name: svc, namespace: ns})
+	e, _ := l.snap.servicesIn(l.c.cfg.isMulticluster(zone)).get(svcKey{name: svc, namespace: ns})
 	return e
 }
 

@@ -19,6 +19,7 @@ const (
 	mdEndpoint        = pluginName + "/endpoint"         // the endpoint label below a service
 	mdPortName        = pluginName + "/port-name"        // _<port> without the underscore
 	mdProtocol        = pluginName + "/protocol"         // _<proto> without the underscore
+	mdCluster         = pluginName + "/cluster"          // the cluster of an endpoint name in a multicluster zone
 	mdClientNamespace = pluginName + "/client-namespace" // namespace of the pod that asked
 	mdClientPodName   = pluginName + "/client-pod-name"  // name of the pod that asked
 )
@@ -46,7 +47,7 @@ func (c *ClusterDNS) Metadata(ctx context.Context, state request.Request) contex
 	if zone == "" || isReverseZone(zone) || len(name) == len(zone) {
 		return ctx
 	}
-	f, ok := nameFields(strings.ToLower(name[:len(name)-len(zone)-1]))
+	f, ok := nameFields(strings.ToLower(name[:len(name)-len(zone)-1]), c.cfg.isMulticluster(zone))
 	if !ok {
 		return ctx
 	}
@@ -56,6 +57,7 @@ func (c *ClusterDNS) Metadata(ctx context.Context, state request.Request) contex
 	setMetadata(ctx, mdEndpoint, f.endpoint)
 	setMetadata(ctx, mdPortName, f.port)
 	setMetadata(ctx, mdProtocol, f.protocol)
+	setMetadata(ctx, mdCluster, f.cluster)
 	return ctx
 }
 
@@ -69,6 +71,7 @@ func setMetadata(ctx context.Context, label, value string) {
 // queryFields are the parts of a name under a forward zone.
 type queryFields struct {
 	kind, namespace, service, endpoint, port, protocol string
+	cluster                                            string // multicluster zones: <endpoint>.<cluster>.<svc>
 }
 
 // nameFields splits rel, a lower-case name relative to the zone, into its
@@ -79,9 +82,10 @@ type queryFields struct {
 //	<svc>.<ns>.<kind>                        (for pods, <svc> is the address label)
 //	<endpoint>.<svc>.<ns>.svc
 //	_<port>._<proto>.<svc>.<ns>.svc
+//	<endpoint>.<cluster>.<svc>.<ns>.svc       (in a multicluster zone)
 //
 // A name of another shape, or under neither svc nor pod, has no parts.
-func nameFields(rel string) (queryFields, bool) {
+func nameFields(rel string, multicluster bool) (queryFields, bool) {
 	var f queryFields
 	rest, kind := cutLast(rel)
 	if kind != "svc" && kind != "pod" {
@@ -103,6 +107,10 @@ func nameFields(rel string) (queryFields, bool) {
 	switch {
 	case first == "":
 		f.endpoint = second
+	case multicluster && kind == "svc" && !strings.Contains(first, ".") && !strings.HasPrefix(first, "_") && !strings.HasPrefix(second, "_"):
+		// As the kubernetes plugin reads it: an underscore on either
+		// label makes it a port name.
+		f.endpoint, f.cluster = first, second
 	case !strings.Contains(first, "."):
 		f.port = strings.TrimPrefix(first, "_")
 		f.protocol = strings.TrimPrefix(second, "_")

@@ -29,9 +29,29 @@ func TestNameFields(t *testing.T) {
 		{"web.prod.other", queryFields{}, false},
 	}
 	for _, tc := range tests {
-		got, ok := nameFields(tc.rel)
+		got, ok := nameFields(tc.rel, false)
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("nameFields(%q) = %+v, %v; want %+v, %v", tc.rel, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// TestNameFieldsMulticluster checks the endpoint names of a multicluster
+// zone, <endpoint>.<cluster>.<svc>, are read as the kubernetes plugin reads
+// them there: a leading underscore on either label makes a port name.
+func TestNameFieldsMulticluster(t *testing.T) {
+	tests := []struct {
+		rel  string
+		want queryFields
+	}{
+		{"db-0.east.db.prod.svc", queryFields{kind: "svc", namespace: "prod", service: "db", endpoint: "db-0", cluster: "east"}},
+		{"_pg._tcp.db.prod.svc", queryFields{kind: "svc", namespace: "prod", service: "db", port: "pg", protocol: "tcp"}},
+		{"pg._tcp.db.prod.svc", queryFields{kind: "svc", namespace: "prod", service: "db", port: "pg", protocol: "tcp"}},
+		{"db-0.db.prod.svc", queryFields{kind: "svc", namespace: "prod", service: "db", endpoint: "db-0"}},
+	}
+	for _, tc := range tests {
+		if got, ok := nameFields(tc.rel, true); got != tc.want || !ok {
+			t.Errorf("nameFields(%q, multicluster) = %+v, %v; want %+v", tc.rel, got, ok, tc.want)
 		}
 	}
 }

@@ -152,6 +152,8 @@ const (
 	resourceNamespaces = "namespaces"
 	resourcePods       = "pods"
 	resourceNodes      = "nodes"
+	// resourceServiceImports is watched with `multicluster`.
+	resourceServiceImports = "serviceimports"
 )
 
 // lastEvent holds, per watched resource, when its watch last delivered an

@@ -101,7 +101,7 @@ func newRecordingController(t *testing.T) *recordingController {
 // selector whose slice is written by hand (without it).
 func TestProgrammingLatencyPaths(t *testing.T) {
 	r := newRecordingController(t)
-	svcs, slices := serviceHandler(r.controller), sliceHandler(r.controller)
+	svcs, slices := serviceHandler(r.controller.markService), sliceHandler(r.controller)
 	sl := slimmer{}
 	trig := time.Now().Add(-2 * time.Second).Truncate(time.Microsecond)
 
@@ -174,7 +174,7 @@ func TestProgrammingLatencyNotBeforeSync(t *testing.T) {
 	if err := ctl.st.services.Add(svc); err != nil {
 		t.Fatal(err)
 	}
-	serviceHandler(ctl).OnAdd(svc, true)
+	serviceHandler(ctl.markService).OnAdd(svc, true)
 	ctl.markAll()
 	ctl.process()
 	if timed != 0 {

@@ -194,17 +194,41 @@ func mergeEndpoints(slices_ []*endpointSlice, pick func(*endpointSlice) ([]slice
 	return sortEndpoints(eps)
 }
 
-// sortEndpoints sorts endpoints by name, then address, and drops duplicates.
+// sortEndpoints sorts endpoints by cluster (imported slices), name, then
+// address, and drops duplicates.
 func sortEndpoints(eps []*sliceEndpoint) []*sliceEndpoint {
 	slices.SortFunc(eps, compareEndpoints)
-	return slices.CompactFunc(eps, func(a, b *sliceEndpoint) bool { return a.name == b.name && a.addr == b.addr })
+	return slices.CompactFunc(eps, func(a, b *sliceEndpoint) bool {
+		return a.name == b.name && a.addr == b.addr && a.cluster() == b.cluster()
+	})
 }
 
 func compareEndpoints(a, b *sliceEndpoint) int {
-	if c := cmp.Compare(a.name, b.name); c != 0 {
+	return compareEndpointKey(a, endpointKey{cluster: b.cluster(), name: b.name, addr: b.addr})
+}
+
+// endpointKey is what endpoints are sorted by.
+type endpointKey struct {
+	cluster, name string
+	addr          netip.Addr
+}
+
+func compareEndpointKey(ep *sliceEndpoint, k endpointKey) int {
+	if c := cmp.Compare(ep.cluster(), k.cluster); c != 0 {
 		return c
 	}
-	return a.addr.Compare(b.addr)
+	if c := cmp.Compare(ep.name, k.name); c != 0 {
+		return c
+	}
+	return ep.addr.Compare(k.addr)
+}
+
+// cluster is the cluster of an imported slice's endpoint; "" for a Service's.
+func (ep *sliceEndpoint) cluster() string {
+	if ep.slice == nil {
+		return ""
+	}
+	return ep.slice.cluster
 }
 
 // endpointLabel is the DNS label of an endpoint: its name or dashed address.
@@ -215,15 +239,28 @@ func endpointLabel(ep *sliceEndpoint) string {
 	return dashedIP(ep.addr)
 }
 
-// findEndpoints returns the endpoints whose label is label: those with that
-// name, or, when label is a dashed address, the unnamed ones with that address.
-func (e *svcEntry) findEndpoints(label string) []*sliceEndpoint {
+// endpointOwner is an endpoint's name relative to its service's:
+// its label, followed for an imported endpoint by its cluster's
+// (<host>.<cluster>.<svc>.<ns>.svc, KEP-1645).
+func endpointOwner(ep *sliceEndpoint) string {
+	if c := ep.cluster(); c != "" {
+		return endpointLabel(ep) + "." + c
+	}
+	return endpointLabel(ep)
+}
+
+// findEndpoints returns the endpoints of cluster ("" for a Service's) whose
+// label is label: those with that name, or, when label is a dashed address,
+// the unnamed ones with that address.
+func (e *svcEntry) findEndpoints(cluster, label string) []*sliceEndpoint {
 	if label == "" {
 		return nil
 	}
-	i, _ := slices.BinarySearchFunc(e.eps, label, func(ep *sliceEndpoint, l string) int { return cmp.Compare(ep.name, l) })
+	// The zero address sorts before every other: i is the first endpoint
+	// with this cluster and name.
+	i, _ := slices.BinarySearchFunc(e.eps, endpointKey{cluster: cluster, name: label}, compareEndpointKey)
 	j := i
-	for j < len(e.eps) && e.eps[j].name == label {
+	for j < len(e.eps) && e.eps[j].name == label && e.eps[j].cluster() == cluster {
 		j++
 	}
 	if j > i {
@@ -233,12 +270,17 @@ func (e *svcEntry) findEndpoints(label string) []*sliceEndpoint {
 	if !ok || dashedIP(addr) != label {
 		return nil
 	}
-	unnamed := &sliceEndpoint{addr: addr}
-	i, found := slices.BinarySearchFunc(e.eps, unnamed, compareEndpoints)
+	i, found := slices.BinarySearchFunc(e.eps, endpointKey{cluster: cluster, addr: addr}, compareEndpointKey)
 	if !found {
 		return nil
 	}
 	return e.eps[i : i+1]
+}
+
+// hasCluster reports whether an endpoint of cluster exists, which makes
+// <cluster>.<svc> of an import an empty non-terminal.
+func (e *svcEntry) hasCluster(cluster string) bool {
+	return slices.ContainsFunc(e.eps, func(ep *sliceEndpoint) bool { return ep.cluster() == cluster })
 }
 
 // hasProto reports whether a named port with protocol proto exists, which
@@ -345,12 +387,12 @@ func (e *svcEntry) srvTargets(portName, proto string) []srvTarget {
 		}
 		return out
 	}
-	// Endpoints are sorted by name: those sharing a name are adjacent and
-	// form one target.
+	// Endpoints are sorted by cluster and name: those sharing both are
+	// adjacent and form one target.
 	for i := 0; i < len(e.eps); {
 		j := i + 1
 		if e.eps[i].name != "" {
-			for j < len(e.eps) && e.eps[j].name == e.eps[i].name {
+			for j < len(e.eps) && e.eps[j].name == e.eps[i].name && e.eps[j].cluster() == e.eps[i].cluster() {
 				j++
 			}
 		}

@@ -272,7 +272,7 @@ func TestFindEndpoints(t *testing.T) {
 	for label, want := range map[string]int{
 		"db-0": 2, "10-1-0-3": 1, "fd00--0": 1, "10-1-0-1": 0, "fd00-0-0-0-0-0-0-0": 0, "db-1": 0, "": 0,
 	} {
-		if got := len(e.findEndpoints(label)); got != want {
+		if got := len(e.findEndpoints("", label)); got != want {
 			t.Errorf("findEndpoints(%q) found %d, want %d", label, got, want)
 		}
 	}

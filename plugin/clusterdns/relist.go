@@ -40,17 +40,25 @@ func (a *apiContact) guard() *relistGuard {
 
 // failed records a failed request. A refusal (no permission, bad
 // credentials) is not an outage: it is logged once per message, naming
-// what is missing, since it lasts until someone fixes the RBAC.
+// what is missing, since it lasts until someone fixes the RBAC. Nor is a
+// resource the server does not serve (a CRD not installed).
 func (a *apiContact) failed(err error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
+	refusal := apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err)
+	if refusal || apierrors.IsNotFound(err) {
 		if a.refused == nil {
 			a.refused = make(map[string]bool)
 		}
 		if msg := err.Error(); !a.refused[msg] {
 			a.refused[msg] = true
-			log.Errorf("the Kubernetes API refused a request: %v; clusterdns needs list and watch on services, endpointslices and namespaces (and pods with `pods verified`); with `namespaces`, on services and endpointslices (and pods) in each listed namespace", err)
+			if refusal {
+				log.Errorf("the Kubernetes API refused a request: %v; clusterdns needs list and watch on services, endpointslices and namespaces (and pods with `pods verified`, serviceimports.multicluster.x-k8s.io with `multicluster`); with `namespaces`, on services and endpointslices (and pods) in each listed namespace", err)
+			} else {
+				// A resource the server does not serve: with `multicluster`,
+				// a cluster without the ServiceImport CRD.
+				log.Errorf("the Kubernetes API does not serve a watched resource: %v; `multicluster` needs the ServiceImport CRD (multicluster.x-k8s.io) installed", err)
+			}
 		}
 		return
 	}

@@ -122,3 +122,18 @@ func TestAPIContactRefusalIsNotAnOutage(t *testing.T) {
 		t.Errorf("refusals recorded: %v, want the one message once", a.refused)
 	}
 }
+
+// TestAPIContactMissingResourceIsNotAnOutage: a list of ServiceImports on a
+// cluster without their CRD is answered 404, which retrying does not fix.
+func TestAPIContactMissingResourceIsNotAnOutage(t *testing.T) {
+	a := &apiContact{}
+	missing := apierrors.NewNotFound(schema.GroupResource{Group: "multicluster.x-k8s.io", Resource: "serviceimports"}, "")
+	a.failed(missing)
+	a.failed(missing)
+	if a.lost {
+		t.Error("a resource the server does not serve was taken for an outage")
+	}
+	if len(a.refused) != 1 {
+		t.Errorf("messages recorded: %v, want the one message once", a.refused)
+	}
+}

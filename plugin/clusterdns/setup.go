@@ -4,6 +4,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -203,7 +204,7 @@ func parseStanza(c *caddy.Controller) (*config, error) {
 		case "objects_file":
 			err = parseObjectsFile(c, cfg, opt, args)
 			if err == nil {
-				err = conflict(opt, "endpoint", "tls", "kubeconfig", "ready_stale_limit", "resync", "snapshot", "client_zone_first")
+				err = conflict(opt, "endpoint", "tls", "kubeconfig", "ready_stale_limit", "resync", "snapshot", "client_zone_first", "multicluster")
 			}
 
 		case "namespaces":
@@ -307,7 +308,7 @@ func parseStanza(c *caddy.Controller) (*config, error) {
 			if err = argCount(c, opt, args, 1, 2); err != nil {
 				break
 			}
-			if err = conflict(opt, "objects_file"); err != nil {
+			if err = conflict(opt, "objects_file", "multicluster"); err != nil {
 				break
 			}
 			if args[0] == "" {
@@ -356,7 +357,11 @@ func parseStanza(c *caddy.Controller) (*config, error) {
 			}
 
 		case "multicluster":
-			err = c.Errf("%s: option is not supported yet by %s", opt, pluginName)
+			err = parseMulticluster(c, cfg, opt, args)
+			if err == nil {
+				// Both hold only what the Services and EndpointSlices give.
+				err = conflict(opt, "objects_file", "snapshot")
+			}
 
 		default:
 			err = c.Errf("unknown option %q", opt)
@@ -366,7 +371,41 @@ func parseStanza(c *caddy.Controller) (*config, error) {
 		}
 		seen[opt] = true
 	}
+	cfg.primaryZone = primaryZone(cfg)
 	return cfg, nil
+}
+
+// primaryZone returns the zone PTR records point into: the first forward
+// zone that is not a multicluster zone, whose names come from ServiceImports
+// rather than the Services that own addresses, else the first forward zone.
+func primaryZone(cfg *config) string {
+	for _, z := range cfg.zones {
+		if !isReverseZone(z) && !cfg.isMulticluster(z) {
+			return z
+		}
+	}
+	return cfg.primaryZone
+}
+
+// parseMulticluster handles `multicluster ZONES...`: the zones whose
+// services are the MCS-API ServiceImports (KEP-1645), each one the plugin
+// is authoritative for, as the kubernetes plugin requires.
+func parseMulticluster(c *caddy.Controller, cfg *config, opt string, args []string) error {
+	if err := argCount(c, opt, args, 1, -1); err != nil {
+		return err
+	}
+	for _, z := range plugin.OriginsFromArgsOrServerBlock(args, nil) {
+		z = strings.ToLower(z)
+		switch {
+		case isReverseZone(z):
+			return c.Errf("%s: zone %s is a reverse zone; multicluster zones are forward zones", opt, z)
+		case !slices.Contains(cfg.zones, z):
+			return c.Errf("%s: zone %s is not one of the plugin's zones %v", opt, z, cfg.zones)
+		case !cfg.isMulticluster(z):
+			cfg.multiclusterZones = append(cfg.multiclusterZones, z)
+		}
+	}
+	return nil
 }
 
 // argCount checks an option got between lo and hi arguments (hi < 0: no

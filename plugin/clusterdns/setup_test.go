@@ -167,6 +167,21 @@ func TestSetupParseOptions(t *testing.T) {
 			}
 			return setupWant(c.primaryZone, "cluster.local.")
 		}},
+		{"multicluster", "clusterdns cluster.local ClusterSet.Local {\n multicluster clusterset.local CLUSTERSET.local\n}", func(c *config) error {
+			if !slices.Equal(c.multiclusterZones, []string{"clusterset.local."}) || !c.multicluster() {
+				return fmt.Errorf("multicluster zones %v", c.multiclusterZones)
+			}
+			if !c.isMulticluster("clusterset.local.") || c.isMulticluster("cluster.local.") {
+				return fmt.Errorf("isMulticluster wrong for %v", c.multiclusterZones)
+			}
+			return setupWant(c.primaryZone, "cluster.local.")
+		}},
+		{"multicluster zone listed first is not the PTR zone", "clusterdns clusterset.local cluster.local {\n multicluster clusterset.local\n}", func(c *config) error {
+			return setupWant(c.primaryZone, "cluster.local.")
+		}},
+		{"only a multicluster zone", "clusterdns clusterset.local {\n multicluster clusterset.local\n}", func(c *config) error {
+			return setupWant(c.primaryZone, "clusterset.local.")
+		}},
 		{"cidr on non-octet boundary", `clusterdns cluster.local 10.0.0.0/23`, func(c *config) error {
 			if !slices.Equal(c.zones, []string{"cluster.local.", "0.0.10.in-addr.arpa.", "1.0.10.in-addr.arpa."}) {
 				return fmt.Errorf("zones %v", c.zones)
@@ -264,7 +279,13 @@ func TestSetupParseErrors(t *testing.T) {
 		{"clusterdns cluster.local {\n max_answers 4096\n}", `max_answers: invalid value "4096"`, 2},
 		{"clusterdns cluster.local {\n max_answers ten\n}", `max_answers: invalid value "ten"`, 2},
 		{"clusterdns cluster.local {\n max_answers 2.5\n}", `max_answers: invalid value "2.5"`, 2},
-		{"clusterdns cluster.local {\n multicluster clusterset.local\n}", "multicluster: option is not supported yet", 2},
+		{"clusterdns cluster.local {\n multicluster\n}", "multicluster: expected at least one argument, got 0", 2},
+		{"clusterdns cluster.local {\n multicluster clusterset.local\n}", "multicluster: zone clusterset.local. is not one of the plugin's zones [cluster.local.]", 2},
+		{"clusterdns cluster.local clusterset.local 10.0.0.0/8 {\n ttl 3\n multicluster clusterset.local 10.in-addr.arpa\n}", "multicluster: zone 10.in-addr.arpa. is a reverse zone", 3},
+		{"clusterdns cluster.local clusterset.local {\n objects_file o.yaml\n multicluster clusterset.local\n}", "multicluster: cannot be combined with objects_file", 3},
+		{"clusterdns cluster.local clusterset.local {\n multicluster clusterset.local\n objects_file o.yaml\n}", "objects_file: cannot be combined with multicluster", 3},
+		{"clusterdns cluster.local clusterset.local {\n snapshot s\n multicluster clusterset.local\n}", "multicluster: cannot be combined with snapshot", 3},
+		{"clusterdns cluster.local clusterset.local {\n multicluster clusterset.local\n snapshot s\n}", "snapshot: cannot be combined with multicluster", 3},
 		{"clusterdns cluster.local {\n zonal yes\n}", "zonal: expected no arguments, got 1", 2},
 		{"clusterdns cluster.local {\n client_zone_first yes\n}", "client_zone_first: expected no arguments, got 1", 2},
 		{"clusterdns cluster.local {\n max_answers 20\n client_zone_first\n}", "client_zone_first: cannot be combined with max_answers", 3},

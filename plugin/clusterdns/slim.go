@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 )
 
 // The slimmer is the informers' transform: it runs before an object enters
@@ -35,7 +36,11 @@ type service struct {
 type endpointSlice struct {
 	objectMeta
 
-	service string      // the kubernetes.io/service-name label
+	service string // the kubernetes.io/service-name label (multicluster: or the import's name)
+	// cluster is, for a slice an MCS implementation derived for a
+	// ServiceImport (`multicluster`), the cluster its endpoints are in;
+	// "" for the slices of a Service.
+	cluster string
 	ports   []slicePort // ports that SRV records can name
 	eps     []sliceEndpoint
 	// terminating are the endpoints that are not ready but still serving
@@ -170,16 +175,17 @@ type slimmer struct {
 	keepTerminating  bool // keep serving, terminating endpoints (`fallback_terminating`)
 	keepZones        bool // keep the endpoints' zones (`zonal`, `client_zone_first`)
 	keepNodes        bool // keep pods' node names (`client_zone_first`)
+	multicluster     bool // keep the slices derived for ServiceImports (`multicluster`)
 }
 
 // newSlimmer returns the slimmer of a configuration.
 func newSlimmer(cfg *config) slimmer {
 	return slimmer{endpointPodNames: cfg.endpointPodNames, keepTerminating: cfg.fallbackTerminating,
-		keepZones: cfg.keepZones(), keepNodes: cfg.clientZoneFirst}
+		keepZones: cfg.keepZones(), keepNodes: cfg.clientZoneFirst, multicluster: cfg.multicluster()}
 }
 
-// transform returns the slim form of a Service, EndpointSlice, Namespace or
-// Pod; anything else, such as a tombstone or an already slim object, is
+// transform returns the slim form of a Service, EndpointSlice, Namespace,
+// Pod, Node or ServiceImport; anything else, such as a tombstone or an already slim object, is
 // returned unchanged.
 func (sl slimmer) transform(obj any) (any, error) {
 	switch o := obj.(type) {
@@ -193,6 +199,8 @@ func (sl slimmer) transform(obj any) (any, error) {
 		return sl.pod(o), nil
 	case *corev1.Node:
 		return slimNode(o), nil
+	case *mcsv1alpha1.ServiceImport:
+		return slimImport(o), nil
 	}
 	return obj, nil
 }
@@ -223,27 +231,45 @@ func slimService(s *corev1.Service) *service {
 	if len(raw) == 0 && s.Spec.ClusterIP != "" {
 		raw = []string{s.Spec.ClusterIP} // objects written before dual-stack
 	}
+	out.clusterIPs = slimIPs(kindService, raw)
+	out.ports = slimPorts(kindService, s.Spec.Ports, func(p corev1.ServicePort) (string, string, int32) {
+		return p.Name, string(p.Protocol), p.Port
+	})
+	return out
+}
+
+// slimIPs parses the cluster IPs of a Service (or ServiceImport) of kind,
+// once each; "None" and addresses that do not parse are left out.
+func slimIPs(kind string, raw []string) []netip.Addr {
+	var out []netip.Addr
 	for _, r := range raw {
 		if r == corev1.ClusterIPNone {
 			continue
 		}
 		ip, err := netip.ParseAddr(r)
 		if err != nil || ip.Zone() != "" {
-			skipped(kindService, reasonInvalidAddress)
+			skipped(kind, reasonInvalidAddress)
 			continue
 		}
-		if !slices.Contains(out.clusterIPs, ip.Unmap()) {
-			out.clusterIPs = append(out.clusterIPs, ip.Unmap())
+		if !slices.Contains(out, ip.Unmap()) {
+			out = append(out, ip.Unmap())
 		}
 	}
-	ports := s.Spec.Ports
+	return out
+}
+
+// slimPorts keeps the usable ports of a Service (or ServiceImport) of
+// kind, at most maxPorts; fields reads a port's name, protocol and number.
+func slimPorts[P any](kind string, ports []P, fields func(P) (name, proto string, port int32)) []slicePort {
 	if len(ports) > maxPorts {
-		skipped(kindService, reasonTooManyPorts)
+		skipped(kind, reasonTooManyPorts)
 		ports = ports[:maxPorts]
 	}
+	var out []slicePort
 	for _, p := range ports {
-		if sp, ok := slimPort(kindService, p.Name, string(p.Protocol), p.Port); ok {
-			out.ports = append(out.ports, sp)
+		name, proto, port := fields(p)
+		if sp, ok := slimPort(kind, name, proto, port); ok {
+			out = append(out, sp)
 		}
 	}
 	return out
@@ -272,13 +298,20 @@ func (sl slimmer) slice(s *discoveryv1.EndpointSlice) *endpointSlice {
 	if t, err := time.Parse(time.RFC3339Nano, s.Annotations[corev1.EndpointsLastChangeTriggerTime]); err == nil {
 		out.triggerTime = t.UnixNano()
 	}
+	if out.service == "" && sl.multicluster {
+		svc, cluster, ok := importedSliceOwner(s)
+		if ok && svc == "" {
+			return out // counted as skipped
+		}
+		out.service, out.cluster = svc, cluster
+	}
 	switch {
 	case out.service == "":
 		skipped(kindSlice, reasonNoServiceLabel)
 		return out
 	case !dnsLabel(out.service) || !dnsLabel(s.Namespace):
 		skipped(kindSlice, reasonInvalidName)
-		out.service = ""
+		out.service, out.cluster = "", ""
 		return out
 	}
 	v4 := s.AddressType == discoveryv1.AddressTypeIPv4

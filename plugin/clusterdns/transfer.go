@@ -77,14 +77,15 @@ func (x *zoneTransfer) lookup(owner string, qtype uint16) []dns.RR {
 
 // send writes every RRset of the zone but the SOA, one service per batch:
 // the apex NS and the name server's addresses, dns-version, the services
-// in namespace then name order, and pod names with `pods verified`.
+// (ServiceImports in a multicluster zone) in namespace then name order, and pod names with `pods verified`.
 func (x *zoneTransfer) send(ch chan<- []dns.RR) {
 	ns := "ns.dns." + x.zone
 	ch <- slices.Concat(x.lookup(x.zone, dns.TypeNS), x.lookup(ns, dns.TypeA), x.lookup(ns, dns.TypeAAAA),
 		x.lookup("dns-version."+x.zone, dns.TypeTXT))
 
+	services := x.snap.servicesIn(x.c.cfg.isMulticluster(x.zone))
 	var keys []svcKey
-	for _, shard := range x.snap.services.shards {
+	for _, shard := range services.shards {
 		for k := range shard {
 			keys = append(keys, k)
 		}
@@ -93,7 +94,7 @@ func (x *zoneTransfer) send(ch chan<- []dns.RR) {
 		return cmp.Or(cmp.Compare(a.namespace, b.namespace), cmp.Compare(a.name, b.name))
 	})
 	for _, k := range keys {
-		if e, ok := x.snap.services.get(k); ok {
+		if e, ok := services.get(k); ok {
 			if rrs := x.service(e); len(rrs) > 0 {
 				ch <- rrs
 			}
@@ -129,7 +130,7 @@ func (x *zoneTransfer) service(e *svcEntry) []dns.RR {
 	seenSlices := make(map[*endpointSlice]bool)
 	ports := e.ports
 	for _, ep := range e.eps {
-		if label := endpointLabel(ep); !labels[label] {
+		if label := endpointOwner(ep); !labels[label] {
 			labels[label] = true
 			rrs = append(rrs, x.lookup(label+"."+base, dns.TypeA)...)
 			rrs = append(rrs, x.lookup(label+"."+base, dns.TypeAAAA)...)

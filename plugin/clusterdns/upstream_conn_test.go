@@ -12,6 +12,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 )
 
 // upstreamConn stands in for the informer-backed controller of CoreDNS's
@@ -39,10 +40,17 @@ type upstreamConn struct {
 	epByIP     map[string][]*object.Endpoints
 	podByIP    map[string][]*object.Pod
 	namespaces map[string]*object.Namespace
+
+	// With multicluster: ServiceImports by "<name>.<namespace>", and the
+	// slices with the MCS service-name label under the same key, as
+	// upstream's second EndpointSlice informer converts them.
+	imports     []*object.ServiceImport
+	importByKey map[string][]*object.ServiceImport
+	mcEpByKey   map[string][]*object.MultiClusterEndpoints
 }
 
 // newUpstreamConn converts and indexes objs (Services, EndpointSlices,
-// Namespaces, Pods). The objects are copied first: upstream's converters
+// Namespaces, Pods, ServiceImports). The objects are copied first: upstream's converters
 // clear the object they are given.
 func newUpstreamConn(tb testing.TB, objs ...runtime.Object) *upstreamConn {
 	tb.Helper()
@@ -54,6 +62,9 @@ func newUpstreamConn(tb testing.TB, objs ...runtime.Object) *upstreamConn {
 		epByIP:     make(map[string][]*object.Endpoints),
 		podByIP:    make(map[string][]*object.Pod),
 		namespaces: make(map[string]*object.Namespace),
+
+		importByKey: make(map[string][]*object.ServiceImport),
+		mcEpByKey:   make(map[string][]*object.MultiClusterEndpoints),
 	}
 	for _, o := range objs {
 		m, ok := o.DeepCopyObject().(metav1.Object)
@@ -80,6 +91,14 @@ func newUpstreamConn(tb testing.TB, objs ...runtime.Object) *upstreamConn {
 			for _, ip := range ep.IndexIP {
 				c.epByIP[ip] = append(c.epByIP[ip], ep)
 			}
+			if _, ok := o.(*discoveryv1.EndpointSlice).Labels[mcsv1alpha1.LabelServiceName]; ok {
+				mc := upstreamConvert[*object.MultiClusterEndpoints](tb, object.EndpointSliceToMultiClusterEndpoints, o.DeepCopyObject().(metav1.Object))
+				c.mcEpByKey[mc.Index] = append(c.mcEpByKey[mc.Index], mc)
+			}
+		case *mcsv1alpha1.ServiceImport:
+			si := upstreamConvert[*object.ServiceImport](tb, object.ToServiceImport, m)
+			c.imports = append(c.imports, si)
+			c.importByKey[si.Index] = append(c.importByKey[si.Index], si)
 		case *corev1.Namespace:
 			ns := upstreamConvert[*object.Namespace](tb, object.ToNamespace, m)
 			c.namespaces[ns.Name] = ns
@@ -124,18 +143,20 @@ func newUpstreamPlugin(tb testing.TB, objs ...runtime.Object) *kubernetes.Kubern
 
 func (c *upstreamConn) ServiceList() []*object.Service              { return c.services }
 func (c *upstreamConn) EndpointsList() []*object.Endpoints          { return c.endpoints }
-func (c *upstreamConn) ServiceImportList() []*object.ServiceImport  { return nil }
+func (c *upstreamConn) ServiceImportList() []*object.ServiceImport  { return c.imports }
 func (c *upstreamConn) SvcIndex(key string) []*object.Service       { return c.svcByKey[key] }
 func (c *upstreamConn) SvcIndexReverse(ip string) []*object.Service { return c.svcByIP[ip] }
 func (c *upstreamConn) SvcExtIndexReverse(ip string) []*object.Service {
 	return c.svcByExtIP[ip]
 }
-func (c *upstreamConn) SvcImportIndex(string) []*object.ServiceImport { return nil }
-func (c *upstreamConn) PodIndex(ip string) []*object.Pod              { return c.podByIP[ip] }
-func (c *upstreamConn) EpIndex(key string) []*object.Endpoints        { return c.epByKey[key] }
-func (c *upstreamConn) EpIndexReverse(ip string) []*object.Endpoints  { return c.epByIP[ip] }
-func (c *upstreamConn) McEpIndex(string) []*object.MultiClusterEndpoints {
-	return nil
+func (c *upstreamConn) SvcImportIndex(key string) []*object.ServiceImport {
+	return c.importByKey[key]
+}
+func (c *upstreamConn) PodIndex(ip string) []*object.Pod             { return c.podByIP[ip] }
+func (c *upstreamConn) EpIndex(key string) []*object.Endpoints       { return c.epByKey[key] }
+func (c *upstreamConn) EpIndexReverse(ip string) []*object.Endpoints { return c.epByIP[ip] }
+func (c *upstreamConn) McEpIndex(key string) []*object.MultiClusterEndpoints {
+	return c.mcEpByKey[key]
 }
 
 func (c *upstreamConn) GetNodeByName(_ context.Context, name string) (*corev1.Node, error) {

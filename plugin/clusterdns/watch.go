@@ -18,26 +18,23 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
+	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
+	mcsclient "sigs.k8s.io/mcs-api/pkg/client/clientset/versioned"
 )
 
 // apiSource feeds the stores from informers on the Kubernetes API.
 type apiSource struct {
 	cfg     *config
 	client  kubernetes.Interface // built from cfg at start unless set (tests)
+	mcs     mcsclient.Interface  // with `multicluster`: built from cfg at start unless set (tests)
 	contact *apiContact          // set by start
 }
 
 // start builds the client, starts one informer per watched kind and returns
 // when they are running.
 func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controller) (func() bool, error) {
-	if s.client == nil {
-		rc, err := restConfig(s.cfg)
-		if err != nil {
-			return nil, fmt.Errorf("kubernetes API client: %w", err)
-		}
-		if s.client, err = kubernetes.NewForConfig(rc); err != nil {
-			return nil, fmt.Errorf("kubernetes API client: %w", err)
-		}
+	if err := s.clients(); err != nil {
+		return nil, err
 	}
 	cs := s.client
 	sel := metav1.ListOptions{}
@@ -86,7 +83,7 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 				return cs.CoreV1().Services(ns).Watch(ctx, o)
 			})
-	}, &corev1.Service{}, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, resourceServices, serviceHandler(ctl))
+	}, &corev1.Service{}, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, resourceServices, serviceHandler(ctl.markService))
 	if len(s.cfg.namespaces) > 0 {
 		ctl.st.namespaces = s.cfg.listedNamespaces()
 	} else {
@@ -139,6 +136,21 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 			}),
 			&corev1.Node{}, cache.Indexers{}, resourceNodes, nodeHandler(ctl))
 	}
+	if s.cfg.multicluster() {
+		// The Services of the multicluster zones; `labels` applies to them
+		// as to Services, and to the slices derived for them (above).
+		mcs := s.mcs.MulticlusterV1alpha1()
+		ctl.st.imports = perScope(func(ns string) *cache.ListWatch {
+			return listWatch(contact, sel,
+				func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+					return mcs.ServiceImports(ns).List(ctx, o)
+				},
+				func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+					return mcs.ServiceImports(ns).Watch(ctx, o)
+				})
+		}, &mcsv1alpha1.ServiceImport{}, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, resourceServiceImports,
+			serviceHandler(ctl.markImport))
+	}
 
 	for _, inf := range informers {
 		wg.Add(1)
@@ -165,6 +177,32 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 	}, nil
 }
 
+// clients builds the API clients the configuration needs, unless set.
+// ServiceImports are custom resources, which the API serves as JSON only.
+func (s *apiSource) clients() error {
+	needMCS := s.cfg.multicluster() && s.mcs == nil
+	if s.client != nil && !needMCS {
+		return nil
+	}
+	rc, err := restConfig(s.cfg)
+	if err != nil {
+		return fmt.Errorf("kubernetes API client: %w", err)
+	}
+	if s.client == nil {
+		if s.client, err = kubernetes.NewForConfig(rc); err != nil {
+			return fmt.Errorf("kubernetes API client: %w", err)
+		}
+	}
+	if needMCS {
+		rc = rest.CopyConfig(rc)
+		rc.ContentType, rc.AcceptContentTypes = "application/json", "application/json"
+		if s.mcs, err = mcsclient.NewForConfig(rc); err != nil {
+			return fmt.Errorf("multicluster API client: %w", err)
+		}
+	}
+	return nil
+}
+
 // listWatch builds a ListWatch whose requests carry base's selectors and
 // that lists again after the API server was unreachable (relistGuard).
 func listWatch(contact *apiContact, base metav1.ListOptions,
@@ -186,10 +224,11 @@ func listWatch(contact *apiContact, base metav1.ListOptions,
 	}
 }
 
-// serviceHandler queues a service when it is added, changed or deleted.
-func serviceHandler(ctl *controller) cache.ResourceEventHandler {
+// serviceHandler queues a service (or a ServiceImport, as a slim service)
+// with mark when it is added, changed or deleted.
+func serviceHandler(markService func(string)) cache.ResourceEventHandler {
 	return cache.ResourceEventHandlerFuncs{
-		AddFunc: func(obj any) { markKey(obj, ctl.markService) },
+		AddFunc: func(obj any) { markKey(obj, markService) },
 		UpdateFunc: func(old, cur any) {
 			o, ok1 := old.(*service)
 			n, ok2 := cur.(*service)
@@ -197,9 +236,9 @@ func serviceHandler(ctl *controller) cache.ResourceEventHandler {
 				slices.Equal(o.clusterIPs, n.clusterIPs) && slices.Equal(o.ports, n.ports) {
 				return
 			}
-			markKey(cur, ctl.markService)
+			markKey(cur, markService)
 		},
-		DeleteFunc: func(obj any) { markKey(obj, ctl.markService) },
+		DeleteFunc: func(obj any) { markKey(obj, markService) },
 	}
 }
 
@@ -232,6 +271,8 @@ func sliceHandler(ctl *controller) cache.ResourceEventHandler {
 		if s, ok := obj.(*endpointSlice); ok {
 			if key := sliceServiceKey(s); key != "" {
 				ctl.markServiceAt(key, ch)
+			} else if key := sliceImportKey(s); key != "" {
+				ctl.markImport(key)
 			}
 		}
 	}
@@ -269,7 +310,7 @@ func sliceChange(old, cur *endpointSlice, now time.Time) change {
 // sameSlice reports whether two versions of a slice give the same answers.
 func sameSlice(a, b *endpointSlice) bool {
 	same := func(x, y sliceEndpoint) bool { return x.addr == y.addr && x.name == y.name }
-	return a.service == b.service && slices.Equal(a.ports, b.ports) &&
+	return a.service == b.service && a.cluster == b.cluster && slices.Equal(a.ports, b.ports) &&
 		slices.EqualFunc(a.eps, b.eps, same) && slices.EqualFunc(a.terminating, b.terminating, same) &&
 		slices.Equal(a.zones, b.zones) && slices.Equal(a.termZones, b.termZones)
 }

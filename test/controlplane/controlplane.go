@@ -317,13 +317,17 @@ func (cp *ControlPlane) StartControllers() error {
 		"-v=WARN")
 }
 
-// AdminClient is a client with the admin token.
-func (cp *ControlPlane) AdminClient() (*kubernetes.Clientset, error) {
-	rc := &rest.Config{
+// AdminConfig is the client configuration with the admin token.
+func (cp *ControlPlane) AdminConfig() *rest.Config {
+	return &rest.Config{
 		Host:            cp.APIURL(),
 		BearerToken:     cp.Token,
 		TLSClientConfig: rest.TLSClientConfig{CAFile: cp.CAFile},
 		QPS:             100, Burst: 200,
 	}
-	return kubernetes.NewForConfig(rc)
+}
+
+// AdminClient is a client with the admin token.
+func (cp *ControlPlane) AdminClient() (*kubernetes.Clientset, error) {
+	return kubernetes.NewForConfig(cp.AdminConfig())
 }

@@ -43,18 +43,24 @@ func startFeatureServer(t *testing.T, options ...string) int {
 // startFeatureServerAs is startFeatureServer with the credentials of kubeconfig.
 func startFeatureServerAs(t *testing.T, kubeconfig string, options ...string) int {
 	t.Helper()
+	return startFeatureServerFor(t, kubeconfig, "cluster.local in-addr.arpa ip6.arpa", options...)
+}
+
+// startFeatureServerFor is startFeatureServerAs for the plugin's zones.
+func startFeatureServerFor(t *testing.T, kubeconfig, zones string, options ...string) int {
+	t.Helper()
 	readyPort := must(controlplane.FreePort())
 	metricsPort := must(controlplane.FreePort())
 	corefile := fmt.Sprintf(`.:53 {
     bind %s
     ready 127.0.0.1:%d
     prometheus 127.0.0.1:%d
-    clusterdns cluster.local in-addr.arpa ip6.arpa {
+    clusterdns %s {
         kubeconfig %s
         %s
     }
 }
-`, featureAddr, readyPort, metricsPort, kubeconfig, strings.Join(options, "\n        "))
+`, featureAddr, readyPort, metricsPort, zones, kubeconfig, strings.Join(options, "\n        "))
 	path := env.cp.Path("coredns-features.Corefile")
 	if err := os.WriteFile(path, []byte(corefile), 0o600); err != nil {
 		t.Fatal(err)

@@ -87,19 +87,26 @@ func testStockPlugins(t *testing.T, ctx context.Context, cs *kubernetes.Clientse
 // grantPods lets the DNS user list and watch pods for the rest of the test.
 func grantPods(t *testing.T, ctx context.Context, cs kubernetes.Interface) {
 	t.Helper()
-	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: pluginsUser}, Rules: []rbacv1.PolicyRule{
-		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list", "watch"}},
+	grantDNSUser(t, ctx, cs, pluginsUser, "", "pods")
+}
+
+// grantDNSUser lets the DNS user list and watch resource of group, through
+// the ClusterRole name, for the rest of the test.
+func grantDNSUser(t *testing.T, ctx context.Context, cs kubernetes.Interface, name, group, resource string) {
+	t.Helper()
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{group}, Resources: []string{resource}, Verbs: []string{"list", "watch"}},
 	}}
 	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: pluginsUser},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: pluginsUser},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
 		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: "User", Name: "clusterdns"}},
 	}
 	must(cs.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}))
 	must(cs.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}))
 	t.Cleanup(func() {
-		_ = cs.RbacV1().ClusterRoleBindings().Delete(ctx, pluginsUser, metav1.DeleteOptions{})
-		_ = cs.RbacV1().ClusterRoles().Delete(ctx, pluginsUser, metav1.DeleteOptions{})
+		_ = cs.RbacV1().ClusterRoleBindings().Delete(ctx, name, metav1.DeleteOptions{})
+		_ = cs.RbacV1().ClusterRoles().Delete(ctx, name, metav1.DeleteOptions{})
 	})
 }
 

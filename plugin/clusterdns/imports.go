@@ -1,0 +1,75 @@
+package clusterdns
+
+import (
+	"k8s.io/client-go/tools/cache"
+)
+
+// The controller's side of `multicluster`: ServiceImports and the slices
+// derived for them become the entries of the multicluster zones, built as
+// Services' entries are (buildEntry), in a map of their own.
+
+// importOptions are the build options of imports: zone-scoped names and
+// the client's zone first are not defined in multicluster zones.
+func (c *controller) importOptions() buildOptions {
+	o := c.opts
+	o.zonal, o.clientZoneFirst = false, false
+	return o
+}
+
+// syncImport rebuilds the entry of one ServiceImport from the stores.
+func (c *controller) syncImport(key string) {
+	if c.st.imports == nil {
+		return
+	}
+	ns, name, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		return
+	}
+	k := svcKey{name: lower(name), namespace: lower(ns)}
+	obj, exists, _ := c.st.imports.GetByKey(key)
+	imp, _ := obj.(*service)
+	if !exists || imp == nil || !c.w.exposed(ns) {
+		c.w.setImport(k, nil)
+		return
+	}
+	c.w.setImport(k, buildEntry(imp, c.importedSlicesOf(key, ns, name), c.importOptions()))
+}
+
+// importedSlicesOf returns the slices derived for the ServiceImport key (ns/name).
+func (c *controller) importedSlicesOf(key, ns, name string) []*endpointSlice {
+	return c.slicesIn(c.groupedImports, key, ns, name, true)
+}
+
+// rebuildImports brings the imports of the index in line with the store,
+// during a full rebuild.
+func (c *controller) rebuildImports() {
+	if c.st.imports == nil {
+		return
+	}
+	for _, k := range c.w.imports.keys() {
+		if _, ok, _ := c.st.imports.GetByKey(k.namespace + "/" + k.name); !ok {
+			c.w.setImport(k, nil)
+		}
+	}
+	for _, key := range c.st.imports.ListKeys() {
+		c.syncImport(key)
+	}
+}
+
+// syncNamespaceImports follows a change of whether ns is served.
+func (c *controller) syncNamespaceImports(ns string, exposed bool) {
+	if c.st.imports == nil {
+		return
+	}
+	keys, _ := c.st.imports.IndexKeys(cache.NamespaceIndex, ns)
+	for _, key := range keys {
+		c.syncImport(key)
+	}
+	if !exposed {
+		for _, k := range c.w.imports.keys() {
+			if k.namespace == ns {
+				c.w.setImport(k, nil)
+			}
+		}
+	}
+}
