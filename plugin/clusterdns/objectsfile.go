@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -61,6 +62,12 @@ func (s *fileSource) watch(ctx context.Context, ctl *controller, stamp string) {
 			return
 		}
 		stamp = now
+		if strings.HasPrefix(now, "0/") {
+			// Most writers truncate the file before they write it: an empty
+			// file is one being replaced, not a cluster without objects.
+			log.Warningf("objects_file: %s is empty; keeping the previous objects", s.cfg.objectsFile)
+			return
+		}
 		objs, err := loadObjectsFile(s.cfg.objectsFile, s.cfg)
 		if err != nil {
 			log.Errorf("objects_file: keeping the previous objects: %v", err)
@@ -87,6 +94,7 @@ func (s *fileSource) replace(ctl *controller, objs *fileObjects) {
 	ctl.markAll()
 }
 
+// fileStamp is "<size>/<modification time>" of path.
 func fileStamp(path string) (string, error) {
 	fi, err := os.Stat(path)
 	if err != nil {

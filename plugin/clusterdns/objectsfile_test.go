@@ -118,11 +118,14 @@ func TestFileSourceReloads(t *testing.T) {
 		t.Fatalf("web.prod.svc = %v", got)
 	}
 
-	// A broken file keeps the last good content.
-	writeFile(t, path, "kind: [")
-	time.Sleep(100 * time.Millisecond)
-	if addrsOf(c, "web.prod.svc") == nil {
-		t.Fatal("a broken file emptied the answers")
+	// A broken file, or an empty one (a writer truncated it and has not
+	// written yet), keeps the last good content.
+	for _, content := range []string{"kind: [", ""} {
+		writeFile(t, path, content)
+		time.Sleep(100 * time.Millisecond)
+		if addrsOf(c, "web.prod.svc") == nil {
+			t.Fatalf("the file %q emptied the answers", content)
+		}
 	}
 
 	// A good change is picked up.
