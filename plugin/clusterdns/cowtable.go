@@ -25,14 +25,11 @@ type tableEntry[K ordered[K], V any] struct {
 	val V
 }
 
-func (t *cowTable[K, V]) find(k K) (int, bool) {
-	return slices.BinarySearchFunc(t.shards[shardOf(k)], k, func(e tableEntry[K, V], k K) int { return e.key.compare(k) })
-}
-
 // get returns the value stored under k.
 func (t *cowTable[K, V]) get(k K) (V, bool) {
-	if i, ok := t.find(k); ok {
-		return t.shards[shardOf(k)][i].val, true
+	shard := t.shards[shardOf(k)]
+	if i, ok := slices.BinarySearchFunc(shard, k, func(e tableEntry[K, V], k K) int { return e.key.compare(k) }); ok {
+		return shard[i].val, true
 	}
 	var zero V
 	return zero, false
