@@ -5,9 +5,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"gonum.org/v1/gonum/stat"
 )
 
 // report is everything one run measured, written as BENCHMARKS.md.
@@ -55,19 +58,13 @@ func latencyStats(ds []time.Duration, limit time.Duration) (p50, p90, p99, worst
 	return s.percentile(50), s.percentile(90), s.percentile(99), s.latencies[len(ds)-1], timeouts
 }
 
-// fitLine returns a and b of y = a + b·x by least squares.
+// fitLine returns a and b of y = a + b·x by least squares, or NaN for both
+// without two distinct x values to draw a line through.
 func fitLine(xs, ys []float64) (a, b float64) {
-	n := float64(len(xs))
-	var sx, sy, sxx, sxy float64
-	for i := range xs {
-		sx, sy, sxx, sxy = sx+xs[i], sy+ys[i], sxx+xs[i]*xs[i], sxy+xs[i]*ys[i]
-	}
-	den := n*sxx - sx*sx
-	if n < 2 || den == 0 {
+	if len(xs) < 2 || slices.Min(xs) == slices.Max(xs) {
 		return math.NaN(), math.NaN()
 	}
-	b = (n*sxy - sx*sy) / den
-	return (sy - b*sx) / n, b
+	return stat.LinearRegression(xs, ys, nil, false)
 }
 
 // sizingFit fits clusterdns's RSS in MB against thousands of services plus

@@ -17,17 +17,25 @@ func TestFitLine(t *testing.T) {
 	}{
 		{"exact", []float64{0, 10, 20}, []float64{5, 25, 45}, 5, 2},
 		{"noisy", []float64{1, 2, 3, 4}, []float64{2, 4, 5, 8}, 0, 1.9},
+		{"falling", []float64{1, 3}, []float64{10, 4}, 13, -3},
+		{"flat", []float64{5, 10, 15}, []float64{7, 7, 7}, 7, 0},
+		{"one point", []float64{1}, []float64{1}, math.NaN(), math.NaN()},
+		{"one x", []float64{2, 2, 2}, []float64{1, 2, 3}, math.NaN(), math.NaN()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := fitLine(tc.xs, tc.ys)
-			if math.Abs(a-tc.a) > 1e-9 || math.Abs(b-tc.b) > 1e-9 {
+			if !closeOrBothNaN(a, tc.a) || !closeOrBothNaN(b, tc.b) {
 				t.Errorf("fit = %v + %v·x, want %v + %v·x", a, b, tc.a, tc.b)
 			}
 		})
 	}
-	if a, _ := fitLine([]float64{1}, []float64{1}); !math.IsNaN(a) {
-		t.Error("a line through one point")
+}
+
+func closeOrBothNaN(got, want float64) bool {
+	if math.IsNaN(want) {
+		return math.IsNaN(got)
 	}
+	return math.Abs(got-want) <= 1e-9
 }
 
 func TestLatencyStats(t *testing.T) {

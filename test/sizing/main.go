@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"gonum.org/v1/gonum/stat"
 )
 
 // endpointsPerService is how many ready endpoints each service has.
@@ -73,9 +74,9 @@ func main() {
 		xs, rss, hwm = append(xs, x), append(rss, m.settled.rss), append(hwm, m.cached.hwm)
 	}
 	if len(xs) > 1 {
-		a, b := fit(xs, rss)
+		a, b := stat.LinearRegression(xs, rss, nil, false)
 		fmt.Printf("settled RSS: MB = %.1f + %.2f * (services+endpoints)/1000\n", a, b)
-		a, b = fit(xs, hwm)
+		a, b = stat.LinearRegression(xs, hwm, nil, false)
 		fmt.Printf("peak (HWM):  MB = %.1f + %.2f * (services+endpoints)/1000\n", a, b)
 	}
 }
@@ -361,21 +362,6 @@ func freePort() int {
 	check(err)
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
-}
-
-// fit returns a and b minimising the squared error of y = a + b*x.
-func fit(x, y []float64) (a, b float64) {
-	n := float64(len(x))
-	var sx, sy, sxx, sxy float64
-	for i := range x {
-		sx += x[i]
-		sy += y[i]
-		sxx += x[i] * x[i]
-		sxy += x[i] * y[i]
-	}
-	b = (n*sxy - sx*sy) / (n*sxx - sx*sx)
-	a = (sy - b*sx) / n
-	return a, b
 }
 
 func check(err error) {
