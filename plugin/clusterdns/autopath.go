@@ -6,6 +6,8 @@ import (
 	"github.com/coredns/coredns/request"
 
 	"github.com/miekg/dns"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
 )
 
 // resolvConf is where the server's own search domains come from; pods get
@@ -27,8 +29,8 @@ func (c *ClusterDNS) AutoPath(state request.Request) []string {
 	if state.Req == nil || len(state.Req.Question) != 1 {
 		return nil
 	}
-	zone := matchZone(state.Req.Question[0].Name, c.cfg.zones)
-	if zone == "" || isReverseZone(zone) || !c.Ready() {
+	zone := dnsname.MatchZone(state.Req.Question[0].Name, c.cfg.zones)
+	if zone == "" || dnsname.IsReverseZone(zone) || !c.Ready() {
 		return nil
 	}
 	if c.cfg.podMode != podsVerified {
@@ -42,22 +44,7 @@ func (c *ClusterDNS) AutoPath(state request.Request) []string {
 	if zone == c.cfg.primaryZone {
 		return client.search // shared: autopath only reads it
 	}
-	return searchPath(client.namespace, zone, c.cfg.hostSearch)
-}
-
-// searchPath is the search list the kubelet writes into the resolv.conf of
-// a pod in namespace ns (ClusterFirst policy), followed by the host's
-// search domains and the empty sentinel autopath wants: the query name as
-// given.
-func searchPath(ns, zone string, host []string) []string {
-	out := make([]string, 0, 4+len(host))
-	if zone == "." {
-		out = append(out, ns+".svc.", "svc.", ".")
-	} else {
-		out = append(out, ns+".svc."+zone, "svc."+zone, zone)
-	}
-	out = append(out, host...)
-	return append(out, "")
+	return dnsname.SearchPath(client.namespace, zone, c.cfg.hostSearch)
 }
 
 // hostSearch reads the search domains of a resolv.conf, fully qualified and

@@ -14,24 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
-func TestSearchPath(t *testing.T) {
-	tests := []struct {
-		ns, zone string
-		host     []string
-		want     []string
-	}{
-		{"prod", "cluster.local.", nil, []string{"prod.svc.cluster.local.", "svc.cluster.local.", "cluster.local.", ""}},
-		{"prod", "cluster.local.", []string{"corp.example.", "example."},
-			[]string{"prod.svc.cluster.local.", "svc.cluster.local.", "cluster.local.", "corp.example.", "example.", ""}},
-		{"prod", ".", nil, []string{"prod.svc.", "svc.", ".", ""}},
-	}
-	for _, tc := range tests {
-		if got := searchPath(tc.ns, tc.zone, tc.host); !slices.Equal(got, tc.want) {
-			t.Errorf("searchPath(%q, %q, %v) = %q, want %q", tc.ns, tc.zone, tc.host, got, tc.want)
-		}
-	}
-}
-
 func TestHostSearch(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "resolv.conf")

@@ -8,6 +8,8 @@ import (
 
 	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
 )
 
 // A query's source address tells which pod asked: autopath needs the pod's
@@ -87,7 +89,7 @@ func (c *controller) pickClient(addr netip.Addr) {
 func (c *controller) searchOf(ns string) []string {
 	s, ok := c.searches[ns]
 	if !ok {
-		s = searchPath(ns, c.cfg.primaryZone, c.cfg.hostSearch)
+		s = dnsname.SearchPath(ns, c.cfg.primaryZone, c.cfg.hostSearch)
 		c.searches[ns] = s
 	}
 	return s

@@ -18,6 +18,8 @@ import (
 	"github.com/coredns/coredns/plugin/pkg/upstream"
 
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
 )
 
 const (
@@ -128,7 +130,7 @@ func (c *config) keepZones() bool { return c.zonal || c.clientZoneFirst }
 // namespaceAllowed reports whether the static `namespaces` list lets ns be
 // served; a name that cannot be a DNS label never is.
 func (c *config) namespaceAllowed(ns string) bool {
-	if !dnsLabel(ns) {
+	if !dnsname.IsDNSLabel(ns) {
 		return false
 	}
 	if len(c.namespaces) == 0 {

@@ -57,24 +57,3 @@ func FuzzServeDNS(f *testing.F) {
 		}
 	})
 }
-
-// FuzzParseReverse checks the reverse-name reader never panics and that
-// what it reads spells back to a name it reads the same way.
-func FuzzParseReverse(f *testing.F) {
-	for _, s := range []string{"1.0.96.10.in-addr.arpa.", "10.in-addr.arpa.", "d.f.ip6.arpa.", "x.in-addr.arpa.", "in-addr.arpa."} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, name string) {
-		p, ok := parseReverse(name)
-		if !ok || !p.IsSingleIP() {
-			return
-		}
-		back, err := dns.ReverseAddr(p.Addr().String())
-		if err != nil {
-			t.Fatalf("%s read as %s, which has no reverse name: %v", name, p, err)
-		}
-		if q, ok := parseReverse(back); !ok || q != p {
-			t.Fatalf("%s read as %s, spelled back %s, read as %v", name, p, back, q)
-		}
-	})
-}

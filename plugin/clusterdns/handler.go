@@ -2,12 +2,13 @@ package clusterdns
 
 import (
 	"context"
-	"strings"
 
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/request"
 
 	"github.com/miekg/dns"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
 )
 
 // ServeDNS implements plugin.Handler. It matches the zone, answers from the
@@ -18,7 +19,7 @@ func (c *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 		return dns.RcodeFormatError, nil
 	}
 	q := r.Question[0]
-	zone := matchZone(q.Name, c.cfg.zones)
+	zone := dnsname.MatchZone(q.Name, c.cfg.zones)
 	if zone == "" {
 		return plugin.NextOrFailure(c.Name(), c.Next, ctx, w, r)
 	}
@@ -73,33 +74,4 @@ func (c *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 	}
 	w.WriteMsg(m)
 	return dns.RcodeSuccess, nil
-}
-
-// matchZone returns the longest of zones (lower case, fully qualified) that
-// name is in or equal to, comparing case-insensitively, or "". Unlike
-// plugin.Zones.Matches it allocates nothing, as it runs on every query.
-func matchZone(name string, zones []string) string {
-	best := ""
-	for _, z := range zones {
-		if len(z) <= len(best) || len(name) < len(z) || !strings.EqualFold(name[len(name)-len(z):], z) {
-			continue
-		}
-		if len(name) == len(z) || z == "." || labelBoundary(name, len(name)-len(z)) {
-			best = z
-		}
-	}
-	return best
-}
-
-// labelBoundary reports whether name[:i] ends in an unescaped dot, so that
-// name[i:] starts a label.
-func labelBoundary(name string, i int) bool {
-	if name[i-1] != '.' {
-		return false
-	}
-	backslashes := 0
-	for j := i - 2; j >= 0 && name[j] == '\\'; j-- {
-		backslashes++
-	}
-	return backslashes%2 == 0
 }

@@ -318,26 +318,3 @@ func runCases(t *testing.T, c *ClusterDNS, cases []test.Case) {
 		})
 	}
 }
-
-func TestMatchZone(t *testing.T) {
-	zones := []string{"cluster.local.", "in-addr.arpa.", "10.in-addr.arpa."}
-	for _, tc := range []struct{ name, want string }{
-		{"web.prod.svc.cluster.local.", "cluster.local."},
-		{"WEB.Cluster.LOCAL.", "cluster.local."},
-		{"cluster.local.", "cluster.local."},
-		{"xcluster.local.", ""},
-		{`a\.cluster.local.`, ""},
-		{`a\\.cluster.local.`, "cluster.local."},
-		{"1.0.0.10.in-addr.arpa.", "10.in-addr.arpa."},
-		{"1.0.0.11.in-addr.arpa.", "in-addr.arpa."},
-		{"local.", ""},
-		{".", ""},
-	} {
-		if got := matchZone(tc.name, zones); got != tc.want {
-			t.Errorf("matchZone(%q) = %q, want %q", tc.name, got, tc.want)
-		}
-	}
-	if got := matchZone("example.org.", []string{"."}); got != "." {
-		t.Errorf("root zone: %q", got)
-	}
-}

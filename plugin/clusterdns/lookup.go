@@ -9,6 +9,8 @@ import (
 	"github.com/coredns/coredns/request"
 
 	"github.com/miekg/dns"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
 )
 
 // result is what a lookup found, before it becomes an rcode.
@@ -40,11 +42,8 @@ type lookup struct {
 
 // run fills the answer and extra sections and reports the outcome.
 func (l *lookup) run() result {
-	rel := ""
-	if len(l.qname) > len(l.zone) {
-		rel = strings.ToLower(l.qname[:len(l.qname)-len(l.zone)-1])
-	}
-	if isReverseZone(l.zone) {
+	rel := dnsname.Relative(l.qname, l.zone)
+	if dnsname.IsReverseZone(l.zone) {
 		return l.reverse(rel)
 	}
 	switch rel {
@@ -56,87 +55,84 @@ func (l *lookup) run() result {
 		}
 		l.answer = []dns.RR{&dns.TXT{Hdr: l.hdr(l.qname, dns.TypeTXT, dnsVersionTTL), Txt: []string{DNSSchemaVersion}}}
 		return resultSuccess
-	case "svc", "dns":
+	case "dns":
 		return resultNoData
 	case "ns.dns":
 		return l.addresses(l.qname, l.nameserverAddrs())
-	case "pod":
-		if l.c.cfg.podMode == podsDisabled {
-			return resultNXDomain
-		}
-		return resultNoData
 	}
-	if rest, ok := strings.CutSuffix(rel, ".svc"); ok {
-		return l.service(rest)
-	}
-	if rest, ok := strings.CutSuffix(rel, ".pod"); ok {
-		return l.pod(rest)
+	n := dnsname.Parse(rel)
+	switch n.Kind {
+	case dnsname.KindService:
+		return l.service(n)
+	case dnsname.KindPod:
+		return l.pod(n)
 	}
 	return resultNXDomain
 }
 
-// service answers a name under svc.<zone>: rest is "<ns>", "<svc>.<ns>",
+// service answers a name under svc.<zone>: "<ns>", "<svc>.<ns>",
 // "<endpoint>.<svc>.<ns>", "_<proto>.<svc>.<ns>" or "_<port>._<proto>.<svc>.<ns>".
-func (l *lookup) service(rest string) result {
-	below, ns := cutLast(rest)
-	if below == "" {
-		if _, ok := l.snap.namespaces.get(ns); ok {
+func (l *lookup) service(n dnsname.Name) result {
+	switch {
+	case n.Namespace == "":
+		return resultNoData // svc.<zone>
+	case n.Service == "":
+		if _, ok := l.snap.namespaces.get(n.Namespace); ok {
 			return resultNoData
 		}
 		return resultNXDomain
 	}
-	below, name := cutLast(below)
 	multicluster := l.c.cfg.isMulticluster(l.zone)
-	e, ok := l.snap.servicesIn(multicluster).get(svcKey{name: name, namespace: ns})
+	e, ok := l.snap.servicesIn(multicluster).get(svcKey{name: n.Service, namespace: n.Namespace})
 	if !ok {
 		return resultNXDomain
 	}
-	if below == "" {
+	if n.Label == "" {
 		return l.entry(l.qname, e)
 	}
 	if multicluster {
-		return l.imported(e, below)
+		return l.imported(e, n)
 	}
-	if l.c.cfg.zonal {
-		if zoned, label := cutLast(below); label == zoneLabel {
-			return l.zoneScoped(e, zoned)
-		}
+	if l.c.cfg.zonal && n.Label == dnsname.ZoneLabel {
+		return l.zoneScoped(e, n.Rest)
 	}
 	if e.cname != "" {
 		return resultNXDomain // nothing exists below an ExternalName
 	}
-	port, label := cutLast(below)
+	proto, protoLabel := dnsname.Underscored(n.Label)
+	port, portLabel := dnsname.Underscored(n.Rest)
 	switch {
-	case port == "" && strings.HasPrefix(label, "_"):
-		return protoNode(e, label[1:])
-	case port == "":
-		return l.endpointAddrs(e.findEndpoints("", label))
-	case strings.HasPrefix(port, "_") && strings.HasPrefix(label, "_") && !strings.Contains(port, "."):
-		return l.namedPort(e, port[1:], label[1:])
+	case n.Rest == "" && protoLabel:
+		return protoNode(e, proto)
+	case n.Rest == "":
+		return l.endpointAddrs(e.findEndpoints("", n.Label))
+	case portLabel && protoLabel && !strings.Contains(n.Rest, "."):
+		return l.namedPort(e, port, proto)
 	}
 	return resultNXDomain
 }
 
 // imported answers a name below a ServiceImport's in a multicluster zone:
-// below is "_<proto>", "_<port>._<proto>", "<cluster>" or
+// below the service is "_<proto>", "_<port>._<proto>", "<cluster>" or
 // "<host>.<cluster>", where host is an endpoint's hostname or dashed
 // address (KEP-1645 "DNS"). Zone-scoped names are not defined there.
-func (l *lookup) imported(e *svcEntry, below string) result {
-	port, label := cutLast(below)
+func (l *lookup) imported(e *svcEntry, n dnsname.Name) result {
+	proto, protoLabel := dnsname.Underscored(n.Label)
+	port, portLabel := dnsname.Underscored(n.Rest)
 	switch {
-	case strings.HasPrefix(label, "_") && port == "":
-		return protoNode(e, label[1:])
-	case strings.HasPrefix(label, "_") && strings.HasPrefix(port, "_") && !strings.Contains(port, "."):
-		return l.namedPort(e, port[1:], label[1:])
-	case port == "":
+	case protoLabel && n.Rest == "":
+		return protoNode(e, proto)
+	case protoLabel && portLabel && !strings.Contains(n.Rest, "."):
+		return l.namedPort(e, port, proto)
+	case n.Rest == "":
 		// <cluster>.<svc>: an empty non-terminal while the import has
 		// endpoints in that cluster.
-		if e.hasCluster(label) {
+		if e.hasCluster(n.Label) {
 			return resultNoData
 		}
 		return resultNXDomain
-	case !strings.Contains(port, "."):
-		return l.endpointAddrs(e.findEndpoints(label, port))
+	case !strings.Contains(n.Rest, "."):
+		return l.endpointAddrs(e.findEndpoints(n.Label, n.Rest))
 	}
 	return resultNXDomain
 }
@@ -163,15 +159,6 @@ func (l *lookup) namedPort(e *svcEntry, port, proto string) result {
 	return l.srv(e, targets)
 }
 
-// zoneLabel and the directives of the zone-scoped names
-// <zone>.pin|prefer._zone.<svc>.<ns>.svc.<zone> (`zonal`), as the kubernetes
-// plugin names them.
-const (
-	zoneLabel       = "_zone"
-	directivePin    = "pin"    // the endpoints in the zone only
-	directivePrefer = "prefer" // the endpoints in the zone, else all of them
-)
-
 // zoneScoped answers a zone-scoped name of service e; zoned is what comes
 // before "_zone": "<zone>.<directive>", "<directive>" or "". Only headless
 // services have such names. The zone may hold dots, as zone label values
@@ -181,11 +168,11 @@ func (l *lookup) zoneScoped(e *svcEntry, zoned string) result {
 	if !e.headless {
 		return resultNXDomain
 	}
-	zone, directive := cutLast(zoned)
+	zone, directive := dnsname.CutLast(zoned)
 	switch {
 	case zoned == "":
 		return resultNoData // _zone.<svc>: an empty non-terminal
-	case directive != directivePin && directive != directivePrefer:
+	case directive != dnsname.DirectivePin && directive != dnsname.DirectivePrefer:
 		return resultNXDomain
 	case zone == "":
 		return resultNoData // pin._zone.<svc>: an empty non-terminal
@@ -193,18 +180,10 @@ func (l *lookup) zoneScoped(e *svcEntry, zoned string) result {
 	if ze := e.zones[zone]; ze != nil {
 		return l.entry(l.qname, ze.svcEntry)
 	}
-	if directive == directivePin {
+	if directive == dnsname.DirectivePin {
 		return resultNoData
 	}
 	return l.entry(l.qname, e)
-}
-
-// cutLast splits a name at its last dot: ("a.b", "c") for "a.b.c", ("", "c") for "c".
-func cutLast(s string) (rest, last string) {
-	if i := strings.LastIndexByte(s, '.'); i >= 0 {
-		return s[:i], s[i+1:]
-	}
-	return "", s
 }
 
 // entry answers at a service's own name.
@@ -366,8 +345,8 @@ func (l *lookup) externalName(owner, target string) result {
 			return resultSuccess // a loop: stop with what we have
 		}
 		seen[target] = true
-		zone := matchZone(target, l.c.cfg.zones)
-		if zone == "" || isReverseZone(zone) {
+		zone := dnsname.MatchZone(target, l.c.cfg.zones)
+		if zone == "" || dnsname.IsReverseZone(zone) {
 			l.resolveOutside(target)
 			return resultSuccess
 		}
@@ -389,16 +368,11 @@ func (l *lookup) externalName(owner, target string) result {
 // names, or nil. Names below services are not followed: ExternalName
 // targets name services.
 func (l *lookup) inZoneService(name, zone string) *svcEntry {
-	rel := strings.TrimSuffix(strings.TrimSuffix(name, zone), ".")
-	rest, ok := strings.CutSuffix(rel, ".svc")
-	if !ok {
+	n := dnsname.Parse(dnsname.Relative(name, zone))
+	if n.Kind != dnsname.KindService || n.Service == "" || n.Label != "" {
 		return nil
 	}
-	svc, ns := cutLast(rest)
-	if svc == "" || strings.Contains(svc, ".") {
-		return nil
-	}
-	e, _ := l.snap.servicesIn(l.c.cfg.isMulticluster(zone)).get(svcKey{name: svc, namespace: ns})
+	e, _ := l.snap.servicesIn(l.c.cfg.isMulticluster(zone)).get(svcKey{name: n.Service, namespace: n.Namespace})
 	return e
 }
 
@@ -466,42 +440,29 @@ func (l *lookup) nameserverAddrs() []net.IP {
 // pod answers <dashed-ip>.<ns>.pod (spec 1.0 §2.6, kept as CoreDNS does):
 // `insecure` believes any address in a served namespace, `verified` only
 // addresses of running pods in that namespace.
-func (l *lookup) pod(rest string) result {
+func (l *lookup) pod(n dnsname.Name) result {
 	if l.c.cfg.podMode == podsDisabled {
 		return resultNXDomain
 	}
-	label, ns := cutLast(rest)
-	if _, exposed := l.snap.namespaces.get(ns); !exposed || strings.Contains(label, ".") {
+	if n.Namespace == "" {
+		return resultNoData // pod.<zone>
+	}
+	if _, exposed := l.snap.namespaces.get(n.Namespace); !exposed || n.Label != "" {
 		return resultNXDomain
 	}
-	if label == "" {
+	if n.Service == "" {
 		return resultNoData // <ns>.pod.<zone>
 	}
-	addr, ok := podAddr(label)
+	addr, ok := dnsname.ParseDashed(n.Service)
 	if !ok {
 		return resultNXDomain
 	}
 	if l.c.cfg.podMode == podsVerified {
-		if _, ok := l.snap.pods.get(podKey{namespace: ns, addr: addr}); !ok {
+		if _, ok := l.snap.pods.get(podKey{namespace: n.Namespace, addr: addr}); !ok {
 			return resultNXDomain
 		}
 	}
 	return l.addresses(l.qname, []net.IP{addr.AsSlice()})
-}
-
-// podAddr reads the address out of a pod label: 10-244-1-5 or fd00--5.
-func podAddr(label string) (netip.Addr, bool) {
-	var s string
-	if strings.Count(label, "-") == 3 && !strings.Contains(label, "--") {
-		s = strings.ReplaceAll(label, "-", ".")
-	} else {
-		s = strings.ReplaceAll(label, "-", ":")
-	}
-	addr, err := netip.ParseAddr(s)
-	if err != nil || addr.Zone() != "" {
-		return netip.Addr{}, false
-	}
-	return addr.Unmap(), true
 }
 
 // soa is the zone's SOA record, also the authority of negative answers

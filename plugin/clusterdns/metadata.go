@@ -6,6 +6,8 @@ import (
 
 	"github.com/coredns/coredns/plugin/metadata"
 	"github.com/coredns/coredns/request"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
 )
 
 // Metadata keys, under the plugin's name as the metadata plugin wants. They
@@ -43,11 +45,11 @@ func (c *ClusterDNS) Metadata(ctx context.Context, state request.Request) contex
 		return ctx
 	}
 	name := state.Req.Question[0].Name
-	zone := matchZone(name, c.cfg.zones)
-	if zone == "" || isReverseZone(zone) || len(name) == len(zone) {
+	zone := dnsname.MatchZone(name, c.cfg.zones)
+	if zone == "" || dnsname.IsReverseZone(zone) || len(name) == len(zone) {
 		return ctx
 	}
-	f, ok := nameFields(strings.ToLower(name[:len(name)-len(zone)-1]), c.cfg.isMulticluster(zone))
+	f, ok := nameFields(dnsname.Parse(dnsname.Relative(name, zone)), c.cfg.isMulticluster(zone))
 	if !ok {
 		return ctx
 	}
@@ -74,8 +76,8 @@ type queryFields struct {
 	cluster                                            string // multicluster zones: <endpoint>.<cluster>.<svc>
 }
 
-// nameFields splits rel, a lower-case name relative to the zone, into its
-// parts, the way the kubernetes plugin reads them for its metadata:
+// nameFields reads the parts of a parsed name the way the kubernetes
+// plugin reads them for its metadata:
 //
 //	<kind>                                   svc, pod
 //	<ns>.<kind>
@@ -85,37 +87,23 @@ type queryFields struct {
 //	<endpoint>.<cluster>.<svc>.<ns>.svc       (in a multicluster zone)
 //
 // A name of another shape, or under neither svc nor pod, has no parts.
-func nameFields(rel string, multicluster bool) (queryFields, bool) {
-	var f queryFields
-	rest, kind := cutLast(rel)
-	if kind != "svc" && kind != "pod" {
-		return f, false
+func nameFields(n dnsname.Name, multicluster bool) (queryFields, bool) {
+	if n.Kind == "" || strings.Contains(n.Rest, ".") {
+		return queryFields{}, false
 	}
-	f.kind = kind
-	if rest == "" {
-		return f, true
-	}
-	rest, f.namespace = cutLast(rest)
-	if rest == "" {
-		return f, true
-	}
-	rest, f.service = cutLast(rest)
-	if rest == "" {
-		return f, true
-	}
-	first, second := cutLast(rest)
+	f := queryFields{kind: n.Kind, namespace: n.Namespace, service: n.Service}
+	_, portLabel := dnsname.Underscored(n.Rest)
+	_, protoLabel := dnsname.Underscored(n.Label)
 	switch {
-	case first == "":
-		f.endpoint = second
-	case multicluster && kind == "svc" && !strings.Contains(first, ".") && !strings.HasPrefix(first, "_") && !strings.HasPrefix(second, "_"):
+	case n.Rest == "":
+		f.endpoint = n.Label
+	case multicluster && n.Kind == dnsname.KindService && !portLabel && !protoLabel:
 		// As the kubernetes plugin reads it: an underscore on either
 		// label makes it a port name.
-		f.endpoint, f.cluster = first, second
-	case !strings.Contains(first, "."):
-		f.port = strings.TrimPrefix(first, "_")
-		f.protocol = strings.TrimPrefix(second, "_")
+		f.endpoint, f.cluster = n.Rest, n.Label
 	default:
-		return queryFields{}, false
+		f.port = strings.TrimPrefix(n.Rest, "_")
+		f.protocol = strings.TrimPrefix(n.Label, "_")
 	}
 	return f, true
 }

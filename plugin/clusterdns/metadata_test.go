@@ -10,6 +10,8 @@ import (
 
 	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
 )
 
 func TestNameFields(t *testing.T) {
@@ -29,7 +31,7 @@ func TestNameFields(t *testing.T) {
 		{"web.prod.other", queryFields{}, false},
 	}
 	for _, tc := range tests {
-		got, ok := nameFields(tc.rel, false)
+		got, ok := nameFields(dnsname.Parse(tc.rel), false)
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("nameFields(%q) = %+v, %v; want %+v, %v", tc.rel, got, ok, tc.want, tc.ok)
 		}
@@ -50,7 +52,7 @@ func TestNameFieldsMulticluster(t *testing.T) {
 		{"db-0.db.prod.svc", queryFields{kind: "svc", namespace: "prod", service: "db", endpoint: "db-0"}},
 	}
 	for _, tc := range tests {
-		if got, ok := nameFields(tc.rel, true); got != tc.want || !ok {
+		if got, ok := nameFields(dnsname.Parse(tc.rel), true); got != tc.want || !ok {
 			t.Errorf("nameFields(%q, multicluster) = %+v, %v; want %+v", tc.rel, got, ok, tc.want)
 		}
 	}

@@ -5,6 +5,8 @@ import (
 
 	discoveryv1 "k8s.io/api/discovery/v1"
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
 )
 
 // Multi-cluster services (`multicluster`, the MCS-API of KEP-1645): in a
@@ -30,7 +32,7 @@ const (
 // or Headless is invalid, so not served.
 func slimImport(si *mcsv1alpha1.ServiceImport) *service {
 	out := &service{objectMeta: slimMeta(&si.ObjectMeta)}
-	if !dnsLabel(si.Name) || !dnsLabel(si.Namespace) {
+	if !dnsname.IsDNSLabel(si.Name) || !dnsname.IsDNSLabel(si.Namespace) {
 		skipped(kindServiceImport, reasonInvalidName)
 		out.invalid = true
 		return out
@@ -62,7 +64,7 @@ func importedSliceOwner(s *discoveryv1.EndpointSlice) (svc, cluster string, ok b
 		return "", "", false
 	}
 	cluster = s.Labels[mcsv1alpha1.LabelSourceCluster]
-	if !dnsLabel(cluster) {
+	if !dnsname.IsDNSLabel(cluster) {
 		// Its endpoints' names, <host>.<cluster>.<svc>, need the cluster.
 		skipped(kindSlice, reasonNoClusterLabel)
 		return "", "", true

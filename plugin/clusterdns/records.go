@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
 )
 
 // svcKey names a service: lower-case name and namespace.
@@ -58,12 +60,12 @@ func buildEntry(svc *service, slices []*endpointSlice, o buildOptions) *svcEntry
 	if svc.invalid {
 		return nil
 	}
-	e := &svcEntry{base: serviceName(svc.Namespace, svc.Name)}
+	e := &svcEntry{base: dnsname.ServiceOwner(svc.Namespace, svc.Name)}
 	if svc.externalName != "" {
 		// An ExternalName that looks like an IP is not a host name: it is not
 		// served at all (Kubernetes docs, Service "ExternalName" caveat).
 		target := lower(strings.TrimSuffix(svc.externalName, "."))
-		if !validName(target) {
+		if !dnsname.ValidHost(target) {
 			return nil
 		}
 		if _, err := netip.ParseAddr(target); err == nil {
@@ -236,7 +238,7 @@ func endpointLabel(ep *sliceEndpoint) string {
 	if ep.name != "" {
 		return ep.name
 	}
-	return dashedIP(ep.addr)
+	return dnsname.Dashed(ep.addr)
 }
 
 // endpointOwner is an endpoint's name relative to its service's:
@@ -266,8 +268,8 @@ func (e *svcEntry) findEndpoints(cluster, label string) []*sliceEndpoint {
 	if j > i {
 		return e.eps[i:j]
 	}
-	addr, ok := podAddr(label)
-	if !ok || dashedIP(addr) != label {
+	addr, ok := dnsname.ParseDashed(label)
+	if !ok || dnsname.Dashed(addr) != label {
 		return nil
 	}
 	i, found := slices.BinarySearchFunc(e.eps, endpointKey{cluster: cluster, addr: addr}, compareEndpointKey)
@@ -307,60 +309,9 @@ func packedIPs(packed []byte, size int) []net.IP {
 	return ips
 }
 
-// serviceName returns the relative owner name of a service, "<svc>.<ns>.svc".
-func serviceName(namespace, name string) string {
-	return lower(name) + "." + lower(namespace) + ".svc"
-}
-
-// dashedIP is the system-assigned endpoint name: 10.0.0.1 -> 10-0-0-1,
-// fd00::1 -> fd00--1, and a trailing "::" gets a 0 so the label does not end
-// in a dash (fd00:: -> fd00--0), as CoreDNS names them.
-func dashedIP(ip netip.Addr) string {
-	s := ip.String()
-	if ip.Is4() {
-		return strings.ReplaceAll(s, ".", "-")
-	}
-	s = strings.ReplaceAll(s, ":", "-")
-	if strings.HasSuffix(s, "-") {
-		s += "0"
-	}
-	return s
-}
-
-// protoName lower-cases a protocol for the _<proto> label.
-func protoName(p string) string {
-	switch p {
-	case "TCP", "":
-		return "tcp"
-	case "UDP":
-		return "udp"
-	case "SCTP":
-		return "sctp"
-	}
-	return lower(p)
-}
-
 // lower is strings.ToLower; Kubernetes names are already lower case, so it
 // rarely allocates.
 func lower(s string) string { return strings.ToLower(s) }
-
-// validLabel reports whether s can be a single DNS label of an owner name.
-func validLabel(s string) bool {
-	return len(s) > 0 && len(s) < 64 && !strings.ContainsAny(s, ". \\")
-}
-
-// validName reports whether s (without trailing dot) is a usable host name.
-func validName(s string) bool {
-	if s == "" || len(s) > 253 {
-		return false
-	}
-	for label := range strings.SplitSeq(s, ".") {
-		if !validLabel(label) {
-			return false
-		}
-	}
-	return true
-}
 
 // srvTarget is one SRV record to answer: a port of the service name (eps
 // nil), or of an endpoint name (eps: every endpoint with that name).

@@ -1,94 +1,12 @@
 package clusterdns
 
 import (
-	"net/netip"
 	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 )
-
-func TestDashedIP(t *testing.T) {
-	for _, tc := range []struct{ ip, want string }{
-		{"10.0.0.1", "10-0-0-1"},
-		{"fd00::1", "fd00--1"},
-		{"fd00:1:2:3:4:5:6:7", "fd00-1-2-3-4-5-6-7"},
-		{"fd00::", "fd00--0"},
-		{"::1", "--1"},
-	} {
-		if got := dashedIP(netip.MustParseAddr(tc.ip)); got != tc.want {
-			t.Errorf("dashedIP(%s) = %s, want %s", tc.ip, got, tc.want)
-		}
-	}
-}
-
-func TestPodAddr(t *testing.T) {
-	for _, tc := range []struct {
-		label string
-		want  string // "" when not an address
-	}{
-		{"10-244-0-5", "10.244.0.5"},
-		{"fd00--5", "fd00::5"},
-		{"fd00-0-0-0-0-0-0-5", "fd00::5"},
-		{"10-244-0", ""},
-		{"10-244-0-256", ""},
-		{"web", ""},
-		{"", ""},
-		{"fe80--1%eth0", ""},
-	} {
-		a, ok := podAddr(tc.label)
-		if got := ""; ok {
-			got = a.String()
-			if got != tc.want {
-				t.Errorf("podAddr(%q) = %s, want %q", tc.label, got, tc.want)
-			}
-		} else if tc.want != "" {
-			t.Errorf("podAddr(%q) failed, want %s", tc.label, tc.want)
-		}
-	}
-}
-
-func TestParseReverse(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		want string // "" when not a reverse name
-	}{
-		{"1.0.96.10.in-addr.arpa.", "10.96.0.1/32"},
-		{"96.10.in-addr.arpa.", "10.96.0.0/16"},
-		{"10.in-addr.arpa.", "10.0.0.0/8"},
-		{"1.1.0.96.10.in-addr.arpa.", ""},
-		{"01.0.96.10.in-addr.arpa.", ""},
-		{"256.0.96.10.in-addr.arpa.", ""},
-		{"x.in-addr.arpa.", ""},
-		{"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa.", "fd00::1/128"},
-		{"d.f.ip6.arpa.", "fd00::/8"},
-		{"dd.f.ip6.arpa.", ""},
-		{"g.f.ip6.arpa.", ""},
-		{"example.com.", ""},
-	} {
-		p, ok := parseReverse(tc.name)
-		switch {
-		case ok && tc.want == "":
-			t.Errorf("parseReverse(%s) = %s, want failure", tc.name, p)
-		case !ok && tc.want != "":
-			t.Errorf("parseReverse(%s) failed, want %s", tc.name, tc.want)
-		case ok && p.String() != tc.want:
-			t.Errorf("parseReverse(%s) = %s, want %s", tc.name, p, tc.want)
-		}
-	}
-}
-
-func TestIsReverseZone(t *testing.T) {
-	for zone, want := range map[string]bool{
-		"in-addr.arpa.": true, "10.in-addr.arpa.": true, "ip6.arpa.": true, "IP6.ARPA.": true,
-		"cluster.local.": false, "arpa.": false, "xin-addr.arpa.": false,
-	} {
-		if got := isReverseZone(zone); got != want {
-			t.Errorf("isReverseZone(%s) = %v, want %v", zone, got, want)
-		}
-	}
-}
 
 // build slims the slices and builds the entry, as the controller does.
 func build(svc *corev1.Service, o buildOptions, podNames bool, raw ...*discoveryv1.EndpointSlice) *svcEntry {

@@ -3,10 +3,11 @@ package clusterdns
 import (
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
 )
 
 // reverse answers a name in a reverse zone: PTR for addresses of services
@@ -17,7 +18,7 @@ func (l *lookup) reverse(rel string) result {
 		return l.apex()
 	}
 	name := strings.ToLower(l.qname)
-	prefix, ok := parseReverse(name)
+	prefix, ok := dnsname.ParseReverse(name)
 	if !ok {
 		return resultNXDomain
 	}
@@ -66,57 +67,4 @@ func (l *lookup) ptr(addr netip.Addr) result {
 		return resultNoData
 	}
 	return resultSuccess
-}
-
-// parseReverse reads a lower-case reverse name (with trailing dot) into the
-// prefix it spells: a full address has 32 (in-addr.arpa) or 128 (ip6.arpa)
-// bits, a partial name fewer.
-func parseReverse(name string) (netip.Prefix, bool) {
-	if rest, ok := strings.CutSuffix(name, ".in-addr.arpa."); ok {
-		labels := strings.Split(rest, ".")
-		if len(labels) > 4 {
-			return netip.Prefix{}, false
-		}
-		var b [4]byte
-		for i, lab := range labels {
-			v, err := strconv.ParseUint(lab, 10, 8)
-			if err != nil || (len(lab) > 1 && lab[0] == '0') {
-				return netip.Prefix{}, false
-			}
-			b[len(labels)-1-i] = byte(v)
-		}
-		return netip.PrefixFrom(netip.AddrFrom4(b), 8*len(labels)), true
-	}
-	if rest, ok := strings.CutSuffix(name, ".ip6.arpa."); ok {
-		labels := strings.Split(rest, ".")
-		if len(labels) > 32 {
-			return netip.Prefix{}, false
-		}
-		var b [16]byte
-		for i, lab := range labels {
-			if len(lab) != 1 {
-				return netip.Prefix{}, false
-			}
-			v, err := strconv.ParseUint(lab, 16, 8)
-			if err != nil {
-				return netip.Prefix{}, false
-			}
-			pos := len(labels) - 1 - i // nibble index from the left
-			if pos%2 == 0 {
-				b[pos/2] |= byte(v) << 4
-			} else {
-				b[pos/2] |= byte(v)
-			}
-		}
-		return netip.PrefixFrom(netip.AddrFrom16(b), 4*len(labels)), true
-	}
-	return netip.Prefix{}, false
-}
-
-// isReverseZone reports whether zone is in-addr.arpa., ip6.arpa. or below
-// them. (dnsutil.IsReverse needs a label before the suffix, so it misses
-// the two zones themselves.)
-func isReverseZone(zone string) bool {
-	z := "." + strings.ToLower(zone)
-	return strings.HasSuffix(z, ".in-addr.arpa.") || strings.HasSuffix(z, ".ip6.arpa.")
 }

@@ -17,6 +17,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/klog/v2"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
 )
 
 // init registers the plugin so a Corefile can name it.
@@ -142,7 +144,7 @@ func parseStanza(c *caddy.Controller) (*config, error) {
 		cfg.zones[i] = strings.ToLower(z)
 	}
 	for _, z := range cfg.zones {
-		if !isReverseZone(z) {
+		if !dnsname.IsReverseZone(z) {
 			cfg.primaryZone = z
 			break
 		}
@@ -380,7 +382,7 @@ func parseStanza(c *caddy.Controller) (*config, error) {
 // rather than the Services that own addresses, else the first forward zone.
 func primaryZone(cfg *config) string {
 	for _, z := range cfg.zones {
-		if !isReverseZone(z) && !cfg.isMulticluster(z) {
+		if !dnsname.IsReverseZone(z) && !cfg.isMulticluster(z) {
 			return z
 		}
 	}
@@ -397,7 +399,7 @@ func parseMulticluster(c *caddy.Controller, cfg *config, opt string, args []stri
 	for _, z := range plugin.OriginsFromArgsOrServerBlock(args, nil) {
 		z = strings.ToLower(z)
 		switch {
-		case isReverseZone(z):
+		case dnsname.IsReverseZone(z):
 			return c.Errf("%s: zone %s is a reverse zone; multicluster zones are forward zones", opt, z)
 		case !slices.Contains(cfg.zones, z):
 			return c.Errf("%s: zone %s is not one of the plugin's zones %v", opt, z, cfg.zones)

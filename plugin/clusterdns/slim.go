@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
 )
 
 // The slimmer is the informers' transform: it runs before an object enters
@@ -147,22 +149,6 @@ const (
 	reasonUnknownService      = "unknown_service"
 )
 
-// dnsLabel reports whether s is a name Kubernetes allows for a Service,
-// namespace or port (an RFC 1123 label: letters, digits and inner hyphens,
-// at most 63), so it can stand as one label of an owner name.
-func dnsLabel(s string) bool {
-	if len(s) == 0 || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
 // isAddr reports whether s parses as an IP address.
 func isAddr(s string) bool {
 	_, err := netip.ParseAddr(s)
@@ -207,7 +193,7 @@ func (sl slimmer) transform(obj any) (any, error) {
 
 func slimService(s *corev1.Service) *service {
 	out := &service{objectMeta: slimMeta(&s.ObjectMeta), selector: len(s.Spec.Selector) > 0}
-	if !dnsLabel(s.Name) || !dnsLabel(s.Namespace) {
+	if !dnsname.IsDNSLabel(s.Name) || !dnsname.IsDNSLabel(s.Namespace) {
 		// A dot in a name would make its records answer for another
 		// service's names (a.b in ns is endpoint a of service b).
 		skipped(kindService, reasonInvalidName)
@@ -220,7 +206,7 @@ func slimService(s *corev1.Service) *service {
 		if out.externalName == "" {
 			out.externalName = "."
 		}
-		if target := strings.TrimSuffix(out.externalName, "."); !validName(target) || isAddr(target) {
+		if target := strings.TrimSuffix(out.externalName, "."); !dnsname.ValidHost(target) || isAddr(target) {
 			skipped(kindService, reasonInvalidExternalName)
 		}
 		return out
@@ -282,11 +268,11 @@ func slimPort(kind, name, proto string, port int32) (slicePort, bool) {
 		skipped(kind, reasonInvalidPort)
 		return slicePort{}, false
 	}
-	if name != "" && !dnsLabel(name) {
+	if name != "" && !dnsname.IsDNSLabel(name) {
 		skipped(kind, reasonInvalidPortName)
 		return slicePort{}, false
 	}
-	return slicePort{name: lower(name), proto: protoName(proto), port: uint16(port)}, true
+	return slicePort{name: lower(name), proto: dnsname.Proto(proto), port: uint16(port)}, true
 }
 
 // slice keeps the ready endpoints of a slice with their DNS names (and, when
@@ -309,7 +295,7 @@ func (sl slimmer) slice(s *discoveryv1.EndpointSlice) *endpointSlice {
 	case out.service == "":
 		skipped(kindSlice, reasonNoServiceLabel)
 		return out
-	case !dnsLabel(out.service) || !dnsLabel(s.Namespace):
+	case !dnsname.IsDNSLabel(out.service) || !dnsname.IsDNSLabel(s.Namespace):
 		skipped(kindSlice, reasonInvalidName)
 		out.service, out.cluster = "", ""
 		return out
@@ -387,19 +373,19 @@ func servingTerminating(c discoveryv1.EndpointConditions) bool {
 // endpoint_pod_names) its pod's name, else "" for the dashed address.
 func (sl slimmer) endpointName(e *discoveryv1.Endpoint) string {
 	if e.Hostname != nil {
-		if validLabel(*e.Hostname) {
+		if dnsname.ValidLabel(*e.Hostname) {
 			return lower(*e.Hostname)
 		}
 		skipped(kindSlice, reasonInvalidHostname)
 	}
-	if sl.endpointPodNames && e.TargetRef != nil && validLabel(e.TargetRef.Name) {
+	if sl.endpointPodNames && e.TargetRef != nil && dnsname.ValidLabel(e.TargetRef.Name) {
 		return lower(e.TargetRef.Name)
 	}
 	return ""
 }
 
 func slimNamespace(n *corev1.Namespace) *corev1.Namespace {
-	if !dnsLabel(n.Name) {
+	if !dnsname.IsDNSLabel(n.Name) {
 		// Kept, so the store mirrors the API, but never served (namespaceServed).
 		skipped(kindNamespace, reasonInvalidName)
 	}

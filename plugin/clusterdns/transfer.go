@@ -10,6 +10,8 @@ import (
 	"github.com/coredns/coredns/plugin/transfer"
 
 	"github.com/miekg/dns"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
 )
 
 // errNotSynced refuses a transfer before the caches synced: a partial zone
@@ -29,7 +31,7 @@ var errNotSynced = errors.New("object caches not synced yet")
 // (RFC 1995 §4 allows answering with a full transfer).
 func (c *ClusterDNS) Transfer(zone string, serial uint32) (<-chan []dns.RR, error) {
 	zone = strings.ToLower(dns.Fqdn(zone))
-	if !slices.Contains(c.cfg.zones, zone) || isReverseZone(zone) {
+	if !slices.Contains(c.cfg.zones, zone) || dnsname.IsReverseZone(zone) {
 		return nil, transfer.ErrNotAuthoritative
 	}
 	if !c.Ready() {
@@ -107,7 +109,7 @@ func (x *zoneTransfer) send(ch chan<- []dns.RR) {
 	var pods []dns.RR
 	for _, shard := range x.snap.pods.shards {
 		for k := range shard {
-			owner := dashedIP(k.addr) + "." + k.namespace + ".pod." + x.zone
+			owner := dnsname.Dashed(k.addr) + "." + k.namespace + ".pod." + x.zone
 			pods = append(pods, x.lookup(owner, dns.TypeA)...)
 			pods = append(pods, x.lookup(owner, dns.TypeAAAA)...)
 		}
