@@ -236,7 +236,7 @@ func (r *report) writeCurve(w func(string, ...any)) {
 	w("## By cluster size")
 	w("")
 	if r.chartPath != "" {
-		w("![queries per second and memory by cluster size](%s)", r.chartPath)
+		w("![queries per second and memory by cluster size](%s) ([SVG](%s))", r.chartPath, filepath.ToSlash(svgPath(r.chartPath)))
 		w("")
 	}
 	w("| services | endpoints | Services + EndpointSlices | qps clusterdns | qps kubernetes | qps whoami | RSS clusterdns | RSS kubernetes | RSS ratio | heap clusterdns | heap kubernetes | heap ratio | ready clusterdns | ready kubernetes |")
