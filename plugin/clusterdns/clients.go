@@ -1,10 +1,8 @@
 package clusterdns
 
 import (
-	"net"
 	"net/netip"
 	"slices"
-	"strings"
 
 	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
@@ -119,30 +117,9 @@ func preferClient(a, b *pod) bool {
 
 // clientOf returns the pod a query written to w came from.
 func (c *ClusterDNS) clientOf(w dns.ResponseWriter) (clientPod, bool) {
-	addr, ok := remoteAddr(w)
+	addr, ok := clientAddr(w)
 	if !ok {
 		return clientPod{}, false
 	}
 	return c.index.load().clients.get(keyOf(addr))
-}
-
-// remoteAddr returns the source address of a query without allocating, as
-// it runs for every query autopath or the metadata plugin sees.
-func remoteAddr(w dns.ResponseWriter) (netip.Addr, bool) {
-	var ip net.IP
-	switch a := w.RemoteAddr().(type) {
-	case *net.UDPAddr:
-		ip = a.IP
-	case *net.TCPAddr:
-		ip = a.IP
-	default:
-		if a == nil {
-			return netip.Addr{}, false
-		}
-		// Other transports (DoH, DoQ) report a host:port string.
-		ap, err := netip.ParseAddrPort(strings.TrimSpace(a.String()))
-		return ap.Addr().Unmap(), err == nil
-	}
-	addr, ok := netip.AddrFromSlice(ip)
-	return addr.Unmap(), ok
 }

@@ -2,7 +2,6 @@ package clusterdns
 
 import (
 	"context"
-	"net/netip"
 	"slices"
 	"testing"
 	"time"
@@ -119,23 +118,6 @@ func TestClientOfFollowsPods(t *testing.T) {
 	eventually(t, "the pod's new address", func() bool { return clientAt(c, "10.244.0.10") == "prod/old" && clientAt(c, ip) == "" })
 	if c.index.load().clients.len() != 1 {
 		t.Errorf("%d client addresses published, want 1", c.index.load().clients.len())
-	}
-}
-
-func TestRemoteAddr(t *testing.T) {
-	for _, tc := range []struct {
-		w    *test.ResponseWriter
-		want string
-	}{
-		{&test.ResponseWriter{RemoteIP: "10.0.0.1"}, "10.0.0.1"},
-		{&test.ResponseWriter{RemoteIP: "10.0.0.1", TCP: true}, "10.0.0.1"},
-		{&test.ResponseWriter{RemoteIP: "::ffff:10.0.0.1"}, "10.0.0.1"},
-		{&test.ResponseWriter{RemoteIP: "fd00::1"}, "fd00::1"},
-	} {
-		got, ok := remoteAddr(tc.w)
-		if !ok || got != netip.MustParseAddr(tc.want) {
-			t.Errorf("remoteAddr(%s) = %v, %v; want %s", tc.w.RemoteIP, got, ok, tc.want)
-		}
 	}
 }
 

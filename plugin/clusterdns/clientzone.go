@@ -122,16 +122,11 @@ func (w *indexWriter) setClientZone(a netip.Addr, zone string) {
 
 // clientZone returns the zone of the pod that sent the query, or "".
 func (l *lookup) clientZone() string {
-	var a netip.Addr
-	switch ra := l.state.W.RemoteAddr().(type) {
-	case *net.UDPAddr:
-		a = ra.AddrPort().Addr()
-	case *net.TCPAddr:
-		a = ra.AddrPort().Addr()
-	default:
+	a, ok := clientAddr(l.state.W)
+	if !ok {
 		return ""
 	}
-	zone, _ := l.snap.clientZones.get(keyOf(a.Unmap()))
+	zone, _ := l.snap.clientZones.get(keyOf(a))
 	return zone
 }
 

@@ -172,3 +172,20 @@ func TestSerialBefore(t *testing.T) {
 		}
 	}
 }
+
+// TestTransferClientZoneFirst checks a transfer, which has no client, lists
+// headless services in their usual order with client_zone_first.
+func TestTransferClientZoneFirst(t *testing.T) {
+	cfg := testConfig()
+	cfg.clientZoneFirst = true
+	c := newTestPlugin(t, cfg, clientZoneObjects()...)
+	var got []string
+	for _, rr := range transferAll(t, c, "cluster.local.", 0) {
+		if a, ok := rr.(*dns.A); ok && a.Hdr.Name == "db.prod.svc.cluster.local." {
+			got = append(got, a.A.String())
+		}
+	}
+	if want := []string{"10.244.1.1", "10.244.1.2", "10.244.1.3", "10.244.1.4"}; !slices.Equal(got, want) {
+		t.Errorf("transferred A records %v, want %v", got, want)
+	}
+}
