@@ -37,6 +37,7 @@ type perfLoad struct {
 	outstanding int
 	maxQPS      int  // 0: as fast as the server answers
 	verbose     bool // record every query's latency
+	passes      int  // stop after this many passes through the file; 0: run for the duration
 }
 
 // runDNSPerf runs dnsperf against 127.0.0.1:port with the queries in file.
@@ -52,6 +53,9 @@ func runDNSPerf(port int, file string, l perfLoad) (perfRun, error) {
 	}
 	if l.verbose {
 		args = append(args, "-v")
+	}
+	if l.passes > 0 {
+		args = append(args, "-n", strconv.Itoa(l.passes))
 	}
 	cmd := exec.Command("dnsperf", args...)
 	var stderr bytes.Buffer

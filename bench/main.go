@@ -4,7 +4,9 @@
 // query, memory after sync and during a relist, time to ready and DNS
 // programming latency, with the whoami plugin as the server's ceiling. The
 // cluster is served by a real kube-apiserver and etcd (test/controlplane)
-// and grows through a list of sizes for the memory and qps curves.
+// and grows through a list of sizes for the memory and qps curves. At each
+// size it first measures the memory of clusterdns as deploy/ runs it (its
+// Corefile, a full cache), which sizes the manifests' requests and limits.
 //
 // bench/run.sh builds what it needs and runs it; see BENCHMARKS.md.
 package main
@@ -47,6 +49,9 @@ type options struct {
 	createWorkers   int
 	keepControlDirs bool
 	note            string
+	deployCorefile  string
+	settle          time.Duration
+	cacheNames      int
 }
 
 func parseFlags() (*options, error) {
@@ -73,12 +78,16 @@ func parseFlags() (*options, error) {
 	flag.IntVar(&o.createWorkers, "workers", 32, "parallel API writers while growing the cluster")
 	flag.BoolVar(&o.keepControlDirs, "keep", false, "keep the control plane's directory (logs) after the run")
 	flag.StringVar(&o.note, "note", "", "a remark on the conditions of the run, printed in the report")
+	flag.StringVar(&o.deployCorefile, "deploy-corefile", "deploy/base/Corefile", "the Corefile the manifests ship, measured at each size for their memory requests and limits")
+	flag.DurationVar(&o.settle, "settle", 30*time.Second, "how long the deployed server runs after ready before its settled RSS is read")
+	flag.IntVar(&o.cacheNames, "cache-names", 20000, "distinct names outside the cluster put through the deployed server's cache (half answered, half NXDOMAIN), enough to fill it")
 	flag.Parse()
 	if o.coredns == "" || o.cpBin == "" {
 		return nil, fmt.Errorf("-coredns and -controlplane are required (bench/run.sh sets them)")
 	}
 	if o.quick {
 		sizes, o.headline, o.duration, o.rounds, o.changes = "200,500", 500, 2*time.Second, 1, 20
+		o.settle, o.cacheNames = 2*time.Second, 1000
 		o.out, o.soakOut = os.DevNull, os.DevNull
 		if !flagSet("chart") {
 			// Drawn all the same, so that the smoke test covers the chart,
@@ -177,7 +186,7 @@ func run(ctx context.Context, o *options) error {
 			return err
 		}
 	}
-	rep := &report{Started: time.Now().UTC(), Machine: machine(), Command: commandLine(os.Args[1:]), Quick: o.quick, latencyBound: o.latencyBound, note: o.note}
+	rep := &report{Started: time.Now().UTC(), Machine: machine(), Command: commandLine(os.Args[1:]), Quick: o.quick, latencyBound: o.latencyBound, note: o.note, settle: o.settle, cacheNames: o.cacheNames}
 	have := 0
 	for _, size := range o.sizes {
 		start := time.Now()

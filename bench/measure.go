@@ -35,6 +35,7 @@ type pluginPoint struct {
 type sizePoint struct {
 	Stats    clusterStats
 	Plugins  map[string]*pluginPoint
+	Deployed *deployedPoint
 	Headline *headline
 }
 
@@ -72,6 +73,12 @@ func median[T int64 | float64 | time.Duration](v []T) T {
 // measures them; at the headline size it runs everything else too.
 func measureSize(ctx context.Context, o *options, e *env, st clusterStats, isHeadline bool, rep *report) (sizePoint, error) {
 	p := sizePoint{Stats: st, Plugins: map[string]*pluginPoint{}}
+	// First, alone on the machine: clusterdns as deployed, for sizing.
+	deployed, err := measureDeployed(ctx, o, e)
+	if err != nil {
+		return p, err
+	}
+	p.Deployed = deployed
 	qc, err := clusterForQueries(ctx, e, st.Services)
 	if err != nil {
 		return p, err

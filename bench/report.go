@@ -22,6 +22,8 @@ type report struct {
 	latencyBound      time.Duration
 	note              string
 	chartPath         string
+	settle            time.Duration // of the deployed server, after ready
+	cacheNames        int           // put through the deployed server's cache
 }
 
 func (r *report) headline() *sizePoint {
@@ -67,13 +69,15 @@ func fitLine(xs, ys []float64) (a, b float64) {
 	return stat.LinearRegression(xs, ys, nil, false)
 }
 
-// sizingFit fits clusterdns's RSS in MB against thousands of services plus
-// endpoints.
-func (r *report) sizingFit() (a, b float64) {
+// fitMB fits a memory figure in MB against thousands of services plus
+// endpoints, over the sizes where bytes has it.
+func (r *report) fitMB(bytes func(p sizePoint) (int64, bool)) (a, b float64) {
 	var xs, ys []float64
 	for _, p := range r.Points {
-		xs = append(xs, float64(p.Stats.Services+p.Stats.Endpoints)/1000)
-		ys = append(ys, mb(p.Plugins[ours].RSS))
+		if y, ok := bytes(p); ok {
+			xs = append(xs, float64(p.Stats.Items())/1000)
+			ys = append(ys, mb(y))
+		}
 	}
 	return fitLine(xs, ys)
 }
@@ -249,8 +253,67 @@ func (r *report) writeCurve(w func(string, ...any)) {
 			ms(a.ReadyIn), ms(b.ReadyIn))
 	}
 	w("")
-	if a, b := r.sizingFit(); !math.IsNaN(a) {
+	if a, b := r.fitMB(func(p sizePoint) (int64, bool) { return p.Plugins[ours].RSS, true }); !math.IsNaN(a) {
 		w("Sizing: a least-squares line through clusterdns's RSS above gives **RSS ≈ %.0f MB + %.2f MB per 1,000 (services + endpoints)**.", a, b)
+		w("")
+	}
+	r.writeDeployed(w)
+}
+
+// writeDeployed reports clusterdns as deploy/ runs it, with the fits that
+// size the manifests' memory request and limit.
+func (r *report) writeDeployed(w func(string, ...any)) {
+	var rows []sizePoint
+	for _, p := range r.Points {
+		if p.Deployed != nil {
+			rows = append(rows, p)
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	w("### clusterdns as deployed")
+	w("")
+	w("Before the comparison at each size, alone on the machine: the same binary with `deploy/base/Corefile` (on")
+	w("loopback ports, reading the API through a kubeconfig, `forward` sending to a local resolver). RSS when")
+	w("`/ready` first answers 200; %s later (settled; its anonymous and file-backed parts, the latter the binary's", r.settle)
+	w("own pages); after %d distinct names outside the cluster went through `cache` (half answered, half NXDOMAIN:", r.cacheNames)
+	w("a full cache); and the peak (VmHWM) by then. deploy/README.md sizes requests and limits from these lines.")
+	w("")
+	w("| services | endpoints | ready in | RSS at ready | settled (anon + file) | with a full cache | peak |")
+	w("|---|---|---|---|---|---|---|")
+	for _, p := range rows {
+		d := p.Deployed
+		w("| %d | %d | %s | %.1f MB | %.1f MB (%.1f + %.1f) | %.1f MB | %.1f MB |", p.Stats.Services, p.Stats.Endpoints, ms(d.ReadyIn),
+			mb(d.AtReady.RSS), mb(d.Settled.RSS), mb(d.Settled.Anon), mb(d.Settled.File), mb(d.Cached.RSS), mb(d.Cached.Peak))
+	}
+	w("")
+	fits := []struct {
+		what  string
+		bytes func(d *deployedPoint) int64
+	}{
+		{"settled", func(d *deployedPoint) int64 { return d.Settled.RSS }},
+		{"with a full cache", func(d *deployedPoint) int64 { return d.Cached.RSS }},
+		{"peak", func(d *deployedPoint) int64 { return d.Cached.Peak }},
+	}
+	var lines []string
+	for _, f := range fits {
+		a, b := r.fitMB(func(p sizePoint) (int64, bool) {
+			if p.Deployed == nil {
+				return 0, false
+			}
+			return f.bytes(p.Deployed), true
+		})
+		if !math.IsNaN(a) {
+			lines = append(lines, fmt.Sprintf("    %-20s MB = %.0f + %.2f x", f.what+":", a, b))
+		}
+	}
+	if len(lines) > 0 {
+		w("Least-squares lines through these rows, with *x* = (services + endpoints) / 1000:")
+		w("")
+		for _, l := range lines {
+			w("%s", l)
+		}
 		w("")
 	}
 }
@@ -263,6 +326,8 @@ func (r *report) writeSetup(w func(string, ...any), p *sizePoint) {
 	w("  on loopback. Per 100 services: 10 headless with 2–100 ready endpoints (half with hostnames), 3")
 	w("  ExternalName, 87 with a ClusterIP, one in five of those dual-stack (an IPv4 and an IPv6 slice); ClusterIP")
 	w("  services have 1–10 endpoints; every service has two named TCP ports. 100 services per namespace.")
+	w("- Binary: `coredns` built as the image builds it (`CGO_ENABLED=0 go build -trimpath -ldflags=\"-s -w\"`, see the")
+	w("  Dockerfile), so that its memory is that of what ships.")
 	w("- Servers: `coredns` with `bind`, `prometheus`, `ready` and the plugin stanza kubeadm writes (`pods insecure`,")
 	w("  `fallthrough in-addr.arpa ip6.arpa`, `ttl 30`), on 127.0.0.1; the ceiling is the same binary serving `whoami`.")
 	w("  Default GOGC and no memory limit. RSS is VmRSS from /proc; the peak is VmHWM (reset before the relist);")

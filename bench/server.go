@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -17,17 +16,28 @@ import (
 )
 
 // server is one coredns process under measurement: one of the two plugins,
-// or whoami for the framework's ceiling.
+// or whoami for the framework's ceiling, or clusterdns as deployed.
 type server struct {
-	name    string // unique label: the plugin, "+cache" when behind cache
-	plugin  string // clusterdns, kubernetes or whoami
-	cache   bool   // the cache plugin answers first
-	dnsPort int
-	metrics int // prometheus port
-	ready   int // ready plugin port
-	pprof   int // pprof port, picked at start
-	pid     int
-	started time.Time
+	name     string // unique label: the plugin, "+cache" when behind cache
+	plugin   string // clusterdns, kubernetes or whoami
+	cache    bool   // the cache plugin answers first
+	deployed string // deploy/base's Corefile, run instead of a bench stanza
+	resolver int    // with deployed: the port forward sends to
+	dnsPort  int
+	metrics  int // prometheus port
+	ready    int // ready plugin port
+	pprof    int // pprof port, picked at start
+	health   int // health plugin port, with deployed
+	pid      int
+	started  time.Time
+}
+
+// corefile is the Corefile s runs.
+func (s *server) corefile(kubeconfig string) (string, error) {
+	if s.deployed != "" {
+		return deployedCorefile(s.deployed, s, kubeconfig)
+	}
+	return serverBlock(s, kubeconfig), nil
 }
 
 // serverBlock is the Corefile of one measured server. The plugin stanzas
@@ -50,15 +60,19 @@ func serverBlock(s *server, kubeconfig string) string {
 // startServer writes the Corefile of s and starts the binary, recording
 // when it started.
 func startServer(cp *controlplane.ControlPlane, binary string, s *server, kubeconfig string) error {
-	for _, p := range []*int{&s.dnsPort, &s.metrics, &s.ready, &s.pprof} {
+	for _, p := range []*int{&s.dnsPort, &s.metrics, &s.ready, &s.pprof, &s.health} {
 		port, err := controlplane.FreePort()
 		if err != nil {
 			return err
 		}
 		*p = port
 	}
+	corefile, err := s.corefile(kubeconfig)
+	if err != nil {
+		return err
+	}
 	conf := cp.Path(s.name + ".Corefile")
-	if err := os.WriteFile(conf, []byte(serverBlock(s, kubeconfig)), 0o600); err != nil {
+	if err := os.WriteFile(conf, []byte(corefile), 0o600); err != nil {
 		return err
 	}
 	s.started = time.Now()
@@ -92,29 +106,53 @@ func (s *server) waitReady(ctx context.Context, timeout time.Duration) (time.Dur
 	return 0, fmt.Errorf("%s not ready after %s", s.name, timeout)
 }
 
-// procStatus reads fields in kB from /proc/<pid>/status (VmRSS, VmHWM).
-func procStatus(pid int, field string) (int64, error) {
-	f, err := os.Open(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+// procMemory is what /proc/<pid>/status says of a process's memory, in
+// bytes.
+type procMemory struct {
+	RSS  int64 // VmRSS, resident
+	Anon int64 // RssAnon: the heap, stacks and the runtime's own
+	File int64 // RssFile: pages of the binary, which the kernel can drop and read again
+	Peak int64 // VmHWM, the high-water mark of RSS
+}
+
+// memory reads the memory of s from /proc.
+func (s *server) memory() (procMemory, error) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(s.pid), "status"))
 	if err != nil {
-		return 0, err
+		return procMemory{}, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb * 1024, err
+	var m procMemory
+	fields := map[string]*int64{"VmRSS:": &m.RSS, "RssAnon:": &m.Anon, "RssFile:": &m.File, "VmHWM:": &m.Peak}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line) // "VmRSS:	  123456 kB"
+		if len(f) != 3 || f[2] != "kB" || fields[f[0]] == nil {
+			continue
 		}
+		kb, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			return procMemory{}, fmt.Errorf("/proc/%d/status: %q: %w", s.pid, line, err)
+		}
+		*fields[f[0]] = kb * 1024
+		delete(fields, f[0])
 	}
-	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+	if len(fields) > 0 {
+		return procMemory{}, fmt.Errorf("/proc/%d/status lacks %d of VmRSS, RssAnon, RssFile, VmHWM", s.pid, len(fields))
+	}
+	return m, nil
 }
 
 // rss is the resident set size of s in bytes.
-func (s *server) rss() (int64, error) { return procStatus(s.pid, "VmRSS") }
+func (s *server) rss() (int64, error) {
+	m, err := s.memory()
+	return m.RSS, err
+}
 
 // peakRSS is the high-water mark of the resident set since the start or
 // the last resetPeak.
-func (s *server) peakRSS() (int64, error) { return procStatus(s.pid, "VmHWM") }
+func (s *server) peakRSS() (int64, error) {
+	m, err := s.memory()
+	return m.Peak, err
+}
 
 // resetPeak restarts the high-water mark at the current RSS (Linux
 // clear_refs, value 5).
