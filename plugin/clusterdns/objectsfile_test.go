@@ -3,6 +3,7 @@ package clusterdns
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -119,12 +120,21 @@ func TestFileSourceReloads(t *testing.T) {
 	}
 
 	// A broken file, or an empty one (a writer truncated it and has not
-	// written yet), keeps the last good content.
-	for _, content := range []string{"kind: [", ""} {
-		writeFile(t, path, content)
-		time.Sleep(100 * time.Millisecond)
-		if addrsOf(c, "web.prod.svc") == nil {
-			t.Fatalf("the file %q emptied the answers", content)
+	// written yet), keeps the last good content. The log shows that the
+	// poller saw each version and refused it; only then do the answers say
+	// that refusing kept them.
+	logs := captureLog(t)
+	for _, tc := range []struct{ content, refused string }{
+		{"kind: [", "keeping the previous objects: " + path + ": document 1"},
+		{"", path + " is empty; keeping the previous objects"},
+	} {
+		// Counted from before the write: the poller may also catch
+		// os.WriteFile's truncation of the previous version.
+		before := logs.count(tc.refused)
+		writeFile(t, path, tc.content)
+		eventually(t, "refusal of "+strconv.Quote(tc.content), func() bool { return logs.count(tc.refused) > before })
+		if got := addrsOf(c, "web.prod.svc"); len(got) != 1 || got[0] != "10.96.0.20" {
+			t.Fatalf("after the file %q, web.prod.svc = %v, want the last good 10.96.0.20", tc.content, got)
 		}
 	}
 
