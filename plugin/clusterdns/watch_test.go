@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,7 +12,9 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 // startFake runs the plugin's API source against a fake clientset holding
@@ -183,12 +186,61 @@ func TestWatchPodsVerified(t *testing.T) {
 }
 
 func TestWatchShutdownStops(t *testing.T) {
-	c, cs := startFake(t, nil, testNamespace("prod"))
+	cs := fake.NewClientset(testNamespace("prod"))
+	// Every watch the informers open goes through here, so the test holds
+	// the tracker's watchers and can see whether shutdown stopped them.
+	var (
+		mu      sync.Mutex
+		watches []*watch.RaceFreeFakeWatcher
+	)
+	cs.PrependWatchReactor("*", func(a k8stesting.Action) (bool, watch.Interface, error) {
+		// As the clientset's own reactor does, with the request's options.
+		w, err := cs.Tracker().Watch(a.GetResource(), a.GetNamespace(), a.(k8stesting.WatchActionImpl).ListOptions)
+		if fw, ok := w.(*watch.RaceFreeFakeWatcher); ok {
+			mu.Lock()
+			watches = append(watches, fw)
+			mu.Unlock()
+		} else if err == nil {
+			t.Errorf("tracker watch is a %T, want *watch.RaceFreeFakeWatcher", w)
+		}
+		return true, w, err
+	})
+	c := startClientset(t, nil, cs)
+	// Services, namespaces and slices each have an informer with a watch.
+	eventually(t, "three watches open", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(watches) >= 3
+	})
+
 	if err := c.onShutdown(); err != nil {
 		t.Fatal(err)
 	}
-	_, _ = cs.CoreV1().Services("prod").Create(context.Background(), testService("prod", "late", []string{"10.96.0.99"}), metav1.CreateOptions{})
-	time.Sleep(100 * time.Millisecond)
+	mu.Lock()
+	opened := len(watches)
+	for i, w := range watches {
+		if !w.IsStopped() {
+			t.Errorf("watch %d of %d is still open after shutdown", i+1, len(watches))
+		}
+	}
+	mu.Unlock()
+
+	// onShutdown has waited for the informers, so a change now meets no
+	// watch, causes no list or watch request and does not reach the index.
+	seen := len(cs.Actions())
+	if _, err := cs.CoreV1().Services("prod").Create(context.Background(), testService("prod", "late", []string{"10.96.0.99"}), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range cs.Actions()[seen:] {
+		if a.GetVerb() == "list" || a.GetVerb() == "watch" {
+			t.Errorf("%s %s after shutdown", a.GetVerb(), a.GetResource().Resource)
+		}
+	}
+	mu.Lock()
+	if len(watches) != opened {
+		t.Errorf("%d watches opened after shutdown", len(watches)-opened)
+	}
+	mu.Unlock()
 	if addrsOf(c, "late.prod.svc") != nil {
 		t.Error("index changed after shutdown")
 	}
