@@ -2,6 +2,7 @@ package clusterdns
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -88,6 +89,7 @@ func TestDifferencesFromUpstream(t *testing.T) {
 		qname    string
 		qtype    uint16
 		edit     func(*dns.Msg) // changes to the query, if any
+		same     bool           // both answer alike: the row marks where the difference stops
 
 		ours, upstream diffAnswer
 	}{
@@ -180,7 +182,7 @@ func TestDifferencesFromUpstream(t *testing.T) {
 			qname: "web.prod.svc.cluster.local.", qtype: dns.TypeA,
 			ours:     rcode(dns.RcodeServerFailure),
 			upstream: ok("web.prod.svc.cluster.local. 5 IN A 10.96.0.20")},
-		{diff: 10, name: "missing name before sync", unsynced: true,
+		{diff: 10, name: "missing name before sync", unsynced: true, same: true,
 			qname: "nothere.prod.svc.cluster.local.", qtype: dns.TypeA,
 			ours: rcode(dns.RcodeServerFailure), upstream: rcode(dns.RcodeServerFailure)},
 
@@ -233,6 +235,12 @@ func TestDifferencesFromUpstream(t *testing.T) {
 	objs := differenceObjects()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			// Both answers are pinned below, so distinct expectations keep
+			// the listed difference true: a row expecting one answer from
+			// both would pass with the difference gone.
+			if reflect.DeepEqual(tc.ours, tc.upstream) != tc.same {
+				t.Fatalf("difference %d: the row expects %v from clusterdns and %v from kubernetes, but says same: %v", tc.diff, tc.ours, tc.upstream, tc.same)
+			}
 			ours := differenceOurs(t, tc.options, tc.unsynced, tc.localIP, objs)
 			theirs := differenceUpstream(t, tc.options, tc.unsynced, objs)
 			m := new(dns.Msg)
