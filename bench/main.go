@@ -58,7 +58,7 @@ func parseFlags() (*options, error) {
 	o := &options{}
 	var sizes string
 	flag.StringVar(&o.coredns, "coredns", "", "coredns binary with clusterdns compiled in (required)")
-	flag.StringVar(&o.cpBin, "controlplane", "", "directory of etcd and kube-apiserver, from test/e2e/controlplane/build.sh (required)")
+	flag.StringVar(&o.cpBin, "controlplane", "", "directory of etcd and kube-apiserver, from test/controlplane/build.sh (required)")
 	flag.BoolVar(&o.quick, "quick", false, "small cluster and short runs: a smoke test of the harness, not a measurement")
 	// 20,000 services have about 216,000 endpoints. The API server's /16
 	// of ClusterIPs holds up to about 70,000 services; a wider range would

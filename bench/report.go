@@ -322,7 +322,7 @@ func (r *report) writeSetup(w func(string, ...any), p *sizePoint) {
 	h := p.Headline
 	w("## Set-up")
 	w("")
-	w("- Cluster: a real kube-apiserver and etcd (built from their Go modules by `test/e2e/controlplane/build.sh`)")
+	w("- Cluster: a real kube-apiserver and etcd (built from their Go modules by `test/controlplane/build.sh`)")
 	w("  on loopback. Per 100 services: 10 headless with 2–100 ready endpoints (half with hostnames), 3")
 	w("  ExternalName, 87 with a ClusterIP, one in five of those dual-stack (an IPv4 and an IPv6 slice); ClusterIP")
 	w("  services have 1–10 endpoints; every service has two named TCP ports. 100 services per namespace.")

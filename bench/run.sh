@@ -16,7 +16,7 @@ if ! command -v dnsperf >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dnsperf
 fi
 
-bin_dir=$(bash test/e2e/controlplane/build.sh | tail -n 1)
+bin_dir=$(bash test/controlplane/build.sh | tail -n 1)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # The binary as the Dockerfile builds it, so that its memory is what ships.

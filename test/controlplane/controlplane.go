@@ -1,6 +1,6 @@
 // Package controlplane runs etcd, kube-apiserver, kube-controller-manager,
-// kube-scheduler and kwok on 127.0.0.1 from binaries built by
-// test/e2e/controlplane/build.sh. The end-to-end suite and the load
+// kube-scheduler and kwok on 127.0.0.1 from binaries built by build.sh in
+// this directory (see README.md). The end-to-end suite and the load
 // benchmark in bench/ share it.
 package controlplane
 

@@ -2,7 +2,7 @@
 
 // Package e2e runs the real coredns binary against a real control plane
 // (etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok,
-// built from Go modules by controlplane/build.sh, run by test/controlplane) on loopback, and queries
+// built from Go modules and run by test/controlplane) on loopback, and queries
 // it the way pods do: dig over UDP and TCP, dig +search and glibc's
 // resolver with a pod's resolv.conf. It also installs the manifests of
 // deploy/ on that cluster the way the README switches a kubeadm cluster.

@@ -20,7 +20,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 start=$(date +%s)
-bin_dir=$(bash test/e2e/controlplane/build.sh | tail -n 1)
+bin_dir=$(bash test/controlplane/build.sh | tail -n 1)
 echo "control plane binaries: ${bin_dir} ($(( $(date +%s) - start ))s)"
 
 work=$(mktemp -d)

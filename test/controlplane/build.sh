@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Builds a local Kubernetes control plane (etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler, kubectl) and kwok from Go modules
-# for the end-to-end tests. Nothing is downloaded except Go modules through
-# the Go module proxy; no containers are used.
+# for the end-to-end tests and the benchmark. Nothing is downloaded except
+# Go modules through the Go module proxy; no containers are used.
 #
-# Usage (from anywhere):   bash test/e2e/controlplane/build.sh
+# Usage (from anywhere):   bash test/controlplane/build.sh
 # The binaries are cached in
 #   ${CLUSTERDNS_E2E_CACHE:-$HOME/.cache/clusterdns-e2e}/<version-key>/bin
 # (kwok's stage configuration is next to it, in ../kwok/stages-fast.yaml)
 # and that directory is printed as the last (and only) line on stdout, so
-#   BIN=$(bash test/e2e/controlplane/build.sh)
+#   BIN=$(bash test/controlplane/build.sh)
 # works. Progress goes to stderr. When all binaries are already cached the
 # script only prints the directory. Every binary is built under a temporary
 # name and renamed into place, so an interrupted run can simply be re-run:
