@@ -119,16 +119,21 @@ func (p Panel) validate() error {
 	return nil
 }
 
+// chartGrid is how many columns and rows of cells n panels take.
+func chartGrid(n int) (cols, rows int) {
+	return min(n, chartColumns), (n + chartColumns - 1) / chartColumns
+}
+
 // chartSize is the size of a chart of n panels.
 func chartSize(n int) (w, h vg.Length) {
-	cols, rows := min(n, chartColumns), (n+chartColumns-1)/chartColumns
+	cols, rows := chartGrid(n)
 	return vg.Length(cols) * chartPanelWidth, vg.Length(rows) * chartPanelHeight
 }
 
 // drawPanels draws each panel into its cell of c, row by row, with its
 // legend in a strip along the cell's bottom.
 func drawPanels(c draw.Canvas, panels []Panel, plots []*plot.Plot) {
-	cols, rows := min(len(panels), chartColumns), (len(panels)+chartColumns-1)/chartColumns
+	cols, rows := chartGrid(len(panels))
 	cells := draw.Tiles{Rows: rows, Cols: cols}
 	for i, p := range panels {
 		cell := cells.At(c, i%cols, i/cols)
