@@ -42,9 +42,9 @@ func (c *ClusterDNS) AutoPath(state request.Request) []string {
 		return nil
 	}
 	if zone == c.cfg.primaryZone {
-		return client.search // shared: autopath only reads it
+		return client.Search // shared: autopath only reads it
 	}
-	return dnsname.SearchPath(client.namespace, zone, c.cfg.hostSearch)
+	return dnsname.SearchPath(client.Namespace, zone, c.cfg.hostSearch)
 }
 
 // hostSearch reads the search domains of a resolv.conf, fully qualified and

@@ -16,25 +16,25 @@ import (
 // from the pod watch of `pods verified`.
 
 // clientPod is the pod a query came from.
-type clientPod struct {
-	namespace, name string
+type Client struct {
+	Namespace, Name string
 	// search is the pod's search path in the primary zone, for autopath;
 	// shared by every pod of the namespace and never modified.
-	search []string
+	Search []string
 }
 
 // setClient records which pod holds addr, or that none does.
-func (w *indexWriter) setClient(addr netip.Addr, p clientPod, present bool) {
-	k := keyOf(addr)
-	cur, had := w.clients.get(k)
-	if had == present && cur.namespace == p.namespace && cur.name == p.name {
+func (w *Writer) SetClient(addr netip.Addr, p Client, present bool) {
+	k := KeyOf(addr)
+	cur, had := w.clients.Get(k)
+	if had == present && cur.Namespace == p.Namespace && cur.Name == p.Name {
 		return
 	}
 	w.changed = true
 	if present {
-		w.clients.set(k, p)
+		w.clients.Set(k, p)
 	} else {
-		w.clients.del(k)
+		w.clients.Delete(k)
 	}
 }
 
@@ -76,10 +76,10 @@ func (c *controller) pickClient(addr netip.Addr) {
 		}
 	}
 	if best == nil {
-		c.w.setClient(addr, clientPod{}, false)
+		c.w.SetClient(addr, Client{}, false)
 		return
 	}
-	c.w.setClient(addr, clientPod{namespace: best.Namespace, name: best.Name, search: c.searchOf(best.Namespace)}, true)
+	c.w.SetClient(addr, Client{Namespace: best.Namespace, Name: best.Name, Search: c.searchOf(best.Namespace)}, true)
 }
 
 // searchOf returns the search path of the pods of namespace ns, built once
@@ -116,10 +116,10 @@ func preferClient(a, b *pod) bool {
 }
 
 // clientOf returns the pod a query written to w came from.
-func (c *ClusterDNS) clientOf(w dns.ResponseWriter) (clientPod, bool) {
+func (c *ClusterDNS) clientOf(w dns.ResponseWriter) (Client, bool) {
 	addr, ok := clientAddr(w)
 	if !ok {
-		return clientPod{}, false
+		return Client{}, false
 	}
-	return c.index.load().clients.get(keyOf(addr))
+	return c.index.Load().Clients.Get(KeyOf(addr))
 }

@@ -50,7 +50,7 @@ func clientAt(c *ClusterDNS, ip string) string {
 	if !ok {
 		return ""
 	}
-	return p.namespace + "/" + p.name
+	return p.Namespace + "/" + p.Name
 }
 
 func TestClientOf(t *testing.T) {
@@ -116,8 +116,8 @@ func TestClientOfFollowsPods(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the pod's new address", func() bool { return clientAt(c, "10.244.0.10") == "prod/old" && clientAt(c, ip) == "" })
-	if c.index.load().clients.len() != 1 {
-		t.Errorf("%d client addresses published, want 1", c.index.load().clients.len())
+	if c.index.Load().Clients.Len() != 1 {
+		t.Errorf("%d client addresses published, want 1", c.index.Load().Clients.Len())
 	}
 }
 

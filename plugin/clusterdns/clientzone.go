@@ -77,7 +77,7 @@ func (c *controller) syncClientPod(key string, p *pod) {
 			c.zoned.refs[a]--
 			if c.zoned.refs[a] <= 0 {
 				delete(c.zoned.refs, a)
-				c.w.setClientZone(a, "")
+				c.w.SetClientZone(a, "")
 			}
 		}
 	}
@@ -101,22 +101,22 @@ func (c *controller) syncClientPod(key string, p *pod) {
 	}
 	for _, a := range now.addrs {
 		c.zoned.refs[a]++
-		c.w.setClientZone(a, now.zone)
+		c.w.SetClientZone(a, now.zone)
 	}
 }
 
 // setClientZone records the zone of a client address; "" forgets it.
-func (w *indexWriter) setClientZone(a netip.Addr, zone string) {
-	k := keyOf(a)
-	cur, _ := w.clientZones.get(k)
+func (w *Writer) SetClientZone(a netip.Addr, zone string) {
+	k := KeyOf(a)
+	cur, _ := w.clientZones.Get(k)
 	if cur == zone {
 		return
 	}
 	w.changed = true
 	if zone == "" {
-		w.clientZones.del(k)
+		w.clientZones.Delete(k)
 	} else {
-		w.clientZones.set(k, zone)
+		w.clientZones.Set(k, zone)
 	}
 }
 
@@ -126,25 +126,25 @@ func (l *lookup) clientZone() string {
 	if !ok {
 		return ""
 	}
-	zone, _ := l.snap.clientZones.get(keyOf(a))
+	zone, _ := l.snap.ClientZones.Get(KeyOf(a))
 	return zone
 }
 
 // zoneFirst returns the addresses of an entry with those of zone z first,
 // then the others in their usual order.
-func zoneFirst(e, z *svcEntry) (a4, a6 []byte) {
-	in := make(map[netip.Addr]struct{}, len(z.eps))
-	for _, ep := range z.eps {
-		in[ep.addr] = struct{}{}
+func zoneFirst(e, z *Entry) (a4, a6 []byte) {
+	in := make(map[netip.Addr]struct{}, len(z.Endpoints))
+	for _, ep := range z.Endpoints {
+		in[ep.Addr] = struct{}{}
 	}
-	a4 = append(make([]byte, 0, len(e.a4)), z.a4...)
-	a6 = append(make([]byte, 0, len(e.a6)), z.a6...)
-	for _, ip := range unpack(e.a4, net.IPv4len) {
+	a4 = append(make([]byte, 0, len(e.A4)), z.A4...)
+	a6 = append(make([]byte, 0, len(e.A6)), z.A6...)
+	for _, ip := range Unpack(e.A4, net.IPv4len) {
 		if _, ok := in[ip]; !ok {
 			a4 = append(a4, ip.AsSlice()...)
 		}
 	}
-	for _, ip := range unpack(e.a6, net.IPv6len) {
+	for _, ip := range Unpack(e.A6, net.IPv6len) {
 		if _, ok := in[ip]; !ok {
 			a6 = append(a6, ip.AsSlice()...)
 		}

@@ -52,15 +52,15 @@ func sliceIndexers() cache.Indexers {
 
 // slicesByService groups every slice of the store by its Service's key,
 // and the slices derived for ServiceImports by their import's key.
-func slicesByService(store cache.Store) (services, imports map[string][]*endpointSlice) {
-	services = make(map[string][]*endpointSlice)
-	imports = make(map[string][]*endpointSlice)
+func slicesByService(store cache.Store) (services, imports map[string][]*Slice) {
+	services = make(map[string][]*Slice)
+	imports = make(map[string][]*Slice)
 	for _, o := range store.List() {
 		if s, ok := o.(*endpointSlice); ok {
 			if key := sliceServiceKey(s); key != "" {
-				services[key] = append(services[key], s)
+				services[key] = append(services[key], &s.Slice)
 			} else if key := sliceImportKey(s); key != "" {
-				imports[key] = append(imports[key], s)
+				imports[key] = append(imports[key], &s.Slice)
 			}
 		}
 	}
@@ -69,19 +69,19 @@ func slicesByService(store cache.Store) (services, imports map[string][]*endpoin
 
 // sliceServiceKey returns the "<ns>/<svc>" key of a slice's Service, or "".
 func sliceServiceKey(s *endpointSlice) string {
-	if s.service == "" || s.imported() {
+	if s.Service == "" || s.Imported() {
 		return ""
 	}
-	return s.Namespace + "/" + s.service
+	return s.Namespace + "/" + s.Service
 }
 
 // sliceImportKey returns the "<ns>/<svc>" key of the ServiceImport an
 // imported slice belongs to, or "".
 func sliceImportKey(s *endpointSlice) string {
-	if s.service == "" || !s.imported() {
+	if s.Service == "" || !s.Imported() {
 		return ""
 	}
-	return s.Namespace + "/" + s.service
+	return s.Namespace + "/" + s.Service
 }
 
 // controller turns changes of the stores into published snapshots: it
@@ -89,8 +89,8 @@ func sliceImportKey(s *endpointSlice) string {
 type controller struct {
 	cfg  *config
 	st   stores
-	w    *indexWriter
-	opts buildOptions
+	w    *Writer
+	opts BuildOptions
 
 	mu       sync.Mutex
 	services map[string]change // "<ns>/<svc>" keys, with their earliest unpublished change
@@ -103,11 +103,11 @@ type controller struct {
 
 	// grouped holds every slice by Service during a full rebuild, and
 	// groupedImports every imported slice by ServiceImport; nil otherwise.
-	grouped, groupedImports map[string][]*endpointSlice
+	grouped, groupedImports map[string][]*Slice
 
 	synced  atomic.Bool
 	stale   staleness
-	podRefs map[podKey]int          // how many pods hold each address
+	podRefs map[PodKey]int          // how many pods hold each address
 	podHave map[string][]netip.Addr // addresses published per pod key
 	zoned   zoneClients             // client addresses' zones, for client_zone_first
 	// clientPods lists the pods (keys) holding each address, host-network
@@ -147,9 +147,9 @@ func newController(cfg *config, st stores, ix *Index) *controller {
 	return &controller{
 		cfg: cfg,
 		st:  st,
-		w:   newIndexWriter(ix),
-		opts: buildOptions{ignoreEmptyServices: cfg.ignoreEmptyServices, maxAnswers: cfg.maxAnswers, fallbackTerminating: cfg.fallbackTerminating,
-			zonal: cfg.zonal, clientZoneFirst: cfg.clientZoneFirst},
+		w:   NewWriter(ix),
+		opts: BuildOptions{IgnoreEmptyServices: cfg.ignoreEmptyServices, MaxAnswers: cfg.maxAnswers, FallbackTerminating: cfg.fallbackTerminating,
+			Zonal: cfg.zonal, ClientZoneFirst: cfg.clientZoneFirst},
 		services: make(map[string]change),
 		nsKeys:   make(map[string]struct{}),
 		podKeys:  make(map[string]struct{}),
@@ -157,7 +157,7 @@ func newController(cfg *config, st stores, ix *Index) *controller {
 		imports:  make(map[string]struct{}),
 		zoned:    newZoneClients(),
 		kick:     make(chan struct{}, 1),
-		podRefs:  make(map[podKey]int),
+		podRefs:  make(map[PodKey]int),
 		podHave:  make(map[string][]netip.Addr),
 
 		clientPods: make(map[netip.Addr][]string),
@@ -258,7 +258,7 @@ func (c *controller) syncFirst() {
 	c.synced.Store(true)
 	c.warm.Store(false)
 	c.build.Unlock()
-	log.Infof("synced: serving %d services", c.w.ix.load().services.len())
+	log.Infof("synced: serving %d services", c.w.ix.Load().Services.Len())
 	if d, ok := c.stale.clear(time.Now()); ok {
 		log.Infof("the snapshot file's answers are replaced by the API's after %s", d.Round(time.Millisecond))
 	}
@@ -282,9 +282,9 @@ func (c *controller) serveSnapshot(s *snapshotContent) (bool, error) {
 	if c.synced.Load() {
 		return false, nil
 	}
-	c.w.begin()
+	c.w.Begin()
 	from.rebuildAll()
-	c.w.commit()
+	c.w.Commit()
 	c.observeIndex()
 	c.warm.Store(true)
 	c.stale.mark(time.Now())
@@ -311,7 +311,7 @@ func (c *controller) apply() bool {
 	c.mu.Unlock()
 
 	start := time.Now()
-	c.w.begin()
+	c.w.Begin()
 	if full {
 		c.rebuildAll()
 	} else {
@@ -331,7 +331,7 @@ func (c *controller) apply() bool {
 			c.syncImport(key)
 		}
 	}
-	published := c.w.commit()
+	published := c.w.Commit()
 	if published {
 		if c.onSync != nil {
 			c.onSync(time.Since(start), full)
@@ -354,8 +354,8 @@ func (c *controller) apply() bool {
 // observeIndex reports the size of the published index to onPublished.
 func (c *controller) observeIndex() {
 	if c.onPublished != nil {
-		snap := c.w.ix.load()
-		c.onPublished(snap.services.len(), c.w.endpoints, snap.reverse.len())
+		snap := c.w.ix.Load()
+		c.onPublished(snap.Services.Len(), c.w.endpoints, snap.Reverse.Len())
 	}
 }
 
@@ -376,11 +376,11 @@ func (c *controller) serviceKind(key string) string {
 	switch {
 	case !ok || svc == nil:
 		return kindUnknown
-	case svc.externalName != "":
+	case svc.ExternalName != "":
 		return kindExternalName
-	case !svc.headless:
+	case !svc.Headless:
 		return kindClusterIP
-	case svc.selector:
+	case svc.Selector:
 		return kindHeadlessSelector
 	}
 	return kindHeadlessManual
@@ -389,17 +389,17 @@ func (c *controller) serviceKind(key string) string {
 // rebuildAll brings the index in line with the whole content of the stores.
 func (c *controller) rebuildAll() {
 	c.w.changed = true // the first build publishes even an empty cluster
-	for _, ns := range c.w.namespaces.keys() {
+	for _, ns := range c.w.namespaces.Keys() {
 		if _, ok, _ := c.st.namespaces.GetByKey(ns); !ok {
 			c.syncNamespace(ns)
 		}
 	}
 	for _, ns := range c.st.namespaces.ListKeys() {
-		c.w.setNamespace(ns, c.cfg.namespaceAllowed(ns))
+		c.w.SetNamespace(ns, c.cfg.namespaceAllowed(ns))
 	}
-	for _, k := range c.w.services.keys() {
-		if _, ok, _ := c.st.services.GetByKey(k.namespace + "/" + k.name); !ok {
-			c.w.setService(k, nil)
+	for _, k := range c.w.services.Keys() {
+		if _, ok, _ := c.st.services.GetByKey(k.Namespace + "/" + k.Name); !ok {
+			c.w.SetService(k, nil)
 		}
 	}
 	if c.st.slices != nil {
@@ -439,10 +439,10 @@ func (c *controller) rebuildAll() {
 func (c *controller) syncNamespace(ns string) {
 	_, exists, _ := c.st.namespaces.GetByKey(ns)
 	exposed := exists && c.cfg.namespaceAllowed(ns)
-	if c.w.exposed(ns) == exposed {
+	if c.w.Exposed(ns) == exposed {
 		return
 	}
-	c.w.setNamespace(ns, exposed)
+	c.w.SetNamespace(ns, exposed)
 	keys, _ := c.st.services.IndexKeys(cache.NamespaceIndex, ns)
 	for _, key := range keys {
 		c.syncService(key)
@@ -451,23 +451,23 @@ func (c *controller) syncNamespace(ns string) {
 	if !exposed {
 		// Services the store no longer has are gone already; make sure none
 		// of this namespace stays behind.
-		for _, k := range c.w.services.keys() {
-			if k.namespace == ns {
-				c.w.setService(k, nil)
+		for _, k := range c.w.services.Keys() {
+			if k.Namespace == ns {
+				c.w.SetService(k, nil)
 			}
 		}
 	}
 }
 
 // slicesOf returns the slices of the Service key (ns/name).
-func (c *controller) slicesOf(key, ns, name string) []*endpointSlice {
+func (c *controller) slicesOf(key, ns, name string) []*Slice {
 	return c.slicesIn(c.grouped, key, ns, name, false)
 }
 
 // slicesIn returns the slices of the Service (or, imported, the
 // ServiceImport) key (ns/name): from grouped during a full rebuild, else
 // from the namespace's slices.
-func (c *controller) slicesIn(grouped map[string][]*endpointSlice, key, ns, name string, imported bool) []*endpointSlice {
+func (c *controller) slicesIn(grouped map[string][]*Slice, key, ns, name string, imported bool) []*Slice {
 	if c.st.slices == nil {
 		return nil
 	}
@@ -475,10 +475,10 @@ func (c *controller) slicesIn(grouped map[string][]*endpointSlice, key, ns, name
 		return grouped[key]
 	}
 	objs, _ := c.st.slices.ByIndex(cache.NamespaceIndex, ns)
-	var out []*endpointSlice
+	var out []*Slice
 	for _, o := range objs {
-		if s, ok := o.(*endpointSlice); ok && s.service == name && s.imported() == imported {
-			out = append(out, s)
+		if s, ok := o.(*endpointSlice); ok && s.Service == name && s.Imported() == imported {
+			out = append(out, &s.Slice)
 		}
 	}
 	return out
@@ -490,7 +490,7 @@ func (c *controller) syncService(key string) {
 	if err != nil {
 		return
 	}
-	k := svcKey{name: lower(name), namespace: lower(ns)}
+	k := ServiceKey{Name: lower(name), Namespace: lower(ns)}
 	obj, exists, _ := c.st.services.GetByKey(key)
 	svc, _ := obj.(*service)
 	slices := c.slicesOf(key, ns, name)
@@ -501,11 +501,11 @@ func (c *controller) syncService(key string) {
 			skipped(kindSlice, reasonUnknownService)
 		}
 	}
-	if !exists || svc == nil || !c.w.exposed(ns) {
-		c.w.setService(k, nil)
+	if !exists || svc == nil || !c.w.Exposed(ns) {
+		c.w.SetService(k, nil)
 		return
 	}
-	c.w.setService(k, buildEntry(svc, slices, c.opts))
+	c.w.SetService(k, Build(k, &svc.Service, slices, c.opts))
 }
 
 // syncPod updates what one pod contributes: for `pods verified` its
@@ -534,18 +534,18 @@ func (c *controller) syncPodRecords(key string, p *pod) {
 	addrs := podAddrs(p)
 	old := c.podHave[key]
 	for _, a := range old {
-		k := podKey{namespace: ns, addr: a}
+		k := PodKey{Namespace: ns, Addr: a}
 		c.podRefs[k]--
 		if c.podRefs[k] <= 0 {
 			delete(c.podRefs, k)
-			c.w.setPod(k, false)
+			c.w.SetPod(k, false)
 		}
 	}
 	delete(c.podHave, key)
 	for _, a := range addrs {
-		k := podKey{namespace: ns, addr: a}
+		k := PodKey{Namespace: ns, Addr: a}
 		c.podRefs[k]++
-		c.w.setPod(k, true)
+		c.w.SetPod(k, true)
 	}
 	if len(addrs) > 0 {
 		c.podHave[key] = addrs

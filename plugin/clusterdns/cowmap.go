@@ -12,7 +12,7 @@ const shardCount = 64
 
 // cowMap is an immutable, sharded map. Readers use it without locks; a writer
 // derives the next version with edit, which shares every untouched shard.
-type cowMap[K comparable, V any] struct {
+type Map[K comparable, V any] struct {
 	shards [shardCount]map[K]V
 	n      int
 }
@@ -24,28 +24,28 @@ func shardOf[K comparable](k K) int {
 }
 
 // get returns the value stored under k.
-func (m *cowMap[K, V]) get(k K) (V, bool) {
+func (m *Map[K, V]) Get(k K) (V, bool) {
 	v, ok := m.shards[shardOf(k)][k]
 	return v, ok
 }
 
 // len returns the number of entries.
-func (m *cowMap[K, V]) len() int { return m.n }
+func (m *Map[K, V]) Len() int { return m.n }
 
 // cowEdit builds the next version of a cowMap. It must not be used after the
 // map it returns from done has been published.
-type cowEdit[K comparable, V any] struct {
-	m     *cowMap[K, V]
+type MapEdit[K comparable, V any] struct {
+	m     *Map[K, V]
 	owned [shardCount]bool
 }
 
 // edit starts a new version of m; m itself is never modified.
-func (m *cowMap[K, V]) edit() *cowEdit[K, V] {
-	next := &cowMap[K, V]{shards: m.shards, n: m.n}
-	return &cowEdit[K, V]{m: next}
+func (m *Map[K, V]) Edit() *MapEdit[K, V] {
+	next := &Map[K, V]{shards: m.shards, n: m.n}
+	return &MapEdit[K, V]{m: next}
 }
 
-func (e *cowEdit[K, V]) shard(k K) map[K]V {
+func (e *MapEdit[K, V]) shard(k K) map[K]V {
 	i := shardOf(k)
 	if !e.owned[i] {
 		e.m.shards[i] = maps.Clone(e.m.shards[i])
@@ -58,10 +58,10 @@ func (e *cowEdit[K, V]) shard(k K) map[K]V {
 }
 
 // get reads the version being built.
-func (e *cowEdit[K, V]) get(k K) (V, bool) { return e.m.get(k) }
+func (e *MapEdit[K, V]) Get(k K) (V, bool) { return e.m.Get(k) }
 
 // set stores v under k.
-func (e *cowEdit[K, V]) set(k K, v V) {
+func (e *MapEdit[K, V]) Set(k K, v V) {
 	s := e.shard(k)
 	if _, ok := s[k]; !ok {
 		e.m.n++
@@ -70,8 +70,8 @@ func (e *cowEdit[K, V]) set(k K, v V) {
 }
 
 // del removes k.
-func (e *cowEdit[K, V]) del(k K) {
-	if _, ok := e.m.get(k); !ok {
+func (e *MapEdit[K, V]) Delete(k K) {
+	if _, ok := e.m.Get(k); !ok {
 		return
 	}
 	delete(e.shard(k), k)
@@ -79,10 +79,10 @@ func (e *cowEdit[K, V]) del(k K) {
 }
 
 // done returns the new version.
-func (e *cowEdit[K, V]) done() *cowMap[K, V] { return e.m }
+func (e *MapEdit[K, V]) Done() *Map[K, V] { return e.m }
 
 // keys returns every key of the version being built.
-func (e *cowEdit[K, V]) keys() []K {
+func (e *MapEdit[K, V]) Keys() []K {
 	out := make([]K, 0, e.m.n)
 	for _, s := range e.m.shards {
 		for k := range s {

@@ -15,7 +15,7 @@ type ordered[K any] interface {
 // arrays instead of hash maps: an entry costs its key and value and
 // nothing more, which matters for the reverse index (one entry per
 // address in the cluster). Lookups are binary searches in one shard.
-type cowTable[K ordered[K], V any] struct {
+type Table[K ordered[K], V any] struct {
 	shards [shardCount][]tableEntry[K, V]
 	n      int
 }
@@ -26,7 +26,7 @@ type tableEntry[K ordered[K], V any] struct {
 }
 
 // get returns the value stored under k.
-func (t *cowTable[K, V]) get(k K) (V, bool) {
+func (t *Table[K, V]) Get(k K) (V, bool) {
 	shard := t.shards[shardOf(k)]
 	if i, ok := slices.BinarySearchFunc(shard, k, func(e tableEntry[K, V], k K) int { return e.key.compare(k) }); ok {
 		return shard[i].val, true
@@ -36,7 +36,7 @@ func (t *cowTable[K, V]) get(k K) (V, bool) {
 }
 
 // len returns the number of entries.
-func (t *cowTable[K, V]) len() int { return t.n }
+func (t *Table[K, V]) Len() int { return t.n }
 
 // tableChange is a pending set (del false) or delete of one key.
 type tableChange[V any] struct {
@@ -46,26 +46,26 @@ type tableChange[V any] struct {
 
 // cowTableEdit builds the next version of a cowTable. Changes wait in small
 // maps and are merged into copies of the touched shards by done.
-type cowTableEdit[K ordered[K], V any] struct {
-	base    *cowTable[K, V]
+type TableEdit[K ordered[K], V any] struct {
+	base    *Table[K, V]
 	pending [shardCount]map[K]tableChange[V]
 	n       int
 }
 
 // edit starts a new version of t; t itself is never modified.
-func (t *cowTable[K, V]) edit() *cowTableEdit[K, V] {
-	return &cowTableEdit[K, V]{base: t, n: t.n}
+func (t *Table[K, V]) Edit() *TableEdit[K, V] {
+	return &TableEdit[K, V]{base: t, n: t.n}
 }
 
 // get reads the version being built.
-func (e *cowTableEdit[K, V]) get(k K) (V, bool) {
+func (e *TableEdit[K, V]) Get(k K) (V, bool) {
 	if c, ok := e.pending[shardOf(k)][k]; ok {
 		return c.val, !c.del
 	}
-	return e.base.get(k)
+	return e.base.Get(k)
 }
 
-func (e *cowTableEdit[K, V]) change(k K, c tableChange[V]) {
+func (e *TableEdit[K, V]) change(k K, c tableChange[V]) {
 	i := shardOf(k)
 	if e.pending[i] == nil {
 		e.pending[i] = make(map[K]tableChange[V])
@@ -74,16 +74,16 @@ func (e *cowTableEdit[K, V]) change(k K, c tableChange[V]) {
 }
 
 // set stores v under k.
-func (e *cowTableEdit[K, V]) set(k K, v V) {
-	if _, ok := e.get(k); !ok {
+func (e *TableEdit[K, V]) Set(k K, v V) {
+	if _, ok := e.Get(k); !ok {
 		e.n++
 	}
 	e.change(k, tableChange[V]{val: v})
 }
 
 // del removes k.
-func (e *cowTableEdit[K, V]) del(k K) {
-	if _, ok := e.get(k); !ok {
+func (e *TableEdit[K, V]) Delete(k K) {
+	if _, ok := e.Get(k); !ok {
 		return
 	}
 	e.n--
@@ -92,8 +92,8 @@ func (e *cowTableEdit[K, V]) del(k K) {
 
 // done merges the changes and returns the new version. The edit must not
 // be used afterwards.
-func (e *cowTableEdit[K, V]) done() *cowTable[K, V] {
-	next := &cowTable[K, V]{shards: e.base.shards, n: e.n}
+func (e *TableEdit[K, V]) Done() *Table[K, V] {
+	next := &Table[K, V]{shards: e.base.shards, n: e.n}
 	for i, changes := range e.pending {
 		if len(changes) > 0 {
 			next.shards[i] = mergeShard(e.base.shards[i], changes)
@@ -129,4 +129,4 @@ func mergeShard[K ordered[K], V any](old []tableEntry[K, V], changes map[K]table
 	return slices.Clip(out)
 }
 
-func (a addrKey) compare(b addrKey) int { return bytes.Compare(a[:], b[:]) }
+func (a AddrKey) compare(b AddrKey) int { return bytes.Compare(a[:], b[:]) }

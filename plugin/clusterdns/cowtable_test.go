@@ -11,43 +11,43 @@ import (
 // that every earlier version is unchanged.
 func TestCowTableMatchesAMap(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	key := func() addrKey {
-		return keyOf(netip.AddrFrom4([4]byte{10, 0, byte(r.IntN(4)), byte(r.IntN(256))}))
+	key := func() AddrKey {
+		return KeyOf(netip.AddrFrom4([4]byte{10, 0, byte(r.IntN(4)), byte(r.IntN(256))}))
 	}
 	type version struct {
-		table *cowTable[addrKey, int]
-		want  map[addrKey]int
+		table *Table[AddrKey, int]
+		want  map[AddrKey]int
 	}
-	cur := &cowTable[addrKey, int]{}
-	want := map[addrKey]int{}
+	cur := &Table[AddrKey, int]{}
+	want := map[AddrKey]int{}
 	var versions []version
 	for batch := 0; batch < 200; batch++ {
-		e := cur.edit()
+		e := cur.Edit()
 		for op := 0; op < 1+r.IntN(50); op++ {
 			k := key()
 			if r.IntN(3) == 0 {
-				e.del(k)
+				e.Delete(k)
 				delete(want, k)
 			} else {
 				v := r.Int()
-				e.set(k, v)
+				e.Set(k, v)
 				want[k] = v
 			}
-			got, ok := e.get(k)
+			got, ok := e.Get(k)
 			if w, wantOK := want[k]; ok != wantOK || got != w {
 				t.Fatalf("batch %d: edit reads %d %v for %v, want %d %v", batch, got, ok, k, w, wantOK)
 			}
 		}
-		cur = e.done()
-		snapshot := make(map[addrKey]int, len(want))
+		cur = e.Done()
+		snapshot := make(map[AddrKey]int, len(want))
 		for k, v := range want {
 			snapshot[k] = v
 		}
 		versions = append(versions, version{cur, snapshot})
 	}
 	for i, v := range versions {
-		if v.table.len() != len(v.want) {
-			t.Fatalf("version %d: len %d, want %d", i, v.table.len(), len(v.want))
+		if v.table.Len() != len(v.want) {
+			t.Fatalf("version %d: len %d, want %d", i, v.table.Len(), len(v.want))
 		}
 		n := 0
 		for s, shard := range v.table.shards {
@@ -65,7 +65,7 @@ func TestCowTableMatchesAMap(t *testing.T) {
 			t.Fatalf("version %d holds %d entries, want %d", i, n, len(v.want))
 		}
 		for k, w := range v.want {
-			if got, ok := v.table.get(k); !ok || got != w {
+			if got, ok := v.table.Get(k); !ok || got != w {
 				t.Fatalf("version %d: get(%v) = %d %v, want %d", i, k, got, ok, w)
 			}
 		}
@@ -82,7 +82,7 @@ func TestAddrKeyOrder(t *testing.T) {
 		{"10.0.0.1", "10.0.0.1", 0},
 		{"10.0.0.1", "fd00::1", -1}, // IPv4-mapped sorts before fd00::/8
 	} {
-		if got := keyOf(netip.MustParseAddr(tc.a)).compare(keyOf(netip.MustParseAddr(tc.b))); got != tc.want {
+		if got := KeyOf(netip.MustParseAddr(tc.a)).compare(KeyOf(netip.MustParseAddr(tc.b))); got != tc.want {
 			t.Errorf("compare(%s, %s) = %d, want %d", tc.a, tc.b, got, tc.want)
 		}
 	}

@@ -84,7 +84,7 @@ func TestPluginDifferencesFromUpstream(t *testing.T) {
 		if n := count(theirs.Transfer("cluster.local.", 5)); n <= 1 {
 			t.Errorf("kubernetes answers an IXFR from a newer serial with %d records, want the whole zone", n)
 		}
-		if n := count(ours.Transfer("cluster.local.", ours.index.load().serial+5)); n != 1 {
+		if n := count(ours.Transfer("cluster.local.", ours.index.Load().Serial+5)); n != 1 {
 			t.Errorf("clusterdns answers an IXFR from a newer serial with %d records, want the SOA alone", n)
 		}
 	})

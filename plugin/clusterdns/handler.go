@@ -48,7 +48,7 @@ func (c *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 		c:       c,
 		ctx:     ctx,
 		state:   request.Request{W: w, Req: r},
-		snap:    c.index.load(),
+		snap:    c.index.Load(),
 		qname:   q.Name,
 		qtype:   q.Qtype,
 		zone:    zone,

@@ -10,9 +10,9 @@ import (
 
 // importOptions are the build options of imports: zone-scoped names and
 // the client's zone first are not defined in multicluster zones.
-func (c *controller) importOptions() buildOptions {
+func (c *controller) importOptions() BuildOptions {
 	o := c.opts
-	o.zonal, o.clientZoneFirst = false, false
+	o.Zonal, o.ClientZoneFirst = false, false
 	return o
 }
 
@@ -25,18 +25,18 @@ func (c *controller) syncImport(key string) {
 	if err != nil {
 		return
 	}
-	k := svcKey{name: lower(name), namespace: lower(ns)}
+	k := ServiceKey{Name: lower(name), Namespace: lower(ns)}
 	obj, exists, _ := c.st.imports.GetByKey(key)
 	imp, _ := obj.(*service)
-	if !exists || imp == nil || !c.w.exposed(ns) {
-		c.w.setImport(k, nil)
+	if !exists || imp == nil || !c.w.Exposed(ns) {
+		c.w.SetImport(k, nil)
 		return
 	}
-	c.w.setImport(k, buildEntry(imp, c.importedSlicesOf(key, ns, name), c.importOptions()))
+	c.w.SetImport(k, Build(k, &imp.Service, c.importedSlicesOf(key, ns, name), c.importOptions()))
 }
 
 // importedSlicesOf returns the slices derived for the ServiceImport key (ns/name).
-func (c *controller) importedSlicesOf(key, ns, name string) []*endpointSlice {
+func (c *controller) importedSlicesOf(key, ns, name string) []*Slice {
 	return c.slicesIn(c.groupedImports, key, ns, name, true)
 }
 
@@ -46,9 +46,9 @@ func (c *controller) rebuildImports() {
 	if c.st.imports == nil {
 		return
 	}
-	for _, k := range c.w.imports.keys() {
-		if _, ok, _ := c.st.imports.GetByKey(k.namespace + "/" + k.name); !ok {
-			c.w.setImport(k, nil)
+	for _, k := range c.w.imports.Keys() {
+		if _, ok, _ := c.st.imports.GetByKey(k.Namespace + "/" + k.Name); !ok {
+			c.w.SetImport(k, nil)
 		}
 	}
 	for _, key := range c.st.imports.ListKeys() {
@@ -66,9 +66,9 @@ func (c *controller) syncNamespaceImports(ns string, exposed bool) {
 		c.syncImport(key)
 	}
 	if !exposed {
-		for _, k := range c.w.imports.keys() {
-			if k.namespace == ns {
-				c.w.setImport(k, nil)
+		for _, k := range c.w.imports.Keys() {
+			if k.Namespace == ns {
+				c.w.SetImport(k, nil)
 			}
 		}
 	}

@@ -9,152 +9,152 @@ import (
 
 // snapshot is one published, immutable view of everything clusterdns serves.
 // A query loads the current snapshot once and answers from it alone.
-type snapshot struct {
-	serial uint32
+type View struct {
+	Serial uint32
 	// services holds the served Services of exposed namespaces.
-	services *cowMap[svcKey, *svcEntry]
+	Services *Map[ServiceKey, *Entry]
 	// imports holds the served ServiceImports of exposed namespaces, the
 	// services of multicluster zones; empty without `multicluster`.
-	imports *cowMap[svcKey, *svcEntry]
+	Imports *Map[ServiceKey, *Entry]
 	// namespaces holds the exposed namespaces; only their names exist.
-	namespaces *cowMap[string, struct{}]
+	Namespaces *Map[string, struct{}]
 	// reverse maps an address to the services that own it (PTR); a sorted
 	// table, as it has an entry for every address in the cluster.
-	reverse *cowTable[addrKey, ptrOwners]
+	Reverse *Table[AddrKey, Owners]
 	// reverseTree counts the addresses under each octet (IPv4) or nibble
 	// (IPv6) prefix, so partial reverse names are empty non-terminals.
-	reverseTree *cowMap[netip.Prefix, int32]
+	ReverseTree *Map[netip.Prefix, int32]
 	// pods holds the (namespace, address) pairs of running pods, with `pods verified`.
-	pods *cowMap[podKey, struct{}]
+	Pods *Map[PodKey, struct{}]
 	// clients maps a pod address to the pod queries from it come from
 	// (autopath, client metadata), with `pods verified`.
-	clients *cowMap[addrKey, clientPod]
+	Clients *Map[AddrKey, Client]
 	// clientZones maps the addresses of pods on nodes with a zone to that
 	// zone, with `client_zone_first`.
-	clientZones *cowMap[addrKey, string]
+	ClientZones *Map[AddrKey, string]
 }
 
 // ptrOwner is a service that owns an address: as its ClusterIP, or as the
 // address of one of its endpoints. The key pointer is stable for the life of
 // the service, so an owner need not change when the service's entry does.
-type ptrOwner struct {
-	svc       *svcKey
-	clusterIP bool
+type Owner struct {
+	Service   *ServiceKey
+	ClusterIP bool
 }
 
 // ptrOwners are the owners of one address; nearly always exactly one, so
 // the rare others sit behind a pointer to keep the common entry small.
-type ptrOwners struct {
-	first ptrOwner
-	more  *[]ptrOwner
+type Owners struct {
+	first Owner
+	more  *[]Owner
 }
 
 // all returns every owner.
-func (o ptrOwners) all() []ptrOwner {
+func (o Owners) All() []Owner {
 	if o.more == nil {
-		return []ptrOwner{o.first}
+		return []Owner{o.first}
 	}
-	return append([]ptrOwner{o.first}, *o.more...)
+	return append([]Owner{o.first}, *o.more...)
 }
 
 // addrKey is an address as a reverse map key: 16 bytes, IPv4 in its
 // IPv4-mapped form (a netip.Addr key would take 24).
-type addrKey [16]byte
+type AddrKey [16]byte
 
-func keyOf(a netip.Addr) addrKey { return a.As16() }
+func KeyOf(a netip.Addr) AddrKey { return a.As16() }
 
 // podKey identifies a pod address in a namespace.
-type podKey struct {
-	namespace string
-	addr      netip.Addr
+type PodKey struct {
+	Namespace string
+	Addr      netip.Addr
 }
 
 // Index publishes snapshots. Reads are a single atomic load; all writes go
 // through one indexWriter.
 type Index struct {
-	cur atomic.Pointer[snapshot]
+	cur atomic.Pointer[View]
 }
 
 // newIndex returns an index holding an empty snapshot.
-func newIndex() *Index {
+func New() *Index {
 	ix := &Index{}
-	ix.cur.Store(&snapshot{
-		services:    &cowMap[svcKey, *svcEntry]{},
-		imports:     &cowMap[svcKey, *svcEntry]{},
-		namespaces:  &cowMap[string, struct{}]{},
-		reverse:     &cowTable[addrKey, ptrOwners]{},
-		reverseTree: &cowMap[netip.Prefix, int32]{},
-		pods:        &cowMap[podKey, struct{}]{},
-		clients:     &cowMap[addrKey, clientPod]{},
-		clientZones: &cowMap[addrKey, string]{},
+	ix.cur.Store(&View{
+		Services:    &Map[ServiceKey, *Entry]{},
+		Imports:     &Map[ServiceKey, *Entry]{},
+		Namespaces:  &Map[string, struct{}]{},
+		Reverse:     &Table[AddrKey, Owners]{},
+		ReverseTree: &Map[netip.Prefix, int32]{},
+		Pods:        &Map[PodKey, struct{}]{},
+		Clients:     &Map[AddrKey, Client]{},
+		ClientZones: &Map[AddrKey, string]{},
 	})
 	return ix
 }
 
 // servicesIn returns the services of a zone: the ServiceImports in a
 // multicluster zone, else the Services.
-func (s *snapshot) servicesIn(multicluster bool) *cowMap[svcKey, *svcEntry] {
+func (s *View) ServicesIn(multicluster bool) *Map[ServiceKey, *Entry] {
 	if multicluster {
-		return s.imports
+		return s.Imports
 	}
-	return s.services
+	return s.Services
 }
 
 // load returns the current snapshot.
-func (ix *Index) load() *snapshot { return ix.cur.Load() }
+func (ix *Index) Load() *View { return ix.cur.Load() }
 
 // indexWriter owns the write side of an Index and batches changes into one
 // published snapshot. It is not safe for concurrent use.
-type indexWriter struct {
+type Writer struct {
 	ix   *Index
-	keys map[svcKey]*svcKey // the stable key pointer of every served service
+	keys map[ServiceKey]*ServiceKey // the stable key pointer of every served service
 
-	services    *cowEdit[svcKey, *svcEntry]
-	imports     *cowEdit[svcKey, *svcEntry]
-	namespaces  *cowEdit[string, struct{}]
-	reverse     *cowTableEdit[addrKey, ptrOwners]
-	reverseTree *cowEdit[netip.Prefix, int32]
-	pods        *cowEdit[podKey, struct{}]
-	clients     *cowEdit[addrKey, clientPod]
-	clientZones *cowEdit[addrKey, string]
+	services    *MapEdit[ServiceKey, *Entry]
+	imports     *MapEdit[ServiceKey, *Entry]
+	namespaces  *MapEdit[string, struct{}]
+	reverse     *TableEdit[AddrKey, Owners]
+	reverseTree *MapEdit[netip.Prefix, int32]
+	pods        *MapEdit[PodKey, struct{}]
+	clients     *MapEdit[AddrKey, Client]
+	clientZones *MapEdit[AddrKey, string]
 	changed     bool
 	endpoints   int // endpoints of the served entries, for the index size metric
 }
 
-func newIndexWriter(ix *Index) *indexWriter {
-	return &indexWriter{ix: ix, keys: make(map[svcKey]*svcKey)}
+func NewWriter(ix *Index) *Writer {
+	return &Writer{ix: ix, keys: make(map[ServiceKey]*ServiceKey)}
 }
 
 // begin starts a batch on top of the published snapshot.
-func (w *indexWriter) begin() {
-	cur := w.ix.load()
-	w.services = cur.services.edit()
-	w.imports = cur.imports.edit()
-	w.namespaces = cur.namespaces.edit()
-	w.reverse = cur.reverse.edit()
-	w.reverseTree = cur.reverseTree.edit()
-	w.pods = cur.pods.edit()
-	w.clients = cur.clients.edit()
-	w.clientZones = cur.clientZones.edit()
+func (w *Writer) Begin() {
+	cur := w.ix.Load()
+	w.services = cur.Services.Edit()
+	w.imports = cur.Imports.Edit()
+	w.namespaces = cur.Namespaces.Edit()
+	w.reverse = cur.Reverse.Edit()
+	w.reverseTree = cur.ReverseTree.Edit()
+	w.pods = cur.Pods.Edit()
+	w.clients = cur.Clients.Edit()
+	w.clientZones = cur.ClientZones.Edit()
 	w.changed = false
 }
 
 // commit publishes the batch if it changed anything and reports whether it did.
-func (w *indexWriter) commit() bool {
+func (w *Writer) Commit() bool {
 	if !w.changed {
 		return false
 	}
-	cur := w.ix.load()
-	w.ix.cur.Store(&snapshot{
-		serial:      nextSerial(cur.serial, time.Now()),
-		services:    w.services.done(),
-		imports:     w.imports.done(),
-		namespaces:  w.namespaces.done(),
-		reverse:     w.reverse.done(),
-		reverseTree: w.reverseTree.done(),
-		pods:        w.pods.done(),
-		clients:     w.clients.done(),
-		clientZones: w.clientZones.done(),
+	cur := w.ix.Load()
+	w.ix.cur.Store(&View{
+		Serial:      nextSerial(cur.Serial, time.Now()),
+		Services:    w.services.Done(),
+		Imports:     w.imports.Done(),
+		Namespaces:  w.namespaces.Done(),
+		Reverse:     w.reverse.Done(),
+		ReverseTree: w.reverseTree.Done(),
+		Pods:        w.pods.Done(),
+		Clients:     w.clients.Done(),
+		ClientZones: w.clientZones.Done(),
 	})
 	return true
 }
@@ -167,28 +167,28 @@ func nextSerial(prev uint32, now time.Time) uint32 {
 }
 
 // exposed reports whether a namespace's names are served.
-func (w *indexWriter) exposed(ns string) bool {
-	_, ok := w.namespaces.get(ns)
+func (w *Writer) Exposed(ns string) bool {
+	_, ok := w.namespaces.Get(ns)
 	return ok
 }
 
 // setNamespace marks a namespace as served or not.
-func (w *indexWriter) setNamespace(ns string, exposed bool) {
-	if w.exposed(ns) == exposed {
+func (w *Writer) SetNamespace(ns string, exposed bool) {
+	if w.Exposed(ns) == exposed {
 		return
 	}
 	w.changed = true
 	if exposed {
-		w.namespaces.set(ns, struct{}{})
+		w.namespaces.Set(ns, struct{}{})
 	} else {
-		w.namespaces.del(ns)
+		w.namespaces.Delete(ns)
 	}
 }
 
 // setService replaces the entry of a service; nil removes it. Only the
 // addresses whose ownership changed touch the reverse maps.
-func (w *indexWriter) setService(k svcKey, e *svcEntry) {
-	old, _ := w.services.get(k)
+func (w *Writer) SetService(k ServiceKey, e *Entry) {
+	old, _ := w.services.Get(k)
 	if old == nil && e == nil {
 		return
 	}
@@ -196,68 +196,68 @@ func (w *indexWriter) setService(k svcKey, e *svcEntry) {
 	w.endpoints += entryEndpoints(e) - entryEndpoints(old)
 	id := w.keys[k]
 	if id == nil {
-		id = &svcKey{name: k.name, namespace: k.namespace}
+		id = &ServiceKey{Name: k.Name, Namespace: k.Namespace}
 		w.keys[k] = id
 	}
 	before, after := ownedAddrs(old), ownedAddrs(e)
 	for a, clusterIP := range before {
 		if now, ok := after[a]; !ok || now != clusterIP {
-			w.removeOwner(a, ptrOwner{svc: id, clusterIP: clusterIP})
+			w.removeOwner(a, Owner{Service: id, ClusterIP: clusterIP})
 		}
 	}
 	for a, clusterIP := range after {
 		if was, ok := before[a]; !ok || was != clusterIP {
-			w.addOwner(a, ptrOwner{svc: id, clusterIP: clusterIP})
+			w.addOwner(a, Owner{Service: id, ClusterIP: clusterIP})
 		}
 	}
 	if e == nil {
-		w.services.del(k)
+		w.services.Delete(k)
 		delete(w.keys, k)
 		return
 	}
-	w.services.set(k, e)
+	w.services.Set(k, e)
 }
 
 // setImport replaces the entry of a ServiceImport; nil removes it.
 // Imports own no addresses: PTR records name the Services of this cluster
 // only, as with the kubernetes plugin.
-func (w *indexWriter) setImport(k svcKey, e *svcEntry) {
-	old, _ := w.imports.get(k)
+func (w *Writer) SetImport(k ServiceKey, e *Entry) {
+	old, _ := w.imports.Get(k)
 	if old == nil && e == nil {
 		return
 	}
 	w.changed = true
 	w.endpoints += entryEndpoints(e) - entryEndpoints(old)
 	if e == nil {
-		w.imports.del(k)
+		w.imports.Delete(k)
 		return
 	}
-	w.imports.set(k, e)
+	w.imports.Set(k, e)
 }
 
 // entryEndpoints returns how many endpoints an entry (or nil) serves.
-func entryEndpoints(e *svcEntry) int {
+func entryEndpoints(e *Entry) int {
 	if e == nil {
 		return 0
 	}
-	return len(e.eps)
+	return len(e.Endpoints)
 }
 
 // ownedAddrs returns the addresses an entry answers PTR for: true for its
 // ClusterIPs, false for its endpoints.
-func ownedAddrs(e *svcEntry) map[netip.Addr]bool {
+func ownedAddrs(e *Entry) map[netip.Addr]bool {
 	if e == nil {
 		return nil
 	}
-	owned := make(map[netip.Addr]bool, len(e.eps)+2)
-	for _, ep := range e.eps {
-		owned[ep.addr] = false
+	owned := make(map[netip.Addr]bool, len(e.Endpoints)+2)
+	for _, ep := range e.Endpoints {
+		owned[ep.Addr] = false
 	}
-	if !e.headless {
-		for _, ip := range unpack(e.a4, 4) {
+	if !e.Headless {
+		for _, ip := range Unpack(e.A4, 4) {
 			owned[ip] = true
 		}
-		for _, ip := range unpack(e.a6, 16) {
+		for _, ip := range Unpack(e.A6, 16) {
 			owned[ip] = true
 		}
 	}
@@ -265,7 +265,7 @@ func ownedAddrs(e *svcEntry) map[netip.Addr]bool {
 }
 
 // unpack returns the addresses of a packed list.
-func unpack(packed []byte, size int) []netip.Addr {
+func Unpack(packed []byte, size int) []netip.Addr {
 	var out []netip.Addr
 	for i := 0; i+size <= len(packed); i += size {
 		a, _ := netip.AddrFromSlice(packed[i : i+size])
@@ -275,53 +275,53 @@ func unpack(packed []byte, size int) []netip.Addr {
 }
 
 // setPod records or forgets a pod address, for `pods verified`.
-func (w *indexWriter) setPod(k podKey, present bool) {
-	_, had := w.pods.get(k)
+func (w *Writer) SetPod(k PodKey, present bool) {
+	_, had := w.pods.Get(k)
 	if had == present {
 		return
 	}
 	w.changed = true
 	if present {
-		w.pods.set(k, struct{}{})
+		w.pods.Set(k, struct{}{})
 	} else {
-		w.pods.del(k)
+		w.pods.Delete(k)
 	}
 }
 
-func (w *indexWriter) addOwner(a netip.Addr, p ptrOwner) {
-	k := keyOf(a)
-	cur, ok := w.reverse.get(k)
+func (w *Writer) addOwner(a netip.Addr, p Owner) {
+	k := KeyOf(a)
+	cur, ok := w.reverse.Get(k)
 	if !ok {
 		w.walkReverseTree(a, 1)
-		w.reverse.set(k, ptrOwners{first: p})
+		w.reverse.Set(k, Owners{first: p})
 		return
 	}
-	w.reverse.set(k, owners(append(cur.all(), p)))
+	w.reverse.Set(k, owners(append(cur.All(), p)))
 }
 
-func (w *indexWriter) removeOwner(a netip.Addr, p ptrOwner) {
-	k := keyOf(a)
-	cur, ok := w.reverse.get(k)
+func (w *Writer) removeOwner(a netip.Addr, p Owner) {
+	k := KeyOf(a)
+	cur, ok := w.reverse.Get(k)
 	if !ok {
 		return
 	}
-	all := cur.all()
+	all := cur.All()
 	i := slices.Index(all, p)
 	if i < 0 {
 		return
 	}
 	all = slices.Delete(all, i, i+1)
 	if len(all) == 0 {
-		w.reverse.del(k)
+		w.reverse.Delete(k)
 		w.walkReverseTree(a, -1)
 		return
 	}
-	w.reverse.set(k, owners(all))
+	w.reverse.Set(k, owners(all))
 }
 
 // owners packs a non-empty list of owners.
-func owners(all []ptrOwner) ptrOwners {
-	o := ptrOwners{first: all[0]}
+func owners(all []Owner) Owners {
+	o := Owners{first: all[0]}
 	if len(all) > 1 {
 		more := slices.Clone(all[1:])
 		o.more = &more
@@ -331,18 +331,18 @@ func owners(all []ptrOwner) ptrOwners {
 
 // walkReverseTree adds delta to the count of every proper prefix of addr
 // that a reverse name can spell: octets for IPv4, nibbles for IPv6.
-func (w *indexWriter) walkReverseTree(addr netip.Addr, delta int32) {
+func (w *Writer) walkReverseTree(addr netip.Addr, delta int32) {
 	step, bits := 8, 32
 	if addr.Is6() {
 		step, bits = 4, 128
 	}
 	for l := step; l < bits; l += step {
 		p, _ := addr.Prefix(l)
-		n, _ := w.reverseTree.get(p)
+		n, _ := w.reverseTree.Get(p)
 		if n+delta <= 0 {
-			w.reverseTree.del(p)
+			w.reverseTree.Delete(p)
 		} else {
-			w.reverseTree.set(p, n+delta)
+			w.reverseTree.Set(p, n+delta)
 		}
 	}
 }

@@ -21,7 +21,7 @@ type source interface {
 func newClusterDNS(cfg *config) *ClusterDNS {
 	return &ClusterDNS{
 		cfg:      cfg,
-		index:    newIndex(),
+		index:    New(),
 		upstream: upstream.New(),
 	}
 }

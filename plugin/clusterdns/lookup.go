@@ -30,7 +30,7 @@ type lookup struct {
 	c       *ClusterDNS
 	ctx     context.Context
 	state   request.Request
-	snap    *snapshot
+	snap    *View
 	qname   string // as asked
 	qtype   uint16
 	zone    string // as configured, lower case
@@ -77,13 +77,13 @@ func (l *lookup) service(n dnsname.Name) result {
 	case n.Namespace == "":
 		return resultNoData // svc.<zone>
 	case n.Service == "":
-		if _, ok := l.snap.namespaces.get(n.Namespace); ok {
+		if _, ok := l.snap.Namespaces.Get(n.Namespace); ok {
 			return resultNoData
 		}
 		return resultNXDomain
 	}
 	multicluster := l.c.cfg.isMulticluster(l.zone)
-	e, ok := l.snap.servicesIn(multicluster).get(svcKey{name: n.Service, namespace: n.Namespace})
+	e, ok := l.snap.ServicesIn(multicluster).Get(ServiceKey{Name: n.Service, Namespace: n.Namespace})
 	if !ok {
 		return resultNXDomain
 	}
@@ -96,7 +96,7 @@ func (l *lookup) service(n dnsname.Name) result {
 	if l.c.cfg.zonal && n.Label == dnsname.ZoneLabel {
 		return l.zoneScoped(e, n.Rest)
 	}
-	if e.cname != "" {
+	if e.CNAME != "" {
 		return resultNXDomain // nothing exists below an ExternalName
 	}
 	proto, protoLabel := dnsname.Underscored(n.Label)
@@ -105,7 +105,7 @@ func (l *lookup) service(n dnsname.Name) result {
 	case n.Rest == "" && protoLabel:
 		return protoNode(e, proto)
 	case n.Rest == "":
-		return l.endpointAddrs(e.findEndpoints("", n.Label))
+		return l.endpointAddrs(e.FindEndpoints("", n.Label))
 	case portLabel && protoLabel && !strings.Contains(n.Rest, "."):
 		return l.namedPort(e, port, proto)
 	}
@@ -116,7 +116,7 @@ func (l *lookup) service(n dnsname.Name) result {
 // below the service is "_<proto>", "_<port>._<proto>", "<cluster>" or
 // "<host>.<cluster>", where host is an endpoint's hostname or dashed
 // address (KEP-1645 "DNS"). Zone-scoped names are not defined there.
-func (l *lookup) imported(e *svcEntry, n dnsname.Name) result {
+func (l *lookup) imported(e *Entry, n dnsname.Name) result {
 	proto, protoLabel := dnsname.Underscored(n.Label)
 	port, portLabel := dnsname.Underscored(n.Rest)
 	switch {
@@ -127,20 +127,20 @@ func (l *lookup) imported(e *svcEntry, n dnsname.Name) result {
 	case n.Rest == "":
 		// <cluster>.<svc>: an empty non-terminal while the import has
 		// endpoints in that cluster.
-		if e.hasCluster(n.Label) {
+		if e.HasCluster(n.Label) {
 			return resultNoData
 		}
 		return resultNXDomain
 	case !strings.Contains(n.Rest, "."):
-		return l.endpointAddrs(e.findEndpoints(n.Label, n.Rest))
+		return l.endpointAddrs(e.FindEndpoints(n.Label, n.Rest))
 	}
 	return resultNXDomain
 }
 
 // protoNode answers _<proto>.<svc>: an empty non-terminal when a named
 // port uses the protocol.
-func protoNode(e *svcEntry, proto string) result {
-	if e.hasProto(proto) {
+func protoNode(e *Entry, proto string) result {
+	if e.HasProto(proto) {
 		return resultNoData
 	}
 	return resultNXDomain
@@ -148,8 +148,8 @@ func protoNode(e *svcEntry, proto string) result {
 
 // namedPort answers _<port>._<proto> below service e: SRV, NODATA for the
 // other types, NXDOMAIN when no port has that name and protocol.
-func (l *lookup) namedPort(e *svcEntry, port, proto string) result {
-	targets := e.srvTargets(port, proto)
+func (l *lookup) namedPort(e *Entry, port, proto string) result {
+	targets := e.SRVTargets(port, proto)
 	if len(targets) == 0 {
 		return resultNXDomain
 	}
@@ -164,8 +164,8 @@ func (l *lookup) namedPort(e *svcEntry, port, proto string) result {
 // services have such names. The zone may hold dots, as zone label values
 // can. A zone no endpoint is in answers NODATA for pin (the name's shape is
 // valid, the set is empty) and the whole service for prefer.
-func (l *lookup) zoneScoped(e *svcEntry, zoned string) result {
-	if !e.headless {
+func (l *lookup) zoneScoped(e *Entry, zoned string) result {
+	if !e.Headless {
 		return resultNXDomain
 	}
 	zone, directive := dnsname.CutLast(zoned)
@@ -177,8 +177,8 @@ func (l *lookup) zoneScoped(e *svcEntry, zoned string) result {
 	case zone == "":
 		return resultNoData // pin._zone.<svc>: an empty non-terminal
 	}
-	if ze := e.zones[zone]; ze != nil {
-		return l.entry(l.qname, ze.svcEntry)
+	if ze := e.Zones[zone]; ze != nil {
+		return l.entry(l.qname, ze.Entry)
 	}
 	if directive == dnsname.DirectivePin {
 		return resultNoData
@@ -187,28 +187,28 @@ func (l *lookup) zoneScoped(e *svcEntry, zoned string) result {
 }
 
 // entry answers at a service's own name.
-func (l *lookup) entry(owner string, e *svcEntry) result {
-	if e.cname != "" {
-		return l.externalName(owner, e.cname)
+func (l *lookup) entry(owner string, e *Entry) result {
+	if e.CNAME != "" {
+		return l.externalName(owner, e.CNAME)
 	}
 	switch l.qtype {
 	case dns.TypeA, dns.TypeAAAA:
 		start := len(l.answer)
-		a4, a6 := e.a4, e.a6
-		if e.zones != nil && l.c.cfg.clientZoneFirst {
-			if z := e.zones[l.clientZone()]; z != nil {
-				a4, a6 = z.first4, z.first6
+		a4, a6 := e.A4, e.A6
+		if e.Zones != nil && l.c.cfg.clientZoneFirst {
+			if z := e.Zones[l.clientZone()]; z != nil {
+				a4, a6 = z.First4, z.First6
 			}
 		}
 		var wrap4, wrap6 []byte
-		if e.rot != nil {
+		if e.Rotation != nil {
 			// max_answers: a window of the addresses, a different one each
 			// time, so clients that take the first address spread out.
 			// Each type has its own counter: resolvers ask A and AAAA in pairs.
 			if l.qtype == dns.TypeA {
-				a4, wrap4 = packedWindow(a4, net.IPv4len, l.c.cfg.maxAnswers, &e.rot.a)
+				a4, wrap4 = PackedWindow(a4, net.IPv4len, l.c.cfg.maxAnswers, &e.Rotation.A)
 			} else {
-				a6, wrap6 = packedWindow(a6, net.IPv6len, l.c.cfg.maxAnswers, &e.rot.aaaa)
+				a6, wrap6 = PackedWindow(a6, net.IPv6len, l.c.cfg.maxAnswers, &e.Rotation.AAAA)
 			}
 		}
 		l.answer = appendPacked(l.answer, owner, a4, a6, l.qtype, l.c.cfg.ttl)
@@ -218,7 +218,7 @@ func (l *lookup) entry(owner string, e *svcEntry) result {
 		}
 		return resultSuccess
 	case dns.TypeSRV:
-		if targets := e.srvTargets("", ""); len(targets) > 0 {
+		if targets := e.SRVTargets("", ""); len(targets) > 0 {
 			return l.srv(e, targets)
 		}
 	}
@@ -227,7 +227,7 @@ func (l *lookup) entry(owner string, e *svcEntry) result {
 
 // endpointAddrs answers A or AAAA at an endpoint name, whose endpoints
 // are eps; none: the name does not exist.
-func (l *lookup) endpointAddrs(eps []*sliceEndpoint) result {
+func (l *lookup) endpointAddrs(eps []*Endpoint) result {
 	if len(eps) == 0 {
 		return resultNXDomain
 	}
@@ -235,8 +235,8 @@ func (l *lookup) endpointAddrs(eps []*sliceEndpoint) result {
 		return resultNoData
 	}
 	for _, ep := range eps {
-		if ep.addr.Is4() == (l.qtype == dns.TypeA) {
-			l.answer = append(l.answer, addrRecord(l.qname, ep.addr, l.c.cfg.ttl))
+		if ep.Addr.Is4() == (l.qtype == dns.TypeA) {
+			l.answer = append(l.answer, addrRecord(l.qname, ep.Addr, l.c.cfg.ttl))
 		}
 	}
 	if len(l.answer) == 0 {
@@ -299,31 +299,31 @@ func appendAddrs(rrs []dns.RR, owner string, ips []net.IP, qtype uint16, ttl uin
 }
 
 // srv answers SRV records for targets, with the targets' addresses as glue.
-func (l *lookup) srv(e *svcEntry, targets []srvTarget) result {
+func (l *lookup) srv(e *Entry, targets []SRVTarget) result {
 	ttl := l.c.cfg.ttl
-	if e.rot != nil {
-		targets = targetWindow(targets, l.c.cfg.maxAnswers, &e.rot.srv)
+	if e.Rotation != nil {
+		targets = TargetWindow(targets, l.c.cfg.maxAnswers, &e.Rotation.SRV)
 	}
 	weight := uint16(max(1, 100/len(targets)))
 	out := make([]dns.SRV, len(targets))
 	l.answer = make([]dns.RR, len(targets))
-	var last *sliceEndpoint
+	var last *Endpoint
 	for i, t := range targets {
-		target := e.base + "." + l.spelled
-		if t.eps != nil {
-			target = endpointOwner(t.eps[0]) + "." + target
+		target := e.Owner + "." + l.spelled
+		if t.Endpoints != nil {
+			target = EndpointOwner(t.Endpoints[0]) + "." + target
 		}
-		out[i] = dns.SRV{Hdr: l.hdr(l.qname, dns.TypeSRV, ttl), Weight: weight, Port: t.port, Target: target}
+		out[i] = dns.SRV{Hdr: l.hdr(l.qname, dns.TypeSRV, ttl), Weight: weight, Port: t.Port, Target: target}
 		l.answer[i] = &out[i]
 		// Glue once per target: targets of one name are adjacent.
 		switch {
-		case t.eps == nil && i == 0:
-			l.extra = appendPacked(l.extra, target, e.a4, nil, dns.TypeA, ttl)
-			l.extra = appendPacked(l.extra, target, nil, e.a6, dns.TypeAAAA, ttl)
-		case t.eps != nil && t.eps[0] != last:
-			last = t.eps[0]
-			for _, ep := range t.eps {
-				l.extra = append(l.extra, addrRecord(target, ep.addr, ttl))
+		case t.Endpoints == nil && i == 0:
+			l.extra = appendPacked(l.extra, target, e.A4, nil, dns.TypeA, ttl)
+			l.extra = appendPacked(l.extra, target, nil, e.A6, dns.TypeAAAA, ttl)
+		case t.Endpoints != nil && t.Endpoints[0] != last:
+			last = t.Endpoints[0]
+			for _, ep := range t.Endpoints {
+				l.extra = append(l.extra, addrRecord(target, ep.Addr, ttl))
 			}
 		}
 	}
@@ -354,12 +354,12 @@ func (l *lookup) externalName(owner, target string) result {
 		if e == nil {
 			return resultSuccess
 		}
-		if e.cname == "" {
-			l.answer = appendPacked(l.answer, target, e.a4, e.a6, l.qtype, l.c.cfg.ttl)
+		if e.CNAME == "" {
+			l.answer = appendPacked(l.answer, target, e.A4, e.A6, l.qtype, l.c.cfg.ttl)
 			return resultSuccess
 		}
-		l.answer = append(l.answer, &dns.CNAME{Hdr: l.hdr(target, dns.TypeCNAME, l.c.cfg.ttl), Target: e.cname})
-		target = e.cname
+		l.answer = append(l.answer, &dns.CNAME{Hdr: l.hdr(target, dns.TypeCNAME, l.c.cfg.ttl), Target: e.CNAME})
+		target = e.CNAME
 	}
 	return resultSuccess
 }
@@ -367,12 +367,12 @@ func (l *lookup) externalName(owner, target string) result {
 // inZoneService returns the service an in-zone name (lower case, absolute)
 // names, or nil. Names below services are not followed: ExternalName
 // targets name services.
-func (l *lookup) inZoneService(name, zone string) *svcEntry {
+func (l *lookup) inZoneService(name, zone string) *Entry {
 	n := dnsname.Parse(dnsname.Relative(name, zone))
 	if n.Kind != dnsname.KindService || n.Service == "" || n.Label != "" {
 		return nil
 	}
-	e, _ := l.snap.servicesIn(l.c.cfg.isMulticluster(zone)).get(svcKey{name: n.Service, namespace: n.Namespace})
+	e, _ := l.snap.ServicesIn(l.c.cfg.isMulticluster(zone)).Get(ServiceKey{Name: n.Service, Namespace: n.Namespace})
 	return e
 }
 
@@ -411,20 +411,20 @@ func (l *lookup) apex() result {
 // kube-dns Service in a cluster), else the server's own addresses.
 func (l *lookup) nameserverAddrs() []net.IP {
 	var addrs []net.IP
-	seen := make(map[*svcKey]bool)
+	seen := make(map[*ServiceKey]bool)
 	for _, ip := range l.c.localIPs {
-		owners, ok := l.snap.reverse.get(keyOf(ip))
+		owners, ok := l.snap.Reverse.Get(KeyOf(ip))
 		if !ok {
 			continue
 		}
-		for _, p := range owners.all() {
-			if p.clusterIP || seen[p.svc] {
+		for _, p := range owners.All() {
+			if p.ClusterIP || seen[p.Service] {
 				continue
 			}
-			seen[p.svc] = true
-			if e, ok := l.snap.services.get(*p.svc); ok {
-				addrs = append(addrs, packedIPs(e.a4, net.IPv4len)...)
-				addrs = append(addrs, packedIPs(e.a6, net.IPv6len)...)
+			seen[p.Service] = true
+			if e, ok := l.snap.Services.Get(*p.Service); ok {
+				addrs = append(addrs, PackedIPs(e.A4, net.IPv4len)...)
+				addrs = append(addrs, PackedIPs(e.A6, net.IPv6len)...)
 			}
 		}
 	}
@@ -447,7 +447,7 @@ func (l *lookup) pod(n dnsname.Name) result {
 	if n.Namespace == "" {
 		return resultNoData // pod.<zone>
 	}
-	if _, exposed := l.snap.namespaces.get(n.Namespace); !exposed || n.Label != "" {
+	if _, exposed := l.snap.Namespaces.Get(n.Namespace); !exposed || n.Label != "" {
 		return resultNXDomain
 	}
 	if n.Service == "" {
@@ -458,7 +458,7 @@ func (l *lookup) pod(n dnsname.Name) result {
 		return resultNXDomain
 	}
 	if l.c.cfg.podMode == podsVerified {
-		if _, ok := l.snap.pods.get(podKey{namespace: n.Namespace, addr: addr}); !ok {
+		if _, ok := l.snap.Pods.Get(PodKey{Namespace: n.Namespace, Addr: addr}); !ok {
 			return resultNXDomain
 		}
 	}
@@ -473,7 +473,7 @@ func (l *lookup) soa() dns.RR {
 		Hdr:     l.hdr(l.spelled, dns.TypeSOA, min(ttl, 300)),
 		Ns:      "ns.dns." + l.spelled,
 		Mbox:    "hostmaster." + l.spelled,
-		Serial:  l.snap.serial,
+		Serial:  l.snap.Serial,
 		Refresh: 7200,
 		Retry:   1800,
 		Expire:  86400,

@@ -37,8 +37,8 @@ const (
 func (c *ClusterDNS) Metadata(ctx context.Context, state request.Request) context.Context {
 	if c.cfg.podMode == podsVerified {
 		if client, ok := c.clientOf(state.W); ok {
-			setMetadata(ctx, mdClientNamespace, client.namespace)
-			setMetadata(ctx, mdClientPodName, client.name)
+			setMetadata(ctx, mdClientNamespace, client.Namespace)
+			setMetadata(ctx, mdClientPodName, client.Name)
 		}
 	}
 	if state.Req == nil || len(state.Req.Question) != 1 {

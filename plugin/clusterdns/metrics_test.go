@@ -17,8 +17,8 @@ import (
 func TestSliceChange(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	trig := now.Add(-3 * time.Second)
-	withTrigger := &endpointSlice{triggerTime: trig.UnixNano()}
-	other := &endpointSlice{triggerTime: trig.Add(-time.Second).UnixNano()}
+	withTrigger := &endpointSlice{TriggerTime: trig.UnixNano()}
+	other := &endpointSlice{TriggerTime: trig.Add(-time.Second).UnixNano()}
 	tests := []struct {
 		name     string
 		old, cur *endpointSlice
@@ -76,7 +76,7 @@ type recordingController struct {
 func newRecordingController(t *testing.T) *recordingController {
 	t.Helper()
 	cfg := testConfig()
-	r := &recordingController{controller: newController(cfg, newStores(cfg), newIndex())}
+	r := &recordingController{controller: newController(cfg, newStores(cfg), New())}
 	r.onProgrammed = func(ch change, kind string, published time.Time) {
 		r.kinds = append(r.kinds, kind)
 		if published.Before(ch.at) && !ch.trigger {
@@ -167,7 +167,7 @@ func TestProgrammingLatencyPaths(t *testing.T) {
 // timed: it is not a change.
 func TestProgrammingLatencyNotBeforeSync(t *testing.T) {
 	cfg := testConfig()
-	ctl := newController(cfg, newStores(cfg), newIndex())
+	ctl := newController(cfg, newStores(cfg), New())
 	var timed int
 	ctl.onProgrammed = func(change, string, time.Time) { timed++ }
 	svc := slimService(testService("prod", "web", []string{"10.96.0.20"}))

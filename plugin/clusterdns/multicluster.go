@@ -34,20 +34,20 @@ func slimImport(si *mcsv1alpha1.ServiceImport) *service {
 	out := &service{objectMeta: slimMeta(&si.ObjectMeta)}
 	if !dnsname.IsDNSLabel(si.Name) || !dnsname.IsDNSLabel(si.Namespace) {
 		skipped(kindServiceImport, reasonInvalidName)
-		out.invalid = true
+		out.Invalid = true
 		return out
 	}
 	switch si.Spec.Type {
 	case mcsv1alpha1.Headless:
-		out.headless = true
+		out.Headless = true
 	case mcsv1alpha1.ClusterSetIP:
-		out.clusterIPs = slimIPs(kindServiceImport, si.Spec.IPs)
+		out.ClusterIPs = slimIPs(kindServiceImport, si.Spec.IPs)
 	default:
 		skipped(kindServiceImport, reasonInvalidImportType)
-		out.invalid = true
+		out.Invalid = true
 		return out
 	}
-	out.ports = slimPorts(kindServiceImport, si.Spec.Ports, func(p mcsv1alpha1.ServicePort) (string, string, int32) {
+	out.Ports = slimPorts(kindServiceImport, si.Spec.Ports, func(p mcsv1alpha1.ServicePort) (string, string, int32) {
 		return p.Name, string(p.Protocol), p.Port
 	})
 	return out
@@ -74,4 +74,4 @@ func importedSliceOwner(s *discoveryv1.EndpointSlice) (svc, cluster string, ok b
 
 // imported reports whether a slice is one an MCS implementation derived
 // for a ServiceImport.
-func (s *endpointSlice) imported() bool { return s.cluster != "" }
+func (s *Slice) Imported() bool { return s.Cluster != "" }

@@ -183,7 +183,7 @@ func TestMulticlusterOff(t *testing.T) {
 	if m := ask(t, c, "web.prod.svc.clusterset.local.", dns.TypeA); len(m.Answer) != 1 || m.Answer[0].(*dns.A).A.String() != "10.96.0.20" {
 		t.Errorf("web in clusterset.local without multicluster: %v, want the Service's 10.96.0.20", m.Answer)
 	}
-	if n := c.index.load().imports.len(); n != 0 {
+	if n := c.index.Load().Imports.Len(); n != 0 {
 		t.Errorf("%d imports in the index without multicluster", n)
 	}
 }
@@ -209,12 +209,12 @@ func TestSlimImport(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := slimImport(tc.si)
 			var ips []string
-			for _, ip := range s.clusterIPs {
+			for _, ip := range s.ClusterIPs {
 				ips = append(ips, ip.String())
 			}
-			if s.invalid != tc.invalid || s.headless != tc.headless || len(s.ports) != tc.ports || !slices.Equal(ips, tc.ips) {
+			if s.Invalid != tc.invalid || s.Headless != tc.headless || len(s.Ports) != tc.ports || !slices.Equal(ips, tc.ips) {
 				t.Errorf("got invalid %v headless %v ips %v ports %v; want %v %v %v %d ports",
-					s.invalid, s.headless, ips, s.ports, tc.invalid, tc.headless, tc.ips, tc.ports)
+					s.Invalid, s.Headless, ips, s.Ports, tc.invalid, tc.headless, tc.ips, tc.ports)
 			}
 			if s.Name != tc.si.Name || s.Namespace != tc.si.Namespace {
 				t.Errorf("meta %+v", s.objectMeta)
@@ -227,21 +227,21 @@ func TestSlimImport(t *testing.T) {
 func TestSlimImportedSlice(t *testing.T) {
 	s := testImportedSlice("prod", "db", "East", "db-east", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.1.1.1"})
 	on := slimmer{multicluster: true}.slice(s)
-	if on.service != "db" || on.cluster != "east" || len(on.eps) != 1 || sliceImportKey(on) != "prod/db" || sliceServiceKey(on) != "" {
-		t.Errorf("multicluster: service %q cluster %q eps %d keys %q %q", on.service, on.cluster, len(on.eps), sliceImportKey(on), sliceServiceKey(on))
+	if on.Service != "db" || on.Cluster != "east" || len(on.Ready) != 1 || sliceImportKey(on) != "prod/db" || sliceServiceKey(on) != "" {
+		t.Errorf("multicluster: service %q cluster %q eps %d keys %q %q", on.Service, on.Cluster, len(on.Ready), sliceImportKey(on), sliceServiceKey(on))
 	}
-	if off := (slimmer{}).slice(s); off.service != "" || off.cluster != "" || len(off.eps) != 0 {
-		t.Errorf("without multicluster: service %q cluster %q eps %d, want nothing kept", off.service, off.cluster, len(off.eps))
+	if off := (slimmer{}).slice(s); off.Service != "" || off.Cluster != "" || len(off.Ready) != 0 {
+		t.Errorf("without multicluster: service %q cluster %q eps %d, want nothing kept", off.Service, off.Cluster, len(off.Ready))
 	}
 	noCluster := testImportedSlice("prod", "db", "", "db-x", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.1.1.1"})
-	if got := (slimmer{multicluster: true}).slice(noCluster); got.service != "" || got.imported() {
-		t.Errorf("no source cluster: service %q cluster %q, want neither", got.service, got.cluster)
+	if got := (slimmer{multicluster: true}).slice(noCluster); got.Service != "" || got.Imported() {
+		t.Errorf("no source cluster: service %q cluster %q, want neither", got.Service, got.Cluster)
 	}
 	// A Service's slice keeps its Service even with the MCS label.
 	both := testSlice("prod", "web", "web-1", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.244.0.5"})
 	both.Labels[mcsv1alpha1.LabelServiceName] = "other"
 	both.Labels[mcsv1alpha1.LabelSourceCluster] = "east"
-	if got := (slimmer{multicluster: true}).slice(both); sliceServiceKey(got) != "prod/web" || got.imported() {
+	if got := (slimmer{multicluster: true}).slice(both); sliceServiceKey(got) != "prod/web" || got.Imported() {
 		t.Errorf("local slice with MCS labels: keys %q %q", sliceServiceKey(got), sliceImportKey(got))
 	}
 }

@@ -10,131 +10,169 @@ import (
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
 )
 
-// svcKey names a service: lower-case name and namespace.
-type svcKey struct {
-	name, namespace string
+// ServiceKey names a service: lower-case name and namespace.
+type ServiceKey struct {
+	Name, Namespace string
 }
 
-// svcEntry is everything the index holds about one served Service; the
+// Entry is everything the index holds about one served Service; the
 // names below it (endpoints, _port._proto) are derived from it when asked.
 // Entries are immutable once published.
-type svcEntry struct {
-	base     string      // "<svc>.<ns>.svc", the owner name relative to the zone
-	cname    string      // ExternalName target, absolute; "" if none
-	headless bool        // no ClusterIP: the name answers the endpoints
-	a4, a6   []byte      // addresses answered at the service name, packed 4 or 16 bytes each
-	ports    []slicePort // the Service's ports (ClusterIP services)
-	eps      []*sliceEndpoint
-	rot      *rotation // where capped answers start; nil without max_answers
-	// zones are the entries of the zone-scoped names of a headless service
+type Entry struct {
+	Owner     string // "<svc>.<ns>.svc", the owner name relative to the zone
+	CNAME     string // ExternalName target, absolute; "" if none
+	Headless  bool   // no ClusterIP: the name answers the endpoints
+	A4, A6    []byte // addresses answered at the service name, packed 4 or 16 bytes each
+	Ports     []Port // the Service's ports (ClusterIP services)
+	Endpoints []*Endpoint
+	Rotation  *Rotation // where capped answers start; nil without max_answers
+	// Zones are the entries of the zone-scoped names of a headless service
 	// (`zonal`): its endpoints in each topology zone, by lower-case zone.
-	zones map[string]*zoneEntry
+	Zones map[string]*ZoneEntry
 }
 
-// zoneEntry is a headless service's entry for one topology zone.
-type zoneEntry struct {
-	*svcEntry             // the endpoints in the zone
-	first4, first6 []byte // with client_zone_first: all the service's addresses, the zone's first
+// ZoneEntry is a headless service's entry for one topology zone.
+type ZoneEntry struct {
+	*Entry                // the endpoints in the zone
+	First4, First6 []byte // with client_zone_first: all the service's addresses, the zone's first
 }
 
-// slicePort is a port of an EndpointSlice (or Service) as DNS needs it.
-type slicePort struct {
-	name  string // lower case, "" if unnamed
-	proto string // lower case: tcp, udp or sctp
-	port  uint16
+// Port is a port of an EndpointSlice (or Service) as DNS needs it.
+type Port struct {
+	Name   string // lower case, "" if unnamed
+	Proto  string // lower case: tcp, udp or sctp
+	Number uint16
 }
 
-// buildOptions are the configuration bits that change how entries are built.
-type buildOptions struct {
-	ignoreEmptyServices bool
-	maxAnswers          int  // `max_answers`; 0: answers are not capped
-	fallbackTerminating bool // no ready endpoint: serve the serving, terminating ones
-	zonal               bool // build the zone-scoped entries of headless services
-	clientZoneFirst     bool // and each zone's order of all addresses
+// Service is what an entry is built from of a Service, or of a
+// ServiceImport in a multicluster zone.
+type Service struct {
+	Invalid      bool         // its name or namespace is not a DNS label: never served
+	ExternalName string       // the target of an ExternalName service, else ""
+	Headless     bool         // clusterIP None
+	Selector     bool         // has a selector: its slices come from the EndpointSlice controller
+	ClusterIPs   []netip.Addr // parsed, distinct
+	Ports        []Port       // ports that SRV records can name
 }
 
-// buildEntry computes the index entry of one Service from it and its slim
+// Slice is what entries are built from of an EndpointSlice: its
+// service, ports and ready endpoints.
+type Slice struct {
+	Service string // the kubernetes.io/service-name label (multicluster: or the import's name)
+	// Cluster is, for a slice an MCS implementation derived for a
+	// ServiceImport (`multicluster`), the cluster its endpoints are in;
+	// "" for the slices of a Service.
+	Cluster string
+	Ports   []Port // ports that SRV records can name
+	Ready   []Endpoint
+	// Terminating are the endpoints that are not ready but still serving
+	// while they terminate, kept only with `fallback_terminating`: they
+	// answer when no endpoint of the service is ready.
+	Terminating []Endpoint
+	// Zones and TermZones are the lower-case topology zones of Ready and
+	// of Terminating, index for index ("" for none), kept only with
+	// `zonal`; nil when no endpoint of the slice has a zone.
+	Zones, TermZones []string
+}
+
+// Endpoint is one address of a slice.
+type Endpoint struct {
+	Addr  netip.Addr
+	Name  string // hostname, or pod name with endpoint_pod_names; "" for the dashed address
+	Slice *Slice // for its ports
+}
+
+// BuildOptions are the configuration bits that change how entries are built.
+type BuildOptions struct {
+	IgnoreEmptyServices bool
+	MaxAnswers          int  // `max_answers`; 0: answers are not capped
+	FallbackTerminating bool // no ready endpoint: serve the serving, terminating ones
+	Zonal               bool // build the zone-scoped entries of headless services
+	ClientZoneFirst     bool // and each zone's order of all addresses
+}
+
+// Build computes the index entry of one Service from it and its slim
 // EndpointSlices, or nil when the Service has no name in DNS. It is pure:
 // the same objects always give the same entry.
-func buildEntry(svc *service, slices []*endpointSlice, o buildOptions) *svcEntry {
-	if svc.invalid {
+func Build(k ServiceKey, svc *Service, slices []*Slice, o BuildOptions) *Entry {
+	if svc.Invalid {
 		return nil
 	}
-	e := &svcEntry{base: dnsname.ServiceOwner(svc.Namespace, svc.Name)}
-	if svc.externalName != "" {
+	e := &Entry{Owner: dnsname.ServiceOwner(k.Namespace, k.Name)}
+	if svc.ExternalName != "" {
 		// An ExternalName that looks like an IP is not a host name: it is not
 		// served at all (Kubernetes docs, Service "ExternalName" caveat).
-		target := lower(strings.TrimSuffix(svc.externalName, "."))
+		target := lower(strings.TrimSuffix(svc.ExternalName, "."))
 		if !dnsname.ValidHost(target) {
 			return nil
 		}
 		if _, err := netip.ParseAddr(target); err == nil {
 			return nil
 		}
-		e.cname = target + "."
+		e.CNAME = target + "."
 		return e
 	}
 
 	pick := readyOf
-	e.eps = mergeEndpoints(slices, pick)
-	if len(e.eps) == 0 && o.fallbackTerminating {
+	e.Endpoints = mergeEndpoints(slices, pick)
+	if len(e.Endpoints) == 0 && o.FallbackTerminating {
 		// As kube-proxy does for traffic: while no endpoint is ready, those
 		// still serving as they terminate stand in, so a small StatefulSet's
 		// names do not vanish during a rolling update (KEP-1669).
 		pick = terminatingOf
-		e.eps = mergeEndpoints(slices, pick)
+		e.Endpoints = mergeEndpoints(slices, pick)
 	}
-	e.headless = svc.headless
-	if e.headless {
+	e.Headless = svc.Headless
+	if e.Headless {
 		// Spec §2.4.1: no ready endpoints means the name does not exist.
-		if len(e.eps) == 0 {
+		if len(e.Endpoints) == 0 {
 			return nil
 		}
-		e.setEndpoints(e.eps, o)
-		if o.zonal || o.clientZoneFirst {
-			e.zones = zoneEntries(e, slices, pick, o)
+		e.setEndpoints(e.Endpoints, o)
+		if o.Zonal || o.ClientZoneFirst {
+			e.Zones = zoneEntries(e, slices, pick, o)
 		}
 		return e
 	}
-	if o.ignoreEmptyServices && len(e.eps) == 0 {
+	if o.IgnoreEmptyServices && len(e.Endpoints) == 0 {
 		return nil
 	}
-	for _, ip := range svc.clusterIPs {
+	for _, ip := range svc.ClusterIPs {
 		e.addAddr(ip)
 	}
-	e.ports = svc.ports
+	e.Ports = svc.Ports
 	return e
 }
 
 // setEndpoints makes eps the endpoints of a headless entry, whose name
 // answers their distinct addresses.
-func (e *svcEntry) setEndpoints(eps []*sliceEndpoint, o buildOptions) {
-	e.eps = eps
-	if o.maxAnswers > 0 {
-		e.rot = &rotation{}
+func (e *Entry) setEndpoints(eps []*Endpoint, o BuildOptions) {
+	e.Endpoints = eps
+	if o.MaxAnswers > 0 {
+		e.Rotation = &Rotation{}
 	}
 	seen := make(map[netip.Addr]struct{}, len(eps))
 	for _, ep := range eps {
-		if _, dup := seen[ep.addr]; !dup {
-			seen[ep.addr] = struct{}{}
-			e.addAddr(ep.addr)
+		if _, dup := seen[ep.Addr]; !dup {
+			seen[ep.Addr] = struct{}{}
+			e.addAddr(ep.Addr)
 		}
 	}
 }
 
 // readyOf and terminatingOf pick the ready, or the serving terminating,
 // endpoints of a slice, with their zones.
-func readyOf(s *endpointSlice) ([]sliceEndpoint, []string) { return s.eps, s.zones }
+func readyOf(s *Slice) ([]Endpoint, []string) { return s.Ready, s.Zones }
 
-func terminatingOf(s *endpointSlice) ([]sliceEndpoint, []string) {
-	return s.terminating, s.termZones
+func terminatingOf(s *Slice) ([]Endpoint, []string) {
+	return s.Terminating, s.TermZones
 }
 
 // zoneEntries groups the endpoints pick chooses by their topology zone and
 // builds a headless entry for each zone of service entry e; endpoints
 // without a zone are in none. Nil when no endpoint has a zone.
-func zoneEntries(e *svcEntry, slices_ []*endpointSlice, pick func(*endpointSlice) ([]sliceEndpoint, []string), o buildOptions) map[string]*zoneEntry {
-	var byZone map[string][]*sliceEndpoint
+func zoneEntries(e *Entry, slices_ []*Slice, pick func(*Slice) ([]Endpoint, []string), o BuildOptions) map[string]*ZoneEntry {
+	var byZone map[string][]*Endpoint
 	for _, s := range slices_ {
 		eps, zones := pick(s)
 		for i, z := range zones {
@@ -142,7 +180,7 @@ func zoneEntries(e *svcEntry, slices_ []*endpointSlice, pick func(*endpointSlice
 				continue
 			}
 			if byZone == nil {
-				byZone = make(map[string][]*sliceEndpoint)
+				byZone = make(map[string][]*Endpoint)
 			}
 			byZone[z] = append(byZone[z], &eps[i])
 		}
@@ -150,12 +188,12 @@ func zoneEntries(e *svcEntry, slices_ []*endpointSlice, pick func(*endpointSlice
 	if byZone == nil {
 		return nil
 	}
-	out := make(map[string]*zoneEntry, len(byZone))
+	out := make(map[string]*ZoneEntry, len(byZone))
 	for z, eps := range byZone {
-		ze := &zoneEntry{svcEntry: &svcEntry{base: e.base, headless: true}}
+		ze := &ZoneEntry{Entry: &Entry{Owner: e.Owner, Headless: true}}
 		ze.setEndpoints(sortEndpoints(eps), o)
-		if o.clientZoneFirst {
-			ze.first4, ze.first6 = zoneFirst(e, ze.svcEntry)
+		if o.ClientZoneFirst {
+			ze.First4, ze.First6 = zoneFirst(e, ze.Entry)
 		}
 		out[z] = ze
 	}
@@ -163,13 +201,13 @@ func zoneEntries(e *svcEntry, slices_ []*endpointSlice, pick func(*endpointSlice
 }
 
 // addAddr appends ip to the packed address list of its family.
-func (e *svcEntry) addAddr(ip netip.Addr) {
+func (e *Entry) addAddr(ip netip.Addr) {
 	if ip.Is4() {
 		b := ip.As4()
-		e.a4 = append(e.a4, b[:]...)
+		e.A4 = append(e.A4, b[:]...)
 	} else {
 		b := ip.As16()
-		e.a6 = append(e.a6, b[:]...)
+		e.A6 = append(e.A6, b[:]...)
 	}
 }
 
@@ -177,7 +215,7 @@ func (e *svcEntry) addAddr(ip netip.Addr) {
 // duplicates (the same address under the same name, as during slice
 // rebalancing) and sorts them by name, then address, so names can be found
 // by binary search.
-func mergeEndpoints(slices_ []*endpointSlice, pick func(*endpointSlice) ([]sliceEndpoint, []string)) []*sliceEndpoint {
+func mergeEndpoints(slices_ []*Slice, pick func(*Slice) ([]Endpoint, []string)) []*Endpoint {
 	n := 0
 	for _, s := range slices_ {
 		picked, _ := pick(s)
@@ -186,7 +224,7 @@ func mergeEndpoints(slices_ []*endpointSlice, pick func(*endpointSlice) ([]slice
 	if n == 0 {
 		return nil
 	}
-	eps := make([]*sliceEndpoint, 0, n)
+	eps := make([]*Endpoint, 0, n)
 	for _, s := range slices_ {
 		picked, _ := pick(s)
 		for i := range picked {
@@ -198,15 +236,15 @@ func mergeEndpoints(slices_ []*endpointSlice, pick func(*endpointSlice) ([]slice
 
 // sortEndpoints sorts endpoints by cluster (imported slices), name, then
 // address, and drops duplicates.
-func sortEndpoints(eps []*sliceEndpoint) []*sliceEndpoint {
+func sortEndpoints(eps []*Endpoint) []*Endpoint {
 	slices.SortFunc(eps, compareEndpoints)
-	return slices.CompactFunc(eps, func(a, b *sliceEndpoint) bool {
-		return a.name == b.name && a.addr == b.addr && a.cluster() == b.cluster()
+	return slices.CompactFunc(eps, func(a, b *Endpoint) bool {
+		return a.Name == b.Name && a.Addr == b.Addr && a.Cluster() == b.Cluster()
 	})
 }
 
-func compareEndpoints(a, b *sliceEndpoint) int {
-	return compareEndpointKey(a, endpointKey{cluster: b.cluster(), name: b.name, addr: b.addr})
+func compareEndpoints(a, b *Endpoint) int {
+	return compareEndpointKey(a, endpointKey{cluster: b.Cluster(), name: b.Name, addr: b.Addr})
 }
 
 // endpointKey is what endpoints are sorted by.
@@ -215,93 +253,93 @@ type endpointKey struct {
 	addr          netip.Addr
 }
 
-func compareEndpointKey(ep *sliceEndpoint, k endpointKey) int {
-	if c := cmp.Compare(ep.cluster(), k.cluster); c != 0 {
+func compareEndpointKey(ep *Endpoint, k endpointKey) int {
+	if c := cmp.Compare(ep.Cluster(), k.cluster); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(ep.name, k.name); c != 0 {
+	if c := cmp.Compare(ep.Name, k.name); c != 0 {
 		return c
 	}
-	return ep.addr.Compare(k.addr)
+	return ep.Addr.Compare(k.addr)
 }
 
-// cluster is the cluster of an imported slice's endpoint; "" for a Service's.
-func (ep *sliceEndpoint) cluster() string {
-	if ep.slice == nil {
+// Cluster is the Cluster of an imported slice's endpoint; "" for a Service's.
+func (ep *Endpoint) Cluster() string {
+	if ep.Slice == nil {
 		return ""
 	}
-	return ep.slice.cluster
+	return ep.Slice.Cluster
 }
 
-// endpointLabel is the DNS label of an endpoint: its name or dashed address.
-func endpointLabel(ep *sliceEndpoint) string {
-	if ep.name != "" {
-		return ep.name
+// EndpointLabel is the DNS label of an endpoint: its name or dashed address.
+func EndpointLabel(ep *Endpoint) string {
+	if ep.Name != "" {
+		return ep.Name
 	}
-	return dnsname.Dashed(ep.addr)
+	return dnsname.Dashed(ep.Addr)
 }
 
-// endpointOwner is an endpoint's name relative to its service's:
+// EndpointOwner is an endpoint's name relative to its service's:
 // its label, followed for an imported endpoint by its cluster's
 // (<host>.<cluster>.<svc>.<ns>.svc, KEP-1645).
-func endpointOwner(ep *sliceEndpoint) string {
-	if c := ep.cluster(); c != "" {
-		return endpointLabel(ep) + "." + c
+func EndpointOwner(ep *Endpoint) string {
+	if c := ep.Cluster(); c != "" {
+		return EndpointLabel(ep) + "." + c
 	}
-	return endpointLabel(ep)
+	return EndpointLabel(ep)
 }
 
-// findEndpoints returns the endpoints of cluster ("" for a Service's) whose
+// FindEndpoints returns the endpoints of cluster ("" for a Service's) whose
 // label is label: those with that name, or, when label is a dashed address,
 // the unnamed ones with that address.
-func (e *svcEntry) findEndpoints(cluster, label string) []*sliceEndpoint {
+func (e *Entry) FindEndpoints(cluster, label string) []*Endpoint {
 	if label == "" {
 		return nil
 	}
 	// The zero address sorts before every other: i is the first endpoint
 	// with this cluster and name.
-	i, _ := slices.BinarySearchFunc(e.eps, endpointKey{cluster: cluster, name: label}, compareEndpointKey)
+	i, _ := slices.BinarySearchFunc(e.Endpoints, endpointKey{cluster: cluster, name: label}, compareEndpointKey)
 	j := i
-	for j < len(e.eps) && e.eps[j].name == label && e.eps[j].cluster() == cluster {
+	for j < len(e.Endpoints) && e.Endpoints[j].Name == label && e.Endpoints[j].Cluster() == cluster {
 		j++
 	}
 	if j > i {
-		return e.eps[i:j]
+		return e.Endpoints[i:j]
 	}
 	addr, ok := dnsname.ParseDashed(label)
 	if !ok || dnsname.Dashed(addr) != label {
 		return nil
 	}
-	i, found := slices.BinarySearchFunc(e.eps, endpointKey{cluster: cluster, addr: addr}, compareEndpointKey)
+	i, found := slices.BinarySearchFunc(e.Endpoints, endpointKey{cluster: cluster, addr: addr}, compareEndpointKey)
 	if !found {
 		return nil
 	}
-	return e.eps[i : i+1]
+	return e.Endpoints[i : i+1]
 }
 
-// hasCluster reports whether an endpoint of cluster exists, which makes
+// HasCluster reports whether an endpoint of cluster exists, which makes
 // <cluster>.<svc> of an import an empty non-terminal.
-func (e *svcEntry) hasCluster(cluster string) bool {
-	return slices.ContainsFunc(e.eps, func(ep *sliceEndpoint) bool { return ep.cluster() == cluster })
+func (e *Entry) HasCluster(cluster string) bool {
+	return slices.ContainsFunc(e.Endpoints, func(ep *Endpoint) bool { return ep.Cluster() == cluster })
 }
 
-// hasProto reports whether a named port with protocol proto exists, which
+// HasProto reports whether a named port with protocol proto exists, which
 // makes _<proto>.<svc> an empty non-terminal.
-func (e *svcEntry) hasProto(proto string) bool {
-	if !e.headless {
-		return slices.ContainsFunc(e.ports, func(p slicePort) bool { return p.name != "" && p.proto == proto })
+func (e *Entry) HasProto(proto string) bool {
+	if !e.Headless {
+		return slices.ContainsFunc(e.Ports, func(p Port) bool { return p.Name != "" && p.Proto == proto })
 	}
-	for _, ep := range e.eps {
-		if slices.ContainsFunc(ep.slice.ports, func(p slicePort) bool { return p.name != "" && p.proto == proto }) {
+	for _, ep := range e.Endpoints {
+		if slices.ContainsFunc(ep.Slice.Ports, func(p Port) bool { return p.Name != "" && p.Proto == proto }) {
 			return true
 		}
 	}
 	return false
 }
 
-// packedIPs returns the addresses of a packed list as net.IPs that share its
+// PackedIPs returns the addresses of a packed list as net.IPs that share its
 // storage (no allocation per address).
-func packedIPs(packed []byte, size int) []net.IP {
+func PackedIPs(packed []byte, size int) []net.IP {
 	ips := make([]net.IP, 0, len(packed)/size)
 	for i := 0; i+size <= len(packed); i += size {
 		ips = append(ips, net.IP(packed[i:i+size:i+size]))
@@ -313,45 +351,45 @@ func packedIPs(packed []byte, size int) []net.IP {
 // rarely allocates.
 func lower(s string) string { return strings.ToLower(s) }
 
-// srvTarget is one SRV record to answer: a port of the service name (eps
+// SRVTarget is one SRV record to answer: a port of the service name (eps
 // nil), or of an endpoint name (eps: every endpoint with that name).
-type srvTarget struct {
-	port uint16
-	eps  []*sliceEndpoint
+type SRVTarget struct {
+	Port      uint16
+	Endpoints []*Endpoint
 }
 
-// srvTargets returns the SRV records of _<portName>._<proto>.<svc>, or with
+// SRVTargets returns the SRV records of _<portName>._<proto>.<svc>, or with
 // both empty of the bare service name, which carries every port, named or
 // not. Records are distinct by (target, port), so weights can be shared out
 // over what is answered.
-func (e *svcEntry) srvTargets(portName, proto string) []srvTarget {
+func (e *Entry) SRVTargets(portName, proto string) []SRVTarget {
 	all := portName == "" && proto == ""
-	match := func(p slicePort) bool {
-		return all || (p.name != "" && p.name == portName && p.proto == proto)
+	match := func(p Port) bool {
+		return all || (p.Name != "" && p.Name == portName && p.Proto == proto)
 	}
-	var out []srvTarget
-	if !e.headless {
-		for _, p := range e.ports {
-			if match(p) && !slices.ContainsFunc(out, func(t srvTarget) bool { return t.port == p.port }) {
-				out = append(out, srvTarget{port: p.port})
+	var out []SRVTarget
+	if !e.Headless {
+		for _, p := range e.Ports {
+			if match(p) && !slices.ContainsFunc(out, func(t SRVTarget) bool { return t.Port == p.Number }) {
+				out = append(out, SRVTarget{Port: p.Number})
 			}
 		}
 		return out
 	}
 	// Endpoints are sorted by cluster and name: those sharing both are
 	// adjacent and form one target.
-	for i := 0; i < len(e.eps); {
+	for i := 0; i < len(e.Endpoints); {
 		j := i + 1
-		if e.eps[i].name != "" {
-			for j < len(e.eps) && e.eps[j].name == e.eps[i].name && e.eps[j].cluster() == e.eps[i].cluster() {
+		if e.Endpoints[i].Name != "" {
+			for j < len(e.Endpoints) && e.Endpoints[j].Name == e.Endpoints[i].Name && e.Endpoints[j].Cluster() == e.Endpoints[i].Cluster() {
 				j++
 			}
 		}
-		group, start := e.eps[i:j], len(out)
+		group, start := e.Endpoints[i:j], len(out)
 		for _, ep := range group {
-			for _, p := range ep.slice.ports {
-				if match(p) && !slices.ContainsFunc(out[start:], func(t srvTarget) bool { return t.port == p.port }) {
-					out = append(out, srvTarget{port: p.port, eps: group})
+			for _, p := range ep.Slice.Ports {
+				if match(p) && !slices.ContainsFunc(out[start:], func(t SRVTarget) bool { return t.Port == p.Number }) {
+					out = append(out, SRVTarget{Port: p.Number, Endpoints: group})
 				}
 			}
 		}

@@ -9,13 +9,13 @@ import (
 )
 
 // build slims the slices and builds the entry, as the controller does.
-func build(svc *corev1.Service, o buildOptions, podNames bool, raw ...*discoveryv1.EndpointSlice) *svcEntry {
-	sl := slimmer{endpointPodNames: podNames, keepTerminating: o.fallbackTerminating}
-	var slim []*endpointSlice
+func build(svc *corev1.Service, o BuildOptions, podNames bool, raw ...*discoveryv1.EndpointSlice) *Entry {
+	sl := slimmer{endpointPodNames: podNames, keepTerminating: o.FallbackTerminating}
+	var slim []*Slice
 	for _, s := range raw {
-		slim = append(slim, sl.slice(s))
+		slim = append(slim, &sl.slice(s).Slice)
 	}
-	return buildEntry(slimService(svc), slim, o)
+	return Build(ServiceKey{Name: svc.Name, Namespace: svc.Namespace}, &slimService(svc).Service, slim, o)
 }
 
 // leaving is an endpoint that is terminating but still serving, as during
@@ -25,10 +25,10 @@ func leaving(ip, hostname string) testEndpoint {
 }
 
 // labels returns the endpoint labels of an entry, in its order.
-func labelsOf(e *svcEntry) []string {
+func labelsOf(e *Entry) []string {
 	var out []string
-	for _, ep := range e.eps {
-		out = append(out, endpointLabel(ep))
+	for _, ep := range e.Endpoints {
+		out = append(out, EndpointLabel(ep))
 	}
 	return out
 }
@@ -39,7 +39,7 @@ func TestBuildEntry(t *testing.T) {
 		name     string
 		svc      *corev1.Service
 		slices   []*discoveryv1.EndpointSlice
-		opts     buildOptions
+		opts     BuildOptions
 		podNames bool
 		absent   bool     // no DNS name at all
 		a        []string // addresses at the service name
@@ -66,7 +66,7 @@ func TestBuildEntry(t *testing.T) {
 		{
 			name:   "ignore empty_service hides a clusterIP without ready endpoints",
 			svc:    testService("ns", "web", []string{"10.0.0.1"}),
-			opts:   buildOptions{ignoreEmptyServices: true},
+			opts:   BuildOptions{IgnoreEmptyServices: true},
 			absent: true,
 		},
 		{
@@ -110,7 +110,7 @@ func TestBuildEntry(t *testing.T) {
 			name:   "fallback_terminating: only serving terminating endpoints answer",
 			svc:    testService("ns", "db", []string{"None"}),
 			slices: []*discoveryv1.EndpointSlice{testSlice("ns", "db", "a", discoveryv1.AddressTypeIPv4, nil, leaving("10.1.0.1", "db-0"), leaving("10.1.0.2", "db-1"))},
-			opts:   buildOptions{fallbackTerminating: true},
+			opts:   BuildOptions{FallbackTerminating: true},
 			a:      []string{"10.1.0.1", "10.1.0.2"},
 			eps:    []string{"db-0", "db-1"},
 		},
@@ -127,7 +127,7 @@ func TestBuildEntry(t *testing.T) {
 				testSlice("ns", "db", "a", discoveryv1.AddressTypeIPv4, nil, leaving("10.1.0.1", "db-0")),
 				testSlice("ns", "db", "b", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.1.0.3", hostname: "db-2"}),
 			},
-			opts: buildOptions{fallbackTerminating: true},
+			opts: BuildOptions{FallbackTerminating: true},
 			a:    []string{"10.1.0.3"},
 			eps:  []string{"db-2"},
 		},
@@ -138,14 +138,14 @@ func TestBuildEntry(t *testing.T) {
 				testEndpoint{ip: "10.1.0.1", ready: boolPtr(false), serving: boolPtr(false), term: boolPtr(true)},
 				testEndpoint{ip: "10.1.0.2", ready: boolPtr(false), serving: boolPtr(true)},
 				testEndpoint{ip: "10.1.0.3", ready: boolPtr(false), term: boolPtr(true)})},
-			opts:   buildOptions{fallbackTerminating: true},
+			opts:   BuildOptions{FallbackTerminating: true},
 			absent: true,
 		},
 		{
 			name:   "fallback_terminating: a ClusterIP service with serving terminating endpoints is not empty",
 			svc:    testService("ns", "web", []string{"10.0.0.1"}),
 			slices: []*discoveryv1.EndpointSlice{testSlice("ns", "web", "a", discoveryv1.AddressTypeIPv4, nil, leaving("10.1.0.1", ""))},
-			opts:   buildOptions{fallbackTerminating: true, ignoreEmptyServices: true},
+			opts:   BuildOptions{FallbackTerminating: true, IgnoreEmptyServices: true},
 			a:      []string{"10.0.0.1"},
 			eps:    []string{"10-1-0-1"},
 		},
@@ -166,7 +166,7 @@ func TestBuildEntry(t *testing.T) {
 				t.Fatal("no entry")
 			}
 			var a []string
-			for _, ip := range append(unpack(e.a4, 4), unpack(e.a6, 16)...) {
+			for _, ip := range append(Unpack(e.A4, 4), Unpack(e.A6, 16)...) {
 				a = append(a, ip.String())
 			}
 			if !slices.Equal(a, tc.a) {
@@ -177,20 +177,20 @@ func TestBuildEntry(t *testing.T) {
 			}
 		})
 	}
-	if e := build(testExternalName("ns", "ext", "Example.COM."), buildOptions{}, false); e.cname != "example.com." {
-		t.Errorf("ExternalName target %q, want example.com.", e.cname)
+	if e := build(testExternalName("ns", "ext", "Example.COM."), BuildOptions{}, false); e.CNAME != "example.com." {
+		t.Errorf("ExternalName target %q, want example.com.", e.CNAME)
 	}
 }
 
 func TestFindEndpoints(t *testing.T) {
-	e := build(testService("ns", "db", []string{"None"}), buildOptions{}, false,
+	e := build(testService("ns", "db", []string{"None"}), BuildOptions{}, false,
 		testSlice("ns", "db", "a", discoveryv1.AddressTypeIPv4, nil,
 			testEndpoint{ip: "10.1.0.1", hostname: "db-0"}, testEndpoint{ip: "10.1.0.2", hostname: "db-0"}, testEndpoint{ip: "10.1.0.3"}),
 		testSlice("ns", "db", "b", discoveryv1.AddressTypeIPv6, nil, testEndpoint{ip: "fd00::"}))
 	for label, want := range map[string]int{
 		"db-0": 2, "10-1-0-3": 1, "fd00--0": 1, "10-1-0-1": 0, "fd00-0-0-0-0-0-0-0": 0, "db-1": 0, "": 0,
 	} {
-		if got := len(e.findEndpoints("", label)); got != want {
+		if got := len(e.FindEndpoints("", label)); got != want {
 			t.Errorf("findEndpoints(%q) found %d, want %d", label, got, want)
 		}
 	}
@@ -203,31 +203,31 @@ func TestSRVTargets(t *testing.T) {
 		eps = append(eps, testEndpoint{ip: ip})
 	}
 	// The third endpoint again in another slice: records are distinct.
-	h := build(testService("ns", "h", []string{"None"}), buildOptions{}, false,
+	h := build(testService("ns", "h", []string{"None"}), BuildOptions{}, false,
 		testSlice("ns", "h", "a", discoveryv1.AddressTypeIPv4, http, eps...),
 		testSlice("ns", "h", "b", discoveryv1.AddressTypeIPv4, http, eps[2]))
-	if got := h.srvTargets("http", "tcp"); len(got) != 3 {
+	if got := h.SRVTargets("http", "tcp"); len(got) != 3 {
 		t.Errorf("headless _http._tcp: %d records, want 3", len(got))
 	}
-	if got := h.srvTargets("http", "udp"); len(got) != 0 {
+	if got := h.SRVTargets("http", "udp"); len(got) != 0 {
 		t.Errorf("headless _http._udp: %d records, want 0", len(got))
 	}
 	// Two endpoints sharing a hostname are one target.
-	named := build(testService("ns", "n", []string{"None"}), buildOptions{}, false,
+	named := build(testService("ns", "n", []string{"None"}), BuildOptions{}, false,
 		testSlice("ns", "n", "a", discoveryv1.AddressTypeIPv4, http, testEndpoint{ip: "10.0.0.1", hostname: "x"}, testEndpoint{ip: "10.0.0.2", hostname: "x"}))
-	if got := named.srvTargets("", ""); len(got) != 1 || len(got[0].eps) != 2 {
+	if got := named.SRVTargets("", ""); len(got) != 1 || len(got[0].Endpoints) != 2 {
 		t.Errorf("shared hostname: %+v, want one target of two endpoints", got)
 	}
 	// ClusterIP: the bare name has every port, distinct by number.
 	svc := build(testService("ns", "d", []string{"10.0.0.1", "fd00::1"},
-		testPort("dns", corev1.ProtocolUDP, 53), testPort("dns-tcp", corev1.ProtocolTCP, 53), testPort("", corev1.ProtocolTCP, 9153)), buildOptions{}, false)
-	if got := svc.srvTargets("", ""); len(got) != 2 {
+		testPort("dns", corev1.ProtocolUDP, 53), testPort("dns-tcp", corev1.ProtocolTCP, 53), testPort("", corev1.ProtocolTCP, 9153)), BuildOptions{}, false)
+	if got := svc.SRVTargets("", ""); len(got) != 2 {
 		t.Errorf("bare name: %d records, want 2 (53 and 9153)", len(got))
 	}
-	if got := svc.srvTargets("dns", "udp"); len(got) != 1 || got[0].port != 53 {
+	if got := svc.SRVTargets("dns", "udp"); len(got) != 1 || got[0].Port != 53 {
 		t.Errorf("_dns._udp: %+v", got)
 	}
-	if !svc.hasProto("udp") || svc.hasProto("sctp") {
+	if !svc.HasProto("udp") || svc.HasProto("sctp") {
 		t.Error("hasProto is wrong")
 	}
 }

@@ -25,7 +25,7 @@ func (l *lookup) reverse(rel string) result {
 	if prefix.IsSingleIP() {
 		return l.ptr(prefix.Addr())
 	}
-	if n, _ := l.snap.reverseTree.get(prefix); n > 0 {
+	if n, _ := l.snap.ReverseTree.Get(prefix); n > 0 {
 		return resultNoData
 	}
 	return resultNXDomain
@@ -34,28 +34,28 @@ func (l *lookup) reverse(rel string) result {
 // ptr answers the PTR records of one address. A ClusterIP names its service
 // alone; otherwise every endpoint name with that address answers.
 func (l *lookup) ptr(addr netip.Addr) result {
-	owners, ok := l.snap.reverse.get(keyOf(addr))
+	owners, ok := l.snap.Reverse.Get(KeyOf(addr))
 	if !ok {
 		return resultNXDomain
 	}
 	if l.qtype != dns.TypePTR {
 		return resultNoData
 	}
-	all := owners.all()
-	clusterIP := slices.ContainsFunc(all, func(o ptrOwner) bool { return o.clusterIP })
+	all := owners.All()
+	clusterIP := slices.ContainsFunc(all, func(o Owner) bool { return o.ClusterIP })
 	var targets []string
 	for _, o := range all {
-		e, ok := l.snap.services.get(*o.svc)
-		if !ok || o.clusterIP != clusterIP {
+		e, ok := l.snap.Services.Get(*o.Service)
+		if !ok || o.ClusterIP != clusterIP {
 			continue
 		}
 		if clusterIP {
-			targets = append(targets, e.base)
+			targets = append(targets, e.Owner)
 			continue
 		}
-		for _, ep := range e.eps {
-			if ep.addr == addr {
-				targets = append(targets, endpointLabel(ep)+"."+e.base)
+		for _, ep := range e.Endpoints {
+			if ep.Addr == addr {
+				targets = append(targets, EndpointLabel(ep)+"."+e.Owner)
 			}
 		}
 	}

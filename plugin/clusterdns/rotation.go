@@ -2,13 +2,13 @@ package clusterdns
 
 import "sync/atomic"
 
-// rotation remembers, per record type, where the next capped answer of a
+// Rotation remembers, per record type, where the next capped answer of a
 // headless service starts, so that successive queries walk through all of
 // its endpoints (`max_answers`). Its counters are the only part of an entry
 // that changes after publication; they advance with one atomic add per
 // query and take no lock.
-type rotation struct {
-	a, aaaa, srv atomic.Uint32
+type Rotation struct {
+	A, AAAA, SRV atomic.Uint32
 }
 
 // windowStart returns where an answer of k records out of n starts, and moves the
@@ -17,11 +17,11 @@ func windowStart(ctr *atomic.Uint32, k, n int) int {
 	return int((ctr.Add(uint32(k)) - uint32(k)) % uint32(n))
 }
 
-// packedWindow returns k of the n records of a packed address list (size
+// PackedWindow returns k of the n records of a packed address list (size
 // bytes each), from the counter's next start and wrapping around, as at
 // most two pieces that share the list's storage. With k <= 0 or n <= k the
 // whole list is returned and the counter is left alone.
-func packedWindow(packed []byte, size, k int, ctr *atomic.Uint32) (first, second []byte) {
+func PackedWindow(packed []byte, size, k int, ctr *atomic.Uint32) (first, second []byte) {
 	n := len(packed) / size
 	if ctr == nil || k <= 0 || n <= k {
 		return packed, nil
@@ -33,15 +33,15 @@ func packedWindow(packed []byte, size, k int, ctr *atomic.Uint32) (first, second
 	return packed[off*size : (off+k)*size], nil
 }
 
-// targetWindow is packedWindow for SRV targets; it returns a new slice
+// TargetWindow is packedWindow for SRV targets; it returns a new slice
 // only when the targets are capped.
-func targetWindow(targets []srvTarget, k int, ctr *atomic.Uint32) []srvTarget {
+func TargetWindow(targets []SRVTarget, k int, ctr *atomic.Uint32) []SRVTarget {
 	n := len(targets)
 	if ctr == nil || k <= 0 || n <= k {
 		return targets
 	}
 	off := windowStart(ctr, k, n)
-	out := make([]srvTarget, 0, k)
+	out := make([]SRVTarget, 0, k)
 	out = append(out, targets[off:min(off+k, n)]...)
 	return append(out, targets[:k-len(out)]...)
 }

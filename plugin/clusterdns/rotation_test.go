@@ -36,7 +36,7 @@ func TestPackedWindow(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var ctr atomic.Uint32
 			ctr.Store(tc.start)
-			first, second := packedWindow(list, 1, tc.k, &ctr)
+			first, second := PackedWindow(list, 1, tc.k, &ctr)
 			if got := append(slices.Clone(first), second...); !slices.Equal(got, tc.want) {
 				t.Errorf("window %v, want %v", got, tc.want)
 			}
@@ -175,8 +175,8 @@ func checkRotation(t *testing.T, types []rotationQuery) {
 // every record, in the same order each time.
 func TestMaxAnswersUnset(t *testing.T) {
 	c := newTestPlugin(t, nil, rotationObjects()...)
-	e, _ := c.index.load().services.get(svcKey{name: "many", namespace: "prod"})
-	if e == nil || e.rot != nil {
+	e, _ := c.index.Load().Services.Get(ServiceKey{Name: "many", Namespace: "prod"})
+	if e == nil || e.Rotation != nil {
 		t.Fatalf("entry %+v: want one without rotation state", e)
 	}
 	for _, tc := range []struct {

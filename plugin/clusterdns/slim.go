@@ -21,50 +21,24 @@ import (
 // the store (and the temporary store of a relist), and keeps only what
 // answers need, so a full API object never lives in our caches.
 
-// service is what clusterdns keeps of a core/v1 Service.
+// service is what clusterdns keeps of a core/v1 Service: its key and
+// what its index entry is built from.
 type service struct {
 	objectMeta
-
-	invalid      bool         // its name or namespace is not a DNS label: never served
-	externalName string       // the target of an ExternalName service, else ""
-	headless     bool         // clusterIP None
-	selector     bool         // has a selector: its slices come from the EndpointSlice controller
-	clusterIPs   []netip.Addr // parsed, distinct
-	ports        []slicePort  // ports that SRV records can name
+	Service
 }
 
 // endpointSlice is what clusterdns keeps of a discovery/v1 EndpointSlice:
-// its Service, ports and ready endpoints.
+// its key, when it changed, and what index entries are built from.
 type endpointSlice struct {
 	objectMeta
+	Slice
 
-	service string // the kubernetes.io/service-name label (multicluster: or the import's name)
-	// cluster is, for a slice an MCS implementation derived for a
-	// ServiceImport (`multicluster`), the cluster its endpoints are in;
-	// "" for the slices of a Service.
-	cluster string
-	ports   []slicePort // ports that SRV records can name
-	eps     []sliceEndpoint
-	// terminating are the endpoints that are not ready but still serving
-	// while they terminate, kept only with `fallback_terminating`: they
-	// answer when no endpoint of the service is ready.
-	terminating []sliceEndpoint
-	// triggerTime is the endpoints.kubernetes.io/last-change-trigger-time
+	// TriggerTime is the endpoints.kubernetes.io/last-change-trigger-time
 	// annotation in Unix nanoseconds, 0 if absent or unreadable: when the
 	// change this version of the slice shows (a pod or Service change)
 	// happened, which the programming latency is measured from.
-	triggerTime int64
-	// zones and termZones are the lower-case topology zones of eps and of
-	// terminating, index for index ("" for none), kept only with `zonal`;
-	// nil when no endpoint of the slice has a zone.
-	zones, termZones []string
-}
-
-// sliceEndpoint is one ready address of a slice.
-type sliceEndpoint struct {
-	addr  netip.Addr
-	name  string         // hostname, or pod name with endpoint_pod_names; "" for the dashed address
-	slice *endpointSlice // for its ports
+	TriggerTime int64
 }
 
 // pod is what clusterdns keeps of a core/v1 Pod, with `pods verified`.
@@ -192,33 +166,33 @@ func (sl slimmer) transform(obj any) (any, error) {
 }
 
 func slimService(s *corev1.Service) *service {
-	out := &service{objectMeta: slimMeta(&s.ObjectMeta), selector: len(s.Spec.Selector) > 0}
+	out := &service{objectMeta: slimMeta(&s.ObjectMeta), Service: Service{Selector: len(s.Spec.Selector) > 0}}
 	if !dnsname.IsDNSLabel(s.Name) || !dnsname.IsDNSLabel(s.Namespace) {
 		// A dot in a name would make its records answer for another
 		// service's names (a.b in ns is endpoint a of service b).
 		skipped(kindService, reasonInvalidName)
-		out.invalid = true
+		out.Invalid = true
 		return out
 	}
 	if s.Spec.Type == corev1.ServiceTypeExternalName {
 		// An empty target still marks the service as ExternalName.
-		out.externalName = s.Spec.ExternalName
-		if out.externalName == "" {
-			out.externalName = "."
+		out.ExternalName = s.Spec.ExternalName
+		if out.ExternalName == "" {
+			out.ExternalName = "."
 		}
-		if target := strings.TrimSuffix(out.externalName, "."); !dnsname.ValidHost(target) || isAddr(target) {
+		if target := strings.TrimSuffix(out.ExternalName, "."); !dnsname.ValidHost(target) || isAddr(target) {
 			skipped(kindService, reasonInvalidExternalName)
 		}
 		return out
 	}
-	out.headless = s.Spec.ClusterIP == corev1.ClusterIPNone ||
+	out.Headless = s.Spec.ClusterIP == corev1.ClusterIPNone ||
 		(len(s.Spec.ClusterIPs) > 0 && s.Spec.ClusterIPs[0] == corev1.ClusterIPNone)
 	raw := s.Spec.ClusterIPs
 	if len(raw) == 0 && s.Spec.ClusterIP != "" {
 		raw = []string{s.Spec.ClusterIP} // objects written before dual-stack
 	}
-	out.clusterIPs = slimIPs(kindService, raw)
-	out.ports = slimPorts(kindService, s.Spec.Ports, func(p corev1.ServicePort) (string, string, int32) {
+	out.ClusterIPs = slimIPs(kindService, raw)
+	out.Ports = slimPorts(kindService, s.Spec.Ports, func(p corev1.ServicePort) (string, string, int32) {
 		return p.Name, string(p.Protocol), p.Port
 	})
 	return out
@@ -246,12 +220,12 @@ func slimIPs(kind string, raw []string) []netip.Addr {
 
 // slimPorts keeps the usable ports of a Service (or ServiceImport) of
 // kind, at most maxPorts; fields reads a port's name, protocol and number.
-func slimPorts[P any](kind string, ports []P, fields func(P) (name, proto string, port int32)) []slicePort {
+func slimPorts[P any](kind string, ports []P, fields func(P) (name, proto string, port int32)) []Port {
 	if len(ports) > maxPorts {
 		skipped(kind, reasonTooManyPorts)
 		ports = ports[:maxPorts]
 	}
-	var out []slicePort
+	var out []Port
 	for _, p := range ports {
 		name, proto, port := fields(p)
 		if sp, ok := slimPort(kind, name, proto, port); ok {
@@ -263,16 +237,16 @@ func slimPorts[P any](kind string, ports []P, fields func(P) (name, proto string
 
 // slimPort checks one port of a Service or EndpointSlice; a port whose
 // number is out of range or whose name cannot be a DNS label is skipped.
-func slimPort(kind, name, proto string, port int32) (slicePort, bool) {
+func slimPort(kind, name, proto string, port int32) (Port, bool) {
 	if port <= 0 || port > 65535 {
 		skipped(kind, reasonInvalidPort)
-		return slicePort{}, false
+		return Port{}, false
 	}
 	if name != "" && !dnsname.IsDNSLabel(name) {
 		skipped(kind, reasonInvalidPortName)
-		return slicePort{}, false
+		return Port{}, false
 	}
-	return slicePort{name: lower(name), proto: dnsname.Proto(proto), port: uint16(port)}, true
+	return Port{Name: lower(name), Proto: dnsname.Proto(proto), Number: uint16(port)}, true
 }
 
 // slice keeps the ready endpoints of a slice with their DNS names (and, when
@@ -280,24 +254,24 @@ func slimPort(kind, name, proto string, port int32) (slicePort, bool) {
 // another address type than IPv4 or IPv6 (the deprecated FQDN type) keep no
 // endpoints, nor do addresses that do not parse or fit the slice's family.
 func (sl slimmer) slice(s *discoveryv1.EndpointSlice) *endpointSlice {
-	out := &endpointSlice{objectMeta: slimMeta(&s.ObjectMeta), service: s.Labels[discoveryv1.LabelServiceName]}
+	out := &endpointSlice{objectMeta: slimMeta(&s.ObjectMeta), Slice: Slice{Service: s.Labels[discoveryv1.LabelServiceName]}}
 	if t, err := time.Parse(time.RFC3339Nano, s.Annotations[corev1.EndpointsLastChangeTriggerTime]); err == nil {
-		out.triggerTime = t.UnixNano()
+		out.TriggerTime = t.UnixNano()
 	}
-	if out.service == "" && sl.multicluster {
+	if out.Service == "" && sl.multicluster {
 		svc, cluster, ok := importedSliceOwner(s)
 		if ok && svc == "" {
 			return out // counted as skipped
 		}
-		out.service, out.cluster = svc, cluster
+		out.Service, out.Cluster = svc, cluster
 	}
 	switch {
-	case out.service == "":
+	case out.Service == "":
 		skipped(kindSlice, reasonNoServiceLabel)
 		return out
-	case !dnsname.IsDNSLabel(out.service) || !dnsname.IsDNSLabel(s.Namespace):
+	case !dnsname.IsDNSLabel(out.Service) || !dnsname.IsDNSLabel(s.Namespace):
 		skipped(kindSlice, reasonInvalidName)
-		out.service, out.cluster = "", ""
+		out.Service, out.Cluster = "", ""
 		return out
 	}
 	v4 := s.AddressType == discoveryv1.AddressTypeIPv4
@@ -323,18 +297,18 @@ func (sl slimmer) slice(s *discoveryv1.EndpointSlice) *endpointSlice {
 			proto = string(*p.Protocol)
 		}
 		if sp, ok := slimPort(kindSlice, name, proto, *p.Port); ok {
-			out.ports = append(out.ports, sp)
+			out.Ports = append(out.Ports, sp)
 		}
 	}
 	for i := range s.Endpoints {
 		e := &s.Endpoints[i]
 		// Only "ready" gates DNS; unset means ready (discovery/v1 API).
-		dst, zones := &out.eps, &out.zones
+		dst, zones := &out.Ready, &out.Zones
 		if e.Conditions.Ready != nil && !*e.Conditions.Ready {
 			if !sl.keepTerminating || !servingTerminating(e.Conditions) {
 				continue
 			}
-			dst, zones = &out.terminating, &out.termZones
+			dst, zones = &out.Terminating, &out.TermZones
 		}
 		zone := ""
 		if sl.keepZones && e.Zone != nil {
@@ -347,7 +321,7 @@ func (sl slimmer) slice(s *discoveryv1.EndpointSlice) *endpointSlice {
 				skipped(kindSlice, reasonInvalidAddress)
 				continue
 			}
-			*dst = append(*dst, sliceEndpoint{addr: ip.Unmap(), name: name, slice: out})
+			*dst = append(*dst, Endpoint{Addr: ip.Unmap(), Name: name, Slice: &out.Slice})
 			if zone != "" && *zones == nil {
 				*zones = make([]string, len(*dst)-1, cap(*dst))
 			}
@@ -356,9 +330,9 @@ func (sl slimmer) slice(s *discoveryv1.EndpointSlice) *endpointSlice {
 			}
 		}
 	}
-	out.eps = slices.Clip(out.eps)
-	out.terminating = slices.Clip(out.terminating)
-	out.zones, out.termZones = slices.Clip(out.zones), slices.Clip(out.termZones)
+	out.Ready = slices.Clip(out.Ready)
+	out.Terminating = slices.Clip(out.Terminating)
+	out.Zones, out.TermZones = slices.Clip(out.Zones), slices.Clip(out.TermZones)
 	return out
 }
 

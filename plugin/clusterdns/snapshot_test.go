@@ -70,10 +70,10 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	if !s.written.Equal(written) || s.services() != 5 {
 		t.Errorf("written %s, %d services; want %s and 5", s.written, s.services(), written)
 	}
-	if db := s.namespaces["prod"].slices[0]; db.Name != "db-a" || len(db.terminating) != 1 || !slices.Contains(db.zones, "eu-1a") {
-		t.Errorf("slice %s keeps %d terminating endpoints and zones %v, want db-a with 1 and eu-1a", db.Name, len(db.terminating), db.zones)
+	if db := s.namespaces["prod"].slices[0]; db.Name != "db-a" || len(db.Terminating) != 1 || !slices.Contains(db.Zones, "eu-1a") {
+		t.Errorf("slice %s keeps %d terminating endpoints and zones %v, want db-a with 1 and eu-1a", db.Name, len(db.Terminating), db.Zones)
 	}
-	if !slices.ContainsFunc(s.namespaces["prod"].services, func(v *service) bool { return v.invalid }) {
+	if !slices.ContainsFunc(s.namespaces["prod"].services, func(v *service) bool { return v.Invalid }) {
 		t.Error("the invalid service lost its mark")
 	}
 	got := newStores(cfg)
@@ -360,9 +360,9 @@ func BenchmarkSnapshot(b *testing.B) {
 		})
 		b.Run("load/"+size.String(), func(b *testing.B) {
 			for b.Loop() {
-				ctl := newController(cfg, newStores(cfg), newIndex())
+				ctl := newController(cfg, newStores(cfg), New())
 				from, ok := serveSnapshotFile(&config{snapshotPath: path, labelSelector: cfg.labelSelector}, ctl)
-				if !ok || ctl.w.ix.load().services.len() != size.services {
+				if !ok || ctl.w.ix.Load().Services.Len() != size.services {
 					b.Fatalf("snapshot not served: %q", from)
 				}
 			}

@@ -179,20 +179,20 @@ func encodeSnapshot(s *snapshotContent, options string) []byte {
 		b = binary.AppendUvarint(b, uint64(len(ns.services)))
 		for _, svc := range ns.services {
 			b = putString(b, svc.Name)
-			b = putString(b, svc.externalName)
+			b = putString(b, svc.ExternalName)
 			b = append(b, serviceFlags(svc))
-			b = putAddrs(b, svc.clusterIPs)
-			b = putPorts(b, svc.ports)
+			b = putAddrs(b, svc.ClusterIPs)
+			b = putPorts(b, svc.Ports)
 		}
 		b = binary.AppendUvarint(b, uint64(len(ns.slices)))
 		for _, sl := range ns.slices {
 			b = putString(b, sl.Name)
-			b = putString(b, sl.service)
-			b = putPorts(b, sl.ports)
-			b = putEndpoints(b, sl.eps)
-			b = putEndpoints(b, sl.terminating)
-			b = putStrings(b, sl.zones)
-			b = putStrings(b, sl.termZones)
+			b = putString(b, sl.Service)
+			b = putPorts(b, sl.Ports)
+			b = putEndpoints(b, sl.Ready)
+			b = putEndpoints(b, sl.Terminating)
+			b = putStrings(b, sl.Zones)
+			b = putStrings(b, sl.TermZones)
 		}
 		b = binary.AppendUvarint(b, uint64(len(ns.pods)))
 		for _, p := range ns.pods {
@@ -236,7 +236,7 @@ func flags(bits ...bool) byte {
 	return f
 }
 
-func serviceFlags(svc *service) byte { return flags(svc.headless, svc.invalid, svc.selector) }
+func serviceFlags(svc *service) byte { return flags(svc.Headless, svc.Invalid, svc.Selector) }
 
 func podFlags(p *pod) byte { return flags(p.hostNetwork, p.deleting) }
 
@@ -248,11 +248,11 @@ func putStrings(b []byte, ss []string) []byte {
 	return b
 }
 
-func putEndpoints(b []byte, eps []sliceEndpoint) []byte {
+func putEndpoints(b []byte, eps []Endpoint) []byte {
 	b = binary.AppendUvarint(b, uint64(len(eps)))
 	for _, ep := range eps {
-		b = putAddr(b, ep.addr)
-		b = putString(b, ep.name)
+		b = putAddr(b, ep.Addr)
+		b = putString(b, ep.Name)
 	}
 	return b
 }
@@ -278,12 +278,12 @@ func putAddrs(b []byte, addrs []netip.Addr) []byte {
 	return b
 }
 
-func putPorts(b []byte, ports []slicePort) []byte {
+func putPorts(b []byte, ports []Port) []byte {
 	b = binary.AppendUvarint(b, uint64(len(ports)))
 	for _, p := range ports {
-		b = putString(b, p.name)
-		b = putString(b, p.proto)
-		b = binary.AppendUvarint(b, uint64(p.port))
+		b = putString(b, p.Name)
+		b = putString(b, p.Proto)
+		b = binary.AppendUvarint(b, uint64(p.Number))
 	}
 	return b
 }
@@ -319,21 +319,21 @@ func decodeSnapshot(data []byte, options string) (*snapshotContent, error) {
 		ns := &snapshotNamespace{exists: r.bool()}
 		for range r.count() {
 			svc := &service{objectMeta: objectMeta{Namespace: name, Name: r.string()}}
-			svc.externalName = r.string()
+			svc.ExternalName = r.string()
 			flags := r.flags(serviceFlagsKnown)
-			svc.headless, svc.invalid, svc.selector = flags&flagHeadless != 0, flags&flagInvalid != 0, flags&flagSelector != 0
-			svc.clusterIPs = r.addrs()
-			svc.ports = r.ports()
+			svc.Headless, svc.Invalid, svc.Selector = flags&flagHeadless != 0, flags&flagInvalid != 0, flags&flagSelector != 0
+			svc.ClusterIPs = r.addrs()
+			svc.Ports = r.ports()
 			ns.services = append(ns.services, svc)
 		}
 		for range r.count() {
 			sl := &endpointSlice{objectMeta: objectMeta{Namespace: name, Name: r.string()}}
-			sl.service = r.string()
-			sl.ports = r.ports()
-			sl.eps = r.endpoints(sl)
-			sl.terminating = r.endpoints(sl)
-			sl.zones = r.zones(len(sl.eps))
-			sl.termZones = r.zones(len(sl.terminating))
+			sl.Service = r.string()
+			sl.Ports = r.ports()
+			sl.Ready = r.endpoints(sl)
+			sl.Terminating = r.endpoints(sl)
+			sl.Zones = r.zones(len(sl.Ready))
+			sl.TermZones = r.zones(len(sl.Terminating))
 			ns.slices = append(ns.slices, sl)
 		}
 		for range r.count() {
@@ -452,10 +452,10 @@ func (r *snapshotReader) zones(n int) []string {
 	return out
 }
 
-func (r *snapshotReader) endpoints(sl *endpointSlice) []sliceEndpoint {
-	var out []sliceEndpoint
+func (r *snapshotReader) endpoints(sl *endpointSlice) []Endpoint {
+	var out []Endpoint
 	for range r.count() {
-		out = append(out, sliceEndpoint{addr: r.addr(), name: r.string(), slice: sl})
+		out = append(out, Endpoint{Addr: r.addr(), Name: r.string(), Slice: &sl.Slice})
 	}
 	return out
 }
@@ -480,15 +480,15 @@ func (r *snapshotReader) addr() netip.Addr {
 	return a
 }
 
-func (r *snapshotReader) ports() []slicePort {
-	var out []slicePort
+func (r *snapshotReader) ports() []Port {
+	var out []Port
 	for range r.count() {
-		p := slicePort{name: r.string(), proto: r.string()}
+		p := Port{Name: r.string(), Proto: r.string()}
 		n := r.uvarint()
 		if n == 0 || n > 65535 {
 			r.fail()
 		}
-		p.port = uint16(n)
+		p.Number = uint16(n)
 		out = append(out, p)
 	}
 	return out

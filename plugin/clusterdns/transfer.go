@@ -37,13 +37,13 @@ func (c *ClusterDNS) Transfer(zone string, serial uint32) (<-chan []dns.RR, erro
 	if !c.Ready() {
 		return nil, errNotSynced
 	}
-	x := &zoneTransfer{c: c, snap: c.index.load(), zone: zone}
+	x := &zoneTransfer{c: c, snap: c.index.Load(), zone: zone}
 	soa := x.lookup(zone, dns.TypeSOA)
 	ch := make(chan []dns.RR)
 	go func() {
 		defer close(ch)
 		ch <- soa
-		if serial != 0 && !serialBefore(serial, x.snap.serial) {
+		if serial != 0 && !serialBefore(serial, x.snap.Serial) {
 			return
 		}
 		x.send(ch)
@@ -61,7 +61,7 @@ func serialBefore(a, b uint32) bool {
 // zoneTransfer lists one zone of one snapshot.
 type zoneTransfer struct {
 	c    *ClusterDNS
-	snap *snapshot
+	snap *View
 	zone string
 }
 
@@ -85,18 +85,18 @@ func (x *zoneTransfer) send(ch chan<- []dns.RR) {
 	ch <- slices.Concat(x.lookup(x.zone, dns.TypeNS), x.lookup(ns, dns.TypeA), x.lookup(ns, dns.TypeAAAA),
 		x.lookup("dns-version."+x.zone, dns.TypeTXT))
 
-	services := x.snap.servicesIn(x.c.cfg.isMulticluster(x.zone))
-	var keys []svcKey
+	services := x.snap.ServicesIn(x.c.cfg.isMulticluster(x.zone))
+	var keys []ServiceKey
 	for _, shard := range services.shards {
 		for k := range shard {
 			keys = append(keys, k)
 		}
 	}
-	slices.SortFunc(keys, func(a, b svcKey) int {
-		return cmp.Or(cmp.Compare(a.namespace, b.namespace), cmp.Compare(a.name, b.name))
+	slices.SortFunc(keys, func(a, b ServiceKey) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 	})
 	for _, k := range keys {
-		if e, ok := services.get(k); ok {
+		if e, ok := services.Get(k); ok {
 			if rrs := x.service(e); len(rrs) > 0 {
 				ch <- rrs
 			}
@@ -107,9 +107,9 @@ func (x *zoneTransfer) send(ch chan<- []dns.RR) {
 		return // insecure pod names are every address: not a zone's content
 	}
 	var pods []dns.RR
-	for _, shard := range x.snap.pods.shards {
+	for _, shard := range x.snap.Pods.shards {
 		for k := range shard {
-			owner := dnsname.Dashed(k.addr) + "." + k.namespace + ".pod." + x.zone
+			owner := dnsname.Dashed(k.Addr) + "." + k.Namespace + ".pod." + x.zone
 			pods = append(pods, x.lookup(owner, dns.TypeA)...)
 			pods = append(pods, x.lookup(owner, dns.TypeAAAA)...)
 		}
@@ -122,30 +122,30 @@ func (x *zoneTransfer) send(ch chan<- []dns.RR) {
 
 // service returns the RRsets of a service: at its name, at its endpoints'
 // names and at the _<port>._<proto> names of its named ports.
-func (x *zoneTransfer) service(e *svcEntry) []dns.RR {
-	base := e.base + "." + x.zone
-	if e.cname != "" {
+func (x *zoneTransfer) service(e *Entry) []dns.RR {
+	base := e.Owner + "." + x.zone
+	if e.CNAME != "" {
 		return x.lookup(base, dns.TypeCNAME)
 	}
 	rrs := slices.Concat(x.lookup(base, dns.TypeA), x.lookup(base, dns.TypeAAAA), x.lookup(base, dns.TypeSRV))
-	labels := make(map[string]bool, len(e.eps))
-	seenSlices := make(map[*endpointSlice]bool)
-	ports := e.ports
-	for _, ep := range e.eps {
-		if label := endpointOwner(ep); !labels[label] {
+	labels := make(map[string]bool, len(e.Endpoints))
+	seenSlices := make(map[*Slice]bool)
+	ports := e.Ports
+	for _, ep := range e.Endpoints {
+		if label := EndpointOwner(ep); !labels[label] {
 			labels[label] = true
 			rrs = append(rrs, x.lookup(label+"."+base, dns.TypeA)...)
 			rrs = append(rrs, x.lookup(label+"."+base, dns.TypeAAAA)...)
 		}
-		if e.headless && !seenSlices[ep.slice] {
-			seenSlices[ep.slice] = true
-			ports = append(ports, ep.slice.ports...)
+		if e.Headless && !seenSlices[ep.Slice] {
+			seenSlices[ep.Slice] = true
+			ports = append(ports, ep.Slice.Ports...)
 		}
 	}
 	var named []string
 	for _, p := range ports {
-		if p.name != "" {
-			named = append(named, "_"+p.name+"._"+p.proto+"."+base)
+		if p.Name != "" {
+			named = append(named, "_"+p.Name+"._"+p.Proto+"."+base)
 		}
 	}
 	slices.Sort(named)

@@ -56,7 +56,7 @@ func TestTransferMatchesQueries(t *testing.T) {
 	c := newTestPlugin(t, cfg, transferObjects()...)
 	rrs := transferAll(t, c, "cluster.local.", 0)
 
-	serial := c.index.load().serial
+	serial := c.index.Load().Serial
 	first, okFirst := rrs[0].(*dns.SOA)
 	last, okLast := rrs[len(rrs)-1].(*dns.SOA)
 	if !okFirst || !okLast || first.Serial != serial || last.Serial != serial {
@@ -121,7 +121,7 @@ func TestTransferMatchesQueries(t *testing.T) {
 
 func TestTransferIXFR(t *testing.T) {
 	c := newTestPlugin(t, nil, transferObjects()...)
-	serial := c.index.load().serial
+	serial := c.index.Load().Serial
 	full := len(transferAll(t, c, "cluster.local.", 0))
 	tests := []struct {
 		name   string

@@ -232,8 +232,8 @@ func serviceHandler(markService func(string)) cache.ResourceEventHandler {
 		UpdateFunc: func(old, cur any) {
 			o, ok1 := old.(*service)
 			n, ok2 := cur.(*service)
-			if ok1 && ok2 && o.invalid == n.invalid && o.externalName == n.externalName && o.headless == n.headless &&
-				slices.Equal(o.clusterIPs, n.clusterIPs) && slices.Equal(o.ports, n.ports) {
+			if ok1 && ok2 && o.Invalid == n.Invalid && o.ExternalName == n.ExternalName && o.Headless == n.Headless &&
+				slices.Equal(o.ClusterIPs, n.ClusterIPs) && slices.Equal(o.Ports, n.Ports) {
 				return
 			}
 			markKey(cur, markService)
@@ -301,18 +301,18 @@ func sliceHandler(ctl *controller) cache.ResourceEventHandler {
 // annotation the old version had already does not date this change, as
 // when a slice is edited by hand with the annotation copied along.
 func sliceChange(old, cur *endpointSlice, now time.Time) change {
-	if cur == nil || cur.triggerTime == 0 || (old != nil && old.triggerTime == cur.triggerTime) {
+	if cur == nil || cur.TriggerTime == 0 || (old != nil && old.TriggerTime == cur.TriggerTime) {
 		return change{at: now}
 	}
-	return change{at: time.Unix(0, cur.triggerTime), trigger: true}
+	return change{at: time.Unix(0, cur.TriggerTime), trigger: true}
 }
 
 // sameSlice reports whether two versions of a slice give the same answers.
 func sameSlice(a, b *endpointSlice) bool {
-	same := func(x, y sliceEndpoint) bool { return x.addr == y.addr && x.name == y.name }
-	return a.service == b.service && a.cluster == b.cluster && slices.Equal(a.ports, b.ports) &&
-		slices.EqualFunc(a.eps, b.eps, same) && slices.EqualFunc(a.terminating, b.terminating, same) &&
-		slices.Equal(a.zones, b.zones) && slices.Equal(a.termZones, b.termZones)
+	same := func(x, y Endpoint) bool { return x.Addr == y.Addr && x.Name == y.Name }
+	return a.Service == b.Service && a.Cluster == b.Cluster && slices.Equal(a.Ports, b.Ports) &&
+		slices.EqualFunc(a.Ready, b.Ready, same) && slices.EqualFunc(a.Terminating, b.Terminating, same) &&
+		slices.Equal(a.Zones, b.Zones) && slices.Equal(a.TermZones, b.TermZones)
 }
 
 // namespaceHandler queues a namespace when it appears or goes away.

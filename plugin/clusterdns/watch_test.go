@@ -64,12 +64,12 @@ func eventuallyWithin(t *testing.T, timeout time.Duration, what string, cond fun
 // addrsOf returns the addresses published at a service name "<svc>.<ns>.svc".
 func addrsOf(c *ClusterDNS, rel string) []string {
 	svc, ns, _ := strings.Cut(strings.TrimSuffix(rel, ".svc"), ".")
-	e, ok := c.index.load().services.get(svcKey{name: svc, namespace: ns})
+	e, ok := c.index.Load().Services.Get(ServiceKey{Name: svc, Namespace: ns})
 	if !ok {
 		return nil
 	}
 	var out []string
-	for _, ip := range append(unpack(e.a4, 4), unpack(e.a6, 16)...) {
+	for _, ip := range append(Unpack(e.A4, 4), Unpack(e.A6, 16)...) {
 		out = append(out, ip.String())
 	}
 	return out
@@ -86,7 +86,7 @@ func TestWatchLifecycle(t *testing.T) {
 	if got := addrsOf(c, "web.prod.svc"); len(got) != 1 || got[0] != "10.96.0.20" {
 		t.Fatalf("initial web: %v", got)
 	}
-	serial := c.index.load().serial
+	serial := c.index.Load().Serial
 
 	// Service added.
 	_, err := cs.CoreV1().Services("prod").Create(ctx, testService("prod", "api", []string{"10.96.0.21"}), metav1.CreateOptions{})
@@ -94,7 +94,7 @@ func TestWatchLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "api added", func() bool { return len(addrsOf(c, "api.prod.svc")) == 1 })
-	if c.index.load().serial == serial {
+	if c.index.Load().Serial == serial {
 		t.Error("serial did not change with the data")
 	}
 
@@ -113,7 +113,7 @@ func TestWatchLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "headless without ready endpoints gone", func() bool { return addrsOf(c, "db.prod.svc") == nil })
-	if _, ok := c.index.load().reverse.get(keyOf(netip.MustParseAddr("10.244.1.1"))); ok {
+	if _, ok := c.index.Load().Reverse.Get(KeyOf(netip.MustParseAddr("10.244.1.1"))); ok {
 		t.Error("PTR of a deleted endpoint is still served")
 	}
 
@@ -124,10 +124,10 @@ func TestWatchLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "web became a CNAME", func() bool {
-		e, ok := c.index.load().services.get(svcKey{name: "web", namespace: "prod"})
-		return ok && e.cname == "web.example.com."
+		e, ok := c.index.Load().Services.Get(ServiceKey{Name: "web", Namespace: "prod"})
+		return ok && e.CNAME == "web.example.com."
 	})
-	if _, ok := c.index.load().reverse.get(keyOf(netip.MustParseAddr("10.96.0.20"))); ok {
+	if _, ok := c.index.Load().Reverse.Get(KeyOf(netip.MustParseAddr("10.96.0.20"))); ok {
 		t.Error("PTR of the old ClusterIP is still served")
 	}
 
@@ -142,8 +142,8 @@ func TestWatchLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "namespace gone", func() bool {
-		_, ok := c.index.load().services.get(svcKey{name: "web", namespace: "prod"})
-		_, ns := c.index.load().namespaces.get("prod")
+		_, ok := c.index.Load().Services.Get(ServiceKey{Name: "web", Namespace: "prod"})
+		_, ns := c.index.Load().Namespaces.Get("prod")
 		return !ok && !ns
 	})
 }
@@ -162,7 +162,7 @@ func TestWatchNamespaceScope(t *testing.T) {
 	if addrsOf(c, "web.dev.svc") != nil {
 		t.Error("dev/web served although dev is not in namespaces")
 	}
-	if _, ok := c.index.load().reverse.get(keyOf(netip.MustParseAddr("10.96.0.30"))); ok {
+	if _, ok := c.index.Load().Reverse.Get(KeyOf(netip.MustParseAddr("10.96.0.30"))); ok {
 		t.Error("PTR reveals a service of a namespace that is not served")
 	}
 }
@@ -175,14 +175,14 @@ func TestWatchPodsVerified(t *testing.T) {
 	pod.Status.Phase = corev1.PodRunning
 	pod.Status.PodIPs = []corev1.PodIP{{IP: "10.244.0.9"}}
 	c, cs := startFake(t, cfg, testNamespace("prod"), pod)
-	key := podKey{namespace: "prod", addr: netip.MustParseAddr("10.244.0.9")}
-	if _, ok := c.index.load().pods.get(key); !ok {
+	key := PodKey{Namespace: "prod", Addr: netip.MustParseAddr("10.244.0.9")}
+	if _, ok := c.index.Load().Pods.Get(key); !ok {
 		t.Fatal("running pod not indexed")
 	}
 	if err := cs.CoreV1().Pods("prod").Delete(ctx, "p1", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "pod forgotten", func() bool { _, ok := c.index.load().pods.get(key); return !ok })
+	eventually(t, "pod forgotten", func() bool { _, ok := c.index.Load().Pods.Get(key); return !ok })
 }
 
 func TestWatchShutdownStops(t *testing.T) {

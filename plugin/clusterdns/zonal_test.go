@@ -102,15 +102,15 @@ func TestServeDNSZonal(t *testing.T) {
 func TestZonalKeepsSlimSlim(t *testing.T) {
 	withZone := testSlice("prod", "db", "a", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.0.0.1"}, testEndpoint{ip: "10.0.0.2", zone: "z"})
 	without := testSlice("prod", "db", "b", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.0.0.1"})
-	if s := (slimmer{}).slice(withZone); s.zones != nil {
-		t.Errorf("zones kept without zonal: %v", s.zones)
+	if s := (slimmer{}).slice(withZone); s.Zones != nil {
+		t.Errorf("zones kept without zonal: %v", s.Zones)
 	}
-	if s := (slimmer{keepZones: true}).slice(without); s.zones != nil {
-		t.Errorf("zones kept for a slice without any: %v", s.zones)
+	if s := (slimmer{keepZones: true}).slice(without); s.Zones != nil {
+		t.Errorf("zones kept for a slice without any: %v", s.Zones)
 	}
 	s := (slimmer{keepZones: true}).slice(withZone)
-	if len(s.zones) != len(s.eps) || s.zones[0] != "" || s.zones[1] != "z" {
-		t.Errorf("zones %q for %d endpoints, want [\"\" \"z\"]", s.zones, len(s.eps))
+	if len(s.Zones) != len(s.Ready) || s.Zones[0] != "" || s.Zones[1] != "z" {
+		t.Errorf("zones %q for %d endpoints, want [\"\" \"z\"]", s.Zones, len(s.Ready))
 	}
 }
 
