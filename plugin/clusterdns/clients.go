@@ -8,35 +8,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
 // A query's source address tells which pod asked: autopath needs the pod's
 // namespace for its search path, and the metadata plugin offers the pod's
 // namespace and name to log, acl, rewrite and others. The mapping comes
 // from the pod watch of `pods verified`.
-
-// clientPod is the pod a query came from.
-type Client struct {
-	Namespace, Name string
-	// search is the pod's search path in the primary zone, for autopath;
-	// shared by every pod of the namespace and never modified.
-	Search []string
-}
-
-// setClient records which pod holds addr, or that none does.
-func (w *Writer) SetClient(addr netip.Addr, p Client, present bool) {
-	k := KeyOf(addr)
-	cur, had := w.clients.Get(k)
-	if had == present && cur.Namespace == p.Namespace && cur.Name == p.Name {
-		return
-	}
-	w.changed = true
-	if present {
-		w.clients.Set(k, p)
-	} else {
-		w.clients.Delete(k)
-	}
-}
 
 // syncClients moves pod key from the addresses it held (old) to those it
 // holds now (cur) and picks again the client pod of each of them. Pods on
@@ -76,10 +54,10 @@ func (c *controller) pickClient(addr netip.Addr) {
 		}
 	}
 	if best == nil {
-		c.w.SetClient(addr, Client{}, false)
+		c.w.SetClient(addr, index.Client{}, false)
 		return
 	}
-	c.w.SetClient(addr, Client{Namespace: best.Namespace, Name: best.Name, Search: c.searchOf(best.Namespace)}, true)
+	c.w.SetClient(addr, index.Client{Namespace: best.Namespace, Name: best.Name, Search: c.searchOf(best.Namespace)}, true)
 }
 
 // searchOf returns the search path of the pods of namespace ns, built once
@@ -116,10 +94,10 @@ func preferClient(a, b *pod) bool {
 }
 
 // clientOf returns the pod a query written to w came from.
-func (c *ClusterDNS) clientOf(w dns.ResponseWriter) (Client, bool) {
+func (c *ClusterDNS) clientOf(w dns.ResponseWriter) (index.Client, bool) {
 	addr, ok := clientAddr(w)
 	if !ok {
-		return Client{}, false
+		return index.Client{}, false
 	}
-	return c.index.Load().Clients.Get(KeyOf(addr))
+	return c.index.Load().Clients.Get(index.KeyOf(addr))
 }

@@ -1,9 +1,10 @@
 package clusterdns
 
 import (
-	"net"
 	"net/netip"
 	"slices"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
 // client_zone_first orders the addresses of a headless service so that
@@ -105,49 +106,12 @@ func (c *controller) syncClientPod(key string, p *pod) {
 	}
 }
 
-// setClientZone records the zone of a client address; "" forgets it.
-func (w *Writer) SetClientZone(a netip.Addr, zone string) {
-	k := KeyOf(a)
-	cur, _ := w.clientZones.Get(k)
-	if cur == zone {
-		return
-	}
-	w.changed = true
-	if zone == "" {
-		w.clientZones.Delete(k)
-	} else {
-		w.clientZones.Set(k, zone)
-	}
-}
-
 // clientZone returns the zone of the pod that sent the query, or "".
 func (l *lookup) clientZone() string {
 	a, ok := clientAddr(l.state.W)
 	if !ok {
 		return ""
 	}
-	zone, _ := l.snap.ClientZones.Get(KeyOf(a))
+	zone, _ := l.snap.ClientZones.Get(index.KeyOf(a))
 	return zone
-}
-
-// zoneFirst returns the addresses of an entry with those of zone z first,
-// then the others in their usual order.
-func zoneFirst(e, z *Entry) (a4, a6 []byte) {
-	in := make(map[netip.Addr]struct{}, len(z.Endpoints))
-	for _, ep := range z.Endpoints {
-		in[ep.Addr] = struct{}{}
-	}
-	a4 = append(make([]byte, 0, len(e.A4)), z.A4...)
-	a6 = append(make([]byte, 0, len(e.A6)), z.A6...)
-	for _, ip := range Unpack(e.A4, net.IPv4len) {
-		if _, ok := in[ip]; !ok {
-			a4 = append(a4, ip.AsSlice()...)
-		}
-	}
-	for _, ip := range Unpack(e.A6, net.IPv6len) {
-		if _, ok := in[ip]; !ok {
-			a6 = append(a6, ip.AsSlice()...)
-		}
-	}
-	return a4, a6
 }

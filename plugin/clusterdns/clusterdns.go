@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
 const (
@@ -145,7 +146,7 @@ type ClusterDNS struct {
 	Next plugin.Handler
 
 	cfg      *config
-	index    *Index
+	index    *index.Index
 	upstream *upstream.Upstream
 	source   source                     // where objects come from; chosen at startup unless set
 	localIPs []netip.Addr               // addresses the server listens on, set at startup

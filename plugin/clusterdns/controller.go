@@ -3,12 +3,15 @@ package clusterdns
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
 // stores are the object caches the index is built from. They are filled by
@@ -52,9 +55,9 @@ func sliceIndexers() cache.Indexers {
 
 // slicesByService groups every slice of the store by its Service's key,
 // and the slices derived for ServiceImports by their import's key.
-func slicesByService(store cache.Store) (services, imports map[string][]*Slice) {
-	services = make(map[string][]*Slice)
-	imports = make(map[string][]*Slice)
+func slicesByService(store cache.Store) (services, imports map[string][]*index.Slice) {
+	services = make(map[string][]*index.Slice)
+	imports = make(map[string][]*index.Slice)
 	for _, o := range store.List() {
 		if s, ok := o.(*endpointSlice); ok {
 			if key := sliceServiceKey(s); key != "" {
@@ -89,8 +92,8 @@ func sliceImportKey(s *endpointSlice) string {
 type controller struct {
 	cfg  *config
 	st   stores
-	w    *Writer
-	opts BuildOptions
+	w    *index.Writer
+	opts index.BuildOptions
 
 	mu       sync.Mutex
 	services map[string]change // "<ns>/<svc>" keys, with their earliest unpublished change
@@ -103,11 +106,11 @@ type controller struct {
 
 	// grouped holds every slice by Service during a full rebuild, and
 	// groupedImports every imported slice by ServiceImport; nil otherwise.
-	grouped, groupedImports map[string][]*Slice
+	grouped, groupedImports map[string][]*index.Slice
 
 	synced  atomic.Bool
 	stale   staleness
-	podRefs map[PodKey]int          // how many pods hold each address
+	podRefs map[index.PodKey]int    // how many pods hold each address
 	podHave map[string][]netip.Addr // addresses published per pod key
 	zoned   zoneClients             // client addresses' zones, for client_zone_first
 	// clientPods lists the pods (keys) holding each address, host-network
@@ -143,12 +146,12 @@ func (ch change) earlier(o change) change {
 	return ch
 }
 
-func newController(cfg *config, st stores, ix *Index) *controller {
+func newController(cfg *config, st stores, ix *index.Index) *controller {
 	return &controller{
 		cfg: cfg,
 		st:  st,
-		w:   NewWriter(ix),
-		opts: BuildOptions{IgnoreEmptyServices: cfg.ignoreEmptyServices, MaxAnswers: cfg.maxAnswers, FallbackTerminating: cfg.fallbackTerminating,
+		w:   index.NewWriter(ix),
+		opts: index.BuildOptions{IgnoreEmptyServices: cfg.ignoreEmptyServices, MaxAnswers: cfg.maxAnswers, FallbackTerminating: cfg.fallbackTerminating,
 			Zonal: cfg.zonal, ClientZoneFirst: cfg.clientZoneFirst},
 		services: make(map[string]change),
 		nsKeys:   make(map[string]struct{}),
@@ -157,7 +160,7 @@ func newController(cfg *config, st stores, ix *Index) *controller {
 		imports:  make(map[string]struct{}),
 		zoned:    newZoneClients(),
 		kick:     make(chan struct{}, 1),
-		podRefs:  make(map[PodKey]int),
+		podRefs:  make(map[index.PodKey]int),
 		podHave:  make(map[string][]netip.Addr),
 
 		clientPods: make(map[netip.Addr][]string),
@@ -258,7 +261,7 @@ func (c *controller) syncFirst() {
 	c.synced.Store(true)
 	c.warm.Store(false)
 	c.build.Unlock()
-	log.Infof("synced: serving %d services", c.w.ix.Load().Services.Len())
+	log.Infof("synced: serving %d services", c.w.Published().Services.Len())
 	if d, ok := c.stale.clear(time.Now()); ok {
 		log.Infof("the snapshot file's answers are replaced by the API's after %s", d.Round(time.Millisecond))
 	}
@@ -354,8 +357,8 @@ func (c *controller) apply() bool {
 // observeIndex reports the size of the published index to onPublished.
 func (c *controller) observeIndex() {
 	if c.onPublished != nil {
-		snap := c.w.ix.Load()
-		c.onPublished(snap.Services.Len(), c.w.endpoints, snap.Reverse.Len())
+		snap := c.w.Published()
+		c.onPublished(snap.Services.Len(), c.w.Endpoints(), snap.Reverse.Len())
 	}
 }
 
@@ -388,8 +391,8 @@ func (c *controller) serviceKind(key string) string {
 
 // rebuildAll brings the index in line with the whole content of the stores.
 func (c *controller) rebuildAll() {
-	c.w.changed = true // the first build publishes even an empty cluster
-	for _, ns := range c.w.namespaces.Keys() {
+	c.w.MarkChanged() // the first build publishes even an empty cluster
+	for _, ns := range c.w.NamespaceKeys() {
 		if _, ok, _ := c.st.namespaces.GetByKey(ns); !ok {
 			c.syncNamespace(ns)
 		}
@@ -397,7 +400,7 @@ func (c *controller) rebuildAll() {
 	for _, ns := range c.st.namespaces.ListKeys() {
 		c.w.SetNamespace(ns, c.cfg.namespaceAllowed(ns))
 	}
-	for _, k := range c.w.services.Keys() {
+	for _, k := range c.w.ServiceKeys() {
 		if _, ok, _ := c.st.services.GetByKey(k.Namespace + "/" + k.Name); !ok {
 			c.w.SetService(k, nil)
 		}
@@ -451,7 +454,7 @@ func (c *controller) syncNamespace(ns string) {
 	if !exposed {
 		// Services the store no longer has are gone already; make sure none
 		// of this namespace stays behind.
-		for _, k := range c.w.services.Keys() {
+		for _, k := range c.w.ServiceKeys() {
 			if k.Namespace == ns {
 				c.w.SetService(k, nil)
 			}
@@ -460,14 +463,14 @@ func (c *controller) syncNamespace(ns string) {
 }
 
 // slicesOf returns the slices of the Service key (ns/name).
-func (c *controller) slicesOf(key, ns, name string) []*Slice {
+func (c *controller) slicesOf(key, ns, name string) []*index.Slice {
 	return c.slicesIn(c.grouped, key, ns, name, false)
 }
 
 // slicesIn returns the slices of the Service (or, imported, the
 // ServiceImport) key (ns/name): from grouped during a full rebuild, else
 // from the namespace's slices.
-func (c *controller) slicesIn(grouped map[string][]*Slice, key, ns, name string, imported bool) []*Slice {
+func (c *controller) slicesIn(grouped map[string][]*index.Slice, key, ns, name string, imported bool) []*index.Slice {
 	if c.st.slices == nil {
 		return nil
 	}
@@ -475,7 +478,7 @@ func (c *controller) slicesIn(grouped map[string][]*Slice, key, ns, name string,
 		return grouped[key]
 	}
 	objs, _ := c.st.slices.ByIndex(cache.NamespaceIndex, ns)
-	var out []*Slice
+	var out []*index.Slice
 	for _, o := range objs {
 		if s, ok := o.(*endpointSlice); ok && s.Service == name && s.Imported() == imported {
 			out = append(out, &s.Slice)
@@ -490,7 +493,7 @@ func (c *controller) syncService(key string) {
 	if err != nil {
 		return
 	}
-	k := ServiceKey{Name: lower(name), Namespace: lower(ns)}
+	k := index.ServiceKey{Name: strings.ToLower(name), Namespace: strings.ToLower(ns)}
 	obj, exists, _ := c.st.services.GetByKey(key)
 	svc, _ := obj.(*service)
 	slices := c.slicesOf(key, ns, name)
@@ -505,7 +508,7 @@ func (c *controller) syncService(key string) {
 		c.w.SetService(k, nil)
 		return
 	}
-	c.w.SetService(k, Build(k, &svc.Service, slices, c.opts))
+	c.w.SetService(k, index.Build(k, &svc.Service, slices, c.opts))
 }
 
 // syncPod updates what one pod contributes: for `pods verified` its
@@ -534,7 +537,7 @@ func (c *controller) syncPodRecords(key string, p *pod) {
 	addrs := podAddrs(p)
 	old := c.podHave[key]
 	for _, a := range old {
-		k := PodKey{Namespace: ns, Addr: a}
+		k := index.PodKey{Namespace: ns, Addr: a}
 		c.podRefs[k]--
 		if c.podRefs[k] <= 0 {
 			delete(c.podRefs, k)
@@ -543,7 +546,7 @@ func (c *controller) syncPodRecords(key string, p *pod) {
 	}
 	delete(c.podHave, key)
 	for _, a := range addrs {
-		k := PodKey{Namespace: ns, Addr: a}
+		k := index.PodKey{Namespace: ns, Addr: a}
 		c.podRefs[k]++
 		c.w.SetPod(k, true)
 	}

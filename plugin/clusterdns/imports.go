@@ -1,7 +1,11 @@
 package clusterdns
 
 import (
+	"strings"
+
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
 // The controller's side of `multicluster`: ServiceImports and the slices
@@ -10,7 +14,7 @@ import (
 
 // importOptions are the build options of imports: zone-scoped names and
 // the client's zone first are not defined in multicluster zones.
-func (c *controller) importOptions() BuildOptions {
+func (c *controller) importOptions() index.BuildOptions {
 	o := c.opts
 	o.Zonal, o.ClientZoneFirst = false, false
 	return o
@@ -25,18 +29,18 @@ func (c *controller) syncImport(key string) {
 	if err != nil {
 		return
 	}
-	k := ServiceKey{Name: lower(name), Namespace: lower(ns)}
+	k := index.ServiceKey{Name: strings.ToLower(name), Namespace: strings.ToLower(ns)}
 	obj, exists, _ := c.st.imports.GetByKey(key)
 	imp, _ := obj.(*service)
 	if !exists || imp == nil || !c.w.Exposed(ns) {
 		c.w.SetImport(k, nil)
 		return
 	}
-	c.w.SetImport(k, Build(k, &imp.Service, c.importedSlicesOf(key, ns, name), c.importOptions()))
+	c.w.SetImport(k, index.Build(k, &imp.Service, c.importedSlicesOf(key, ns, name), c.importOptions()))
 }
 
 // importedSlicesOf returns the slices derived for the ServiceImport key (ns/name).
-func (c *controller) importedSlicesOf(key, ns, name string) []*Slice {
+func (c *controller) importedSlicesOf(key, ns, name string) []*index.Slice {
 	return c.slicesIn(c.groupedImports, key, ns, name, true)
 }
 
@@ -46,7 +50,7 @@ func (c *controller) rebuildImports() {
 	if c.st.imports == nil {
 		return
 	}
-	for _, k := range c.w.imports.Keys() {
+	for _, k := range c.w.ImportKeys() {
 		if _, ok, _ := c.st.imports.GetByKey(k.Namespace + "/" + k.Name); !ok {
 			c.w.SetImport(k, nil)
 		}
@@ -66,7 +70,7 @@ func (c *controller) syncNamespaceImports(ns string, exposed bool) {
 		c.syncImport(key)
 	}
 	if !exposed {
-		for _, k := range c.w.imports.Keys() {
+		for _, k := range c.w.ImportKeys() {
 			if k.Namespace == ns {
 				c.w.SetImport(k, nil)
 			}

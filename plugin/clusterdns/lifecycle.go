@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/coredns/coredns/plugin/pkg/upstream"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
 // source fills the stores with Kubernetes objects and keeps them current,
@@ -21,7 +23,7 @@ type source interface {
 func newClusterDNS(cfg *config) *ClusterDNS {
 	return &ClusterDNS{
 		cfg:      cfg,
-		index:    New(),
+		index:    index.New(),
 		upstream: upstream.New(),
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
 // result is what a lookup found, before it becomes an rcode.
@@ -30,7 +31,7 @@ type lookup struct {
 	c       *ClusterDNS
 	ctx     context.Context
 	state   request.Request
-	snap    *View
+	snap    *index.View
 	qname   string // as asked
 	qtype   uint16
 	zone    string // as configured, lower case
@@ -83,7 +84,7 @@ func (l *lookup) service(n dnsname.Name) result {
 		return resultNXDomain
 	}
 	multicluster := l.c.cfg.isMulticluster(l.zone)
-	e, ok := l.snap.ServicesIn(multicluster).Get(ServiceKey{Name: n.Service, Namespace: n.Namespace})
+	e, ok := l.snap.ServicesIn(multicluster).Get(index.ServiceKey{Name: n.Service, Namespace: n.Namespace})
 	if !ok {
 		return resultNXDomain
 	}
@@ -116,7 +117,7 @@ func (l *lookup) service(n dnsname.Name) result {
 // below the service is "_<proto>", "_<port>._<proto>", "<cluster>" or
 // "<host>.<cluster>", where host is an endpoint's hostname or dashed
 // address (KEP-1645 "DNS"). Zone-scoped names are not defined there.
-func (l *lookup) imported(e *Entry, n dnsname.Name) result {
+func (l *lookup) imported(e *index.Entry, n dnsname.Name) result {
 	proto, protoLabel := dnsname.Underscored(n.Label)
 	port, portLabel := dnsname.Underscored(n.Rest)
 	switch {
@@ -139,7 +140,7 @@ func (l *lookup) imported(e *Entry, n dnsname.Name) result {
 
 // protoNode answers _<proto>.<svc>: an empty non-terminal when a named
 // port uses the protocol.
-func protoNode(e *Entry, proto string) result {
+func protoNode(e *index.Entry, proto string) result {
 	if e.HasProto(proto) {
 		return resultNoData
 	}
@@ -148,7 +149,7 @@ func protoNode(e *Entry, proto string) result {
 
 // namedPort answers _<port>._<proto> below service e: SRV, NODATA for the
 // other types, NXDOMAIN when no port has that name and protocol.
-func (l *lookup) namedPort(e *Entry, port, proto string) result {
+func (l *lookup) namedPort(e *index.Entry, port, proto string) result {
 	targets := e.SRVTargets(port, proto)
 	if len(targets) == 0 {
 		return resultNXDomain
@@ -164,7 +165,7 @@ func (l *lookup) namedPort(e *Entry, port, proto string) result {
 // services have such names. The zone may hold dots, as zone label values
 // can. A zone no endpoint is in answers NODATA for pin (the name's shape is
 // valid, the set is empty) and the whole service for prefer.
-func (l *lookup) zoneScoped(e *Entry, zoned string) result {
+func (l *lookup) zoneScoped(e *index.Entry, zoned string) result {
 	if !e.Headless {
 		return resultNXDomain
 	}
@@ -187,7 +188,7 @@ func (l *lookup) zoneScoped(e *Entry, zoned string) result {
 }
 
 // entry answers at a service's own name.
-func (l *lookup) entry(owner string, e *Entry) result {
+func (l *lookup) entry(owner string, e *index.Entry) result {
 	if e.CNAME != "" {
 		return l.externalName(owner, e.CNAME)
 	}
@@ -206,9 +207,9 @@ func (l *lookup) entry(owner string, e *Entry) result {
 			// time, so clients that take the first address spread out.
 			// Each type has its own counter: resolvers ask A and AAAA in pairs.
 			if l.qtype == dns.TypeA {
-				a4, wrap4 = PackedWindow(a4, net.IPv4len, l.c.cfg.maxAnswers, &e.Rotation.A)
+				a4, wrap4 = index.PackedWindow(a4, net.IPv4len, l.c.cfg.maxAnswers, &e.Rotation.A)
 			} else {
-				a6, wrap6 = PackedWindow(a6, net.IPv6len, l.c.cfg.maxAnswers, &e.Rotation.AAAA)
+				a6, wrap6 = index.PackedWindow(a6, net.IPv6len, l.c.cfg.maxAnswers, &e.Rotation.AAAA)
 			}
 		}
 		l.answer = appendPacked(l.answer, owner, a4, a6, l.qtype, l.c.cfg.ttl)
@@ -227,7 +228,7 @@ func (l *lookup) entry(owner string, e *Entry) result {
 
 // endpointAddrs answers A or AAAA at an endpoint name, whose endpoints
 // are eps; none: the name does not exist.
-func (l *lookup) endpointAddrs(eps []*Endpoint) result {
+func (l *lookup) endpointAddrs(eps []*index.Endpoint) result {
 	if len(eps) == 0 {
 		return resultNXDomain
 	}
@@ -299,19 +300,19 @@ func appendAddrs(rrs []dns.RR, owner string, ips []net.IP, qtype uint16, ttl uin
 }
 
 // srv answers SRV records for targets, with the targets' addresses as glue.
-func (l *lookup) srv(e *Entry, targets []SRVTarget) result {
+func (l *lookup) srv(e *index.Entry, targets []index.SRVTarget) result {
 	ttl := l.c.cfg.ttl
 	if e.Rotation != nil {
-		targets = TargetWindow(targets, l.c.cfg.maxAnswers, &e.Rotation.SRV)
+		targets = index.TargetWindow(targets, l.c.cfg.maxAnswers, &e.Rotation.SRV)
 	}
 	weight := uint16(max(1, 100/len(targets)))
 	out := make([]dns.SRV, len(targets))
 	l.answer = make([]dns.RR, len(targets))
-	var last *Endpoint
+	var last *index.Endpoint
 	for i, t := range targets {
 		target := e.Owner + "." + l.spelled
 		if t.Endpoints != nil {
-			target = EndpointOwner(t.Endpoints[0]) + "." + target
+			target = index.EndpointOwner(t.Endpoints[0]) + "." + target
 		}
 		out[i] = dns.SRV{Hdr: l.hdr(l.qname, dns.TypeSRV, ttl), Weight: weight, Port: t.Port, Target: target}
 		l.answer[i] = &out[i]
@@ -367,12 +368,12 @@ func (l *lookup) externalName(owner, target string) result {
 // inZoneService returns the service an in-zone name (lower case, absolute)
 // names, or nil. Names below services are not followed: ExternalName
 // targets name services.
-func (l *lookup) inZoneService(name, zone string) *Entry {
+func (l *lookup) inZoneService(name, zone string) *index.Entry {
 	n := dnsname.Parse(dnsname.Relative(name, zone))
 	if n.Kind != dnsname.KindService || n.Service == "" || n.Label != "" {
 		return nil
 	}
-	e, _ := l.snap.ServicesIn(l.c.cfg.isMulticluster(zone)).Get(ServiceKey{Name: n.Service, Namespace: n.Namespace})
+	e, _ := l.snap.ServicesIn(l.c.cfg.isMulticluster(zone)).Get(index.ServiceKey{Name: n.Service, Namespace: n.Namespace})
 	return e
 }
 
@@ -411,9 +412,9 @@ func (l *lookup) apex() result {
 // kube-dns Service in a cluster), else the server's own addresses.
 func (l *lookup) nameserverAddrs() []net.IP {
 	var addrs []net.IP
-	seen := make(map[*ServiceKey]bool)
+	seen := make(map[*index.ServiceKey]bool)
 	for _, ip := range l.c.localIPs {
-		owners, ok := l.snap.Reverse.Get(KeyOf(ip))
+		owners, ok := l.snap.Reverse.Get(index.KeyOf(ip))
 		if !ok {
 			continue
 		}
@@ -423,8 +424,8 @@ func (l *lookup) nameserverAddrs() []net.IP {
 			}
 			seen[p.Service] = true
 			if e, ok := l.snap.Services.Get(*p.Service); ok {
-				addrs = append(addrs, PackedIPs(e.A4, net.IPv4len)...)
-				addrs = append(addrs, PackedIPs(e.A6, net.IPv6len)...)
+				addrs = append(addrs, index.PackedIPs(e.A4, net.IPv4len)...)
+				addrs = append(addrs, index.PackedIPs(e.A6, net.IPv6len)...)
 			}
 		}
 	}
@@ -458,7 +459,7 @@ func (l *lookup) pod(n dnsname.Name) result {
 		return resultNXDomain
 	}
 	if l.c.cfg.podMode == podsVerified {
-		if _, ok := l.snap.Pods.Get(PodKey{Namespace: n.Namespace, Addr: addr}); !ok {
+		if _, ok := l.snap.Pods.Get(index.PodKey{Namespace: n.Namespace, Addr: addr}); !ok {
 			return resultNXDomain
 		}
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
 func TestSliceChange(t *testing.T) {
@@ -76,7 +78,7 @@ type recordingController struct {
 func newRecordingController(t *testing.T) *recordingController {
 	t.Helper()
 	cfg := testConfig()
-	r := &recordingController{controller: newController(cfg, newStores(cfg), New())}
+	r := &recordingController{controller: newController(cfg, newStores(cfg), index.New())}
 	r.onProgrammed = func(ch change, kind string, published time.Time) {
 		r.kinds = append(r.kinds, kind)
 		if published.Before(ch.at) && !ch.trigger {
@@ -167,7 +169,7 @@ func TestProgrammingLatencyPaths(t *testing.T) {
 // timed: it is not a change.
 func TestProgrammingLatencyNotBeforeSync(t *testing.T) {
 	cfg := testConfig()
-	ctl := newController(cfg, newStores(cfg), New())
+	ctl := newController(cfg, newStores(cfg), index.New())
 	var timed int
 	ctl.onProgrammed = func(change, string, time.Time) { timed++ }
 	svc := slimService(testService("prod", "web", []string{"10.96.0.20"}))

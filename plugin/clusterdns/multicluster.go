@@ -1,6 +1,7 @@
 package clusterdns
 
 import (
+	"strings"
 	"unique"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -69,9 +70,5 @@ func importedSliceOwner(s *discoveryv1.EndpointSlice) (svc, cluster string, ok b
 		skipped(kindSlice, reasonNoClusterLabel)
 		return "", "", true
 	}
-	return svc, unique.Make(lower(cluster)).Value(), true
+	return svc, unique.Make(strings.ToLower(cluster)).Value(), true
 }
-
-// imported reports whether a slice is one an MCS implementation derived
-// for a ServiceImport.
-func (s *Slice) Imported() bool { return s.Cluster != "" }

@@ -6,16 +6,18 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
 // build slims the slices and builds the entry, as the controller does.
-func build(svc *corev1.Service, o BuildOptions, podNames bool, raw ...*discoveryv1.EndpointSlice) *Entry {
+func build(svc *corev1.Service, o index.BuildOptions, podNames bool, raw ...*discoveryv1.EndpointSlice) *index.Entry {
 	sl := slimmer{endpointPodNames: podNames, keepTerminating: o.FallbackTerminating}
-	var slim []*Slice
+	var slim []*index.Slice
 	for _, s := range raw {
 		slim = append(slim, &sl.slice(s).Slice)
 	}
-	return Build(ServiceKey{Name: svc.Name, Namespace: svc.Namespace}, &slimService(svc).Service, slim, o)
+	return index.Build(index.ServiceKey{Name: svc.Name, Namespace: svc.Namespace}, &slimService(svc).Service, slim, o)
 }
 
 // leaving is an endpoint that is terminating but still serving, as during
@@ -25,10 +27,10 @@ func leaving(ip, hostname string) testEndpoint {
 }
 
 // labels returns the endpoint labels of an entry, in its order.
-func labelsOf(e *Entry) []string {
+func labelsOf(e *index.Entry) []string {
 	var out []string
 	for _, ep := range e.Endpoints {
-		out = append(out, EndpointLabel(ep))
+		out = append(out, index.EndpointLabel(ep))
 	}
 	return out
 }
@@ -39,7 +41,7 @@ func TestBuildEntry(t *testing.T) {
 		name     string
 		svc      *corev1.Service
 		slices   []*discoveryv1.EndpointSlice
-		opts     BuildOptions
+		opts     index.BuildOptions
 		podNames bool
 		absent   bool     // no DNS name at all
 		a        []string // addresses at the service name
@@ -66,7 +68,7 @@ func TestBuildEntry(t *testing.T) {
 		{
 			name:   "ignore empty_service hides a clusterIP without ready endpoints",
 			svc:    testService("ns", "web", []string{"10.0.0.1"}),
-			opts:   BuildOptions{IgnoreEmptyServices: true},
+			opts:   index.BuildOptions{IgnoreEmptyServices: true},
 			absent: true,
 		},
 		{
@@ -110,7 +112,7 @@ func TestBuildEntry(t *testing.T) {
 			name:   "fallback_terminating: only serving terminating endpoints answer",
 			svc:    testService("ns", "db", []string{"None"}),
 			slices: []*discoveryv1.EndpointSlice{testSlice("ns", "db", "a", discoveryv1.AddressTypeIPv4, nil, leaving("10.1.0.1", "db-0"), leaving("10.1.0.2", "db-1"))},
-			opts:   BuildOptions{FallbackTerminating: true},
+			opts:   index.BuildOptions{FallbackTerminating: true},
 			a:      []string{"10.1.0.1", "10.1.0.2"},
 			eps:    []string{"db-0", "db-1"},
 		},
@@ -127,7 +129,7 @@ func TestBuildEntry(t *testing.T) {
 				testSlice("ns", "db", "a", discoveryv1.AddressTypeIPv4, nil, leaving("10.1.0.1", "db-0")),
 				testSlice("ns", "db", "b", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.1.0.3", hostname: "db-2"}),
 			},
-			opts: BuildOptions{FallbackTerminating: true},
+			opts: index.BuildOptions{FallbackTerminating: true},
 			a:    []string{"10.1.0.3"},
 			eps:  []string{"db-2"},
 		},
@@ -138,14 +140,14 @@ func TestBuildEntry(t *testing.T) {
 				testEndpoint{ip: "10.1.0.1", ready: boolPtr(false), serving: boolPtr(false), term: boolPtr(true)},
 				testEndpoint{ip: "10.1.0.2", ready: boolPtr(false), serving: boolPtr(true)},
 				testEndpoint{ip: "10.1.0.3", ready: boolPtr(false), term: boolPtr(true)})},
-			opts:   BuildOptions{FallbackTerminating: true},
+			opts:   index.BuildOptions{FallbackTerminating: true},
 			absent: true,
 		},
 		{
 			name:   "fallback_terminating: a ClusterIP service with serving terminating endpoints is not empty",
 			svc:    testService("ns", "web", []string{"10.0.0.1"}),
 			slices: []*discoveryv1.EndpointSlice{testSlice("ns", "web", "a", discoveryv1.AddressTypeIPv4, nil, leaving("10.1.0.1", ""))},
-			opts:   BuildOptions{FallbackTerminating: true, IgnoreEmptyServices: true},
+			opts:   index.BuildOptions{FallbackTerminating: true, IgnoreEmptyServices: true},
 			a:      []string{"10.0.0.1"},
 			eps:    []string{"10-1-0-1"},
 		},
@@ -166,7 +168,7 @@ func TestBuildEntry(t *testing.T) {
 				t.Fatal("no entry")
 			}
 			var a []string
-			for _, ip := range append(Unpack(e.A4, 4), Unpack(e.A6, 16)...) {
+			for _, ip := range append(index.Unpack(e.A4, 4), index.Unpack(e.A6, 16)...) {
 				a = append(a, ip.String())
 			}
 			if !slices.Equal(a, tc.a) {
@@ -177,13 +179,13 @@ func TestBuildEntry(t *testing.T) {
 			}
 		})
 	}
-	if e := build(testExternalName("ns", "ext", "Example.COM."), BuildOptions{}, false); e.CNAME != "example.com." {
+	if e := build(testExternalName("ns", "ext", "Example.COM."), index.BuildOptions{}, false); e.CNAME != "example.com." {
 		t.Errorf("ExternalName target %q, want example.com.", e.CNAME)
 	}
 }
 
 func TestFindEndpoints(t *testing.T) {
-	e := build(testService("ns", "db", []string{"None"}), BuildOptions{}, false,
+	e := build(testService("ns", "db", []string{"None"}), index.BuildOptions{}, false,
 		testSlice("ns", "db", "a", discoveryv1.AddressTypeIPv4, nil,
 			testEndpoint{ip: "10.1.0.1", hostname: "db-0"}, testEndpoint{ip: "10.1.0.2", hostname: "db-0"}, testEndpoint{ip: "10.1.0.3"}),
 		testSlice("ns", "db", "b", discoveryv1.AddressTypeIPv6, nil, testEndpoint{ip: "fd00::"}))
@@ -203,7 +205,7 @@ func TestSRVTargets(t *testing.T) {
 		eps = append(eps, testEndpoint{ip: ip})
 	}
 	// The third endpoint again in another slice: records are distinct.
-	h := build(testService("ns", "h", []string{"None"}), BuildOptions{}, false,
+	h := build(testService("ns", "h", []string{"None"}), index.BuildOptions{}, false,
 		testSlice("ns", "h", "a", discoveryv1.AddressTypeIPv4, http, eps...),
 		testSlice("ns", "h", "b", discoveryv1.AddressTypeIPv4, http, eps[2]))
 	if got := h.SRVTargets("http", "tcp"); len(got) != 3 {
@@ -213,14 +215,14 @@ func TestSRVTargets(t *testing.T) {
 		t.Errorf("headless _http._udp: %d records, want 0", len(got))
 	}
 	// Two endpoints sharing a hostname are one target.
-	named := build(testService("ns", "n", []string{"None"}), BuildOptions{}, false,
+	named := build(testService("ns", "n", []string{"None"}), index.BuildOptions{}, false,
 		testSlice("ns", "n", "a", discoveryv1.AddressTypeIPv4, http, testEndpoint{ip: "10.0.0.1", hostname: "x"}, testEndpoint{ip: "10.0.0.2", hostname: "x"}))
 	if got := named.SRVTargets("", ""); len(got) != 1 || len(got[0].Endpoints) != 2 {
 		t.Errorf("shared hostname: %+v, want one target of two endpoints", got)
 	}
 	// ClusterIP: the bare name has every port, distinct by number.
 	svc := build(testService("ns", "d", []string{"10.0.0.1", "fd00::1"},
-		testPort("dns", corev1.ProtocolUDP, 53), testPort("dns-tcp", corev1.ProtocolTCP, 53), testPort("", corev1.ProtocolTCP, 9153)), BuildOptions{}, false)
+		testPort("dns", corev1.ProtocolUDP, 53), testPort("dns-tcp", corev1.ProtocolTCP, 53), testPort("", corev1.ProtocolTCP, 9153)), index.BuildOptions{}, false)
 	if got := svc.SRVTargets("", ""); len(got) != 2 {
 		t.Errorf("bare name: %d records, want 2 (53 and 9153)", len(got))
 	}

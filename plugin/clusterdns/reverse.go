@@ -8,6 +8,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
 // reverse answers a name in a reverse zone: PTR for addresses of services
@@ -34,7 +35,7 @@ func (l *lookup) reverse(rel string) result {
 // ptr answers the PTR records of one address. A ClusterIP names its service
 // alone; otherwise every endpoint name with that address answers.
 func (l *lookup) ptr(addr netip.Addr) result {
-	owners, ok := l.snap.Reverse.Get(KeyOf(addr))
+	owners, ok := l.snap.Reverse.Get(index.KeyOf(addr))
 	if !ok {
 		return resultNXDomain
 	}
@@ -42,7 +43,7 @@ func (l *lookup) ptr(addr netip.Addr) result {
 		return resultNoData
 	}
 	all := owners.All()
-	clusterIP := slices.ContainsFunc(all, func(o Owner) bool { return o.ClusterIP })
+	clusterIP := slices.ContainsFunc(all, func(o index.Owner) bool { return o.ClusterIP })
 	var targets []string
 	for _, o := range all {
 		e, ok := l.snap.Services.Get(*o.Service)
@@ -55,7 +56,7 @@ func (l *lookup) ptr(addr netip.Addr) result {
 		}
 		for _, ep := range e.Endpoints {
 			if ep.Addr == addr {
-				targets = append(targets, EndpointLabel(ep)+"."+e.Owner)
+				targets = append(targets, index.EndpointLabel(ep)+"."+e.Owner)
 			}
 		}
 	}

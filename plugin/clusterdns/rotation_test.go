@@ -14,6 +14,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
 func TestPackedWindow(t *testing.T) {
@@ -36,7 +38,7 @@ func TestPackedWindow(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var ctr atomic.Uint32
 			ctr.Store(tc.start)
-			first, second := PackedWindow(list, 1, tc.k, &ctr)
+			first, second := index.PackedWindow(list, 1, tc.k, &ctr)
 			if got := append(slices.Clone(first), second...); !slices.Equal(got, tc.want) {
 				t.Errorf("window %v, want %v", got, tc.want)
 			}
@@ -175,7 +177,7 @@ func checkRotation(t *testing.T, types []rotationQuery) {
 // every record, in the same order each time.
 func TestMaxAnswersUnset(t *testing.T) {
 	c := newTestPlugin(t, nil, rotationObjects()...)
-	e, _ := c.index.Load().Services.Get(ServiceKey{Name: "many", Namespace: "prod"})
+	e, _ := c.index.Load().Services.Get(index.ServiceKey{Name: "many", Namespace: "prod"})
 	if e == nil || e.Rotation != nil {
 		t.Fatalf("entry %+v: want one without rotation state", e)
 	}

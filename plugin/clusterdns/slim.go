@@ -15,6 +15,7 @@ import (
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
 // The slimmer is the informers' transform: it runs before an object enters
@@ -25,14 +26,14 @@ import (
 // what its index entry is built from.
 type service struct {
 	objectMeta
-	Service
+	index.Service
 }
 
 // endpointSlice is what clusterdns keeps of a discovery/v1 EndpointSlice:
 // its key, when it changed, and what index entries are built from.
 type endpointSlice struct {
 	objectMeta
-	Slice
+	index.Slice
 
 	// TriggerTime is the endpoints.kubernetes.io/last-change-trigger-time
 	// annotation in Unix nanoseconds, 0 if absent or unreadable: when the
@@ -166,7 +167,7 @@ func (sl slimmer) transform(obj any) (any, error) {
 }
 
 func slimService(s *corev1.Service) *service {
-	out := &service{objectMeta: slimMeta(&s.ObjectMeta), Service: Service{Selector: len(s.Spec.Selector) > 0}}
+	out := &service{objectMeta: slimMeta(&s.ObjectMeta), Service: index.Service{Selector: len(s.Spec.Selector) > 0}}
 	if !dnsname.IsDNSLabel(s.Name) || !dnsname.IsDNSLabel(s.Namespace) {
 		// A dot in a name would make its records answer for another
 		// service's names (a.b in ns is endpoint a of service b).
@@ -220,12 +221,12 @@ func slimIPs(kind string, raw []string) []netip.Addr {
 
 // slimPorts keeps the usable ports of a Service (or ServiceImport) of
 // kind, at most maxPorts; fields reads a port's name, protocol and number.
-func slimPorts[P any](kind string, ports []P, fields func(P) (name, proto string, port int32)) []Port {
+func slimPorts[P any](kind string, ports []P, fields func(P) (name, proto string, port int32)) []index.Port {
 	if len(ports) > maxPorts {
 		skipped(kind, reasonTooManyPorts)
 		ports = ports[:maxPorts]
 	}
-	var out []Port
+	var out []index.Port
 	for _, p := range ports {
 		name, proto, port := fields(p)
 		if sp, ok := slimPort(kind, name, proto, port); ok {
@@ -237,16 +238,16 @@ func slimPorts[P any](kind string, ports []P, fields func(P) (name, proto string
 
 // slimPort checks one port of a Service or EndpointSlice; a port whose
 // number is out of range or whose name cannot be a DNS label is skipped.
-func slimPort(kind, name, proto string, port int32) (Port, bool) {
+func slimPort(kind, name, proto string, port int32) (index.Port, bool) {
 	if port <= 0 || port > 65535 {
 		skipped(kind, reasonInvalidPort)
-		return Port{}, false
+		return index.Port{}, false
 	}
 	if name != "" && !dnsname.IsDNSLabel(name) {
 		skipped(kind, reasonInvalidPortName)
-		return Port{}, false
+		return index.Port{}, false
 	}
-	return Port{Name: lower(name), Proto: dnsname.Proto(proto), Number: uint16(port)}, true
+	return index.Port{Name: strings.ToLower(name), Proto: dnsname.Proto(proto), Number: uint16(port)}, true
 }
 
 // slice keeps the ready endpoints of a slice with their DNS names (and, when
@@ -254,7 +255,7 @@ func slimPort(kind, name, proto string, port int32) (Port, bool) {
 // another address type than IPv4 or IPv6 (the deprecated FQDN type) keep no
 // endpoints, nor do addresses that do not parse or fit the slice's family.
 func (sl slimmer) slice(s *discoveryv1.EndpointSlice) *endpointSlice {
-	out := &endpointSlice{objectMeta: slimMeta(&s.ObjectMeta), Slice: Slice{Service: s.Labels[discoveryv1.LabelServiceName]}}
+	out := &endpointSlice{objectMeta: slimMeta(&s.ObjectMeta), Slice: index.Slice{Service: s.Labels[discoveryv1.LabelServiceName]}}
 	if t, err := time.Parse(time.RFC3339Nano, s.Annotations[corev1.EndpointsLastChangeTriggerTime]); err == nil {
 		out.TriggerTime = t.UnixNano()
 	}
@@ -321,7 +322,7 @@ func (sl slimmer) slice(s *discoveryv1.EndpointSlice) *endpointSlice {
 				skipped(kindSlice, reasonInvalidAddress)
 				continue
 			}
-			*dst = append(*dst, Endpoint{Addr: ip.Unmap(), Name: name, Slice: &out.Slice})
+			*dst = append(*dst, index.Endpoint{Addr: ip.Unmap(), Name: name, Slice: &out.Slice})
 			if zone != "" && *zones == nil {
 				*zones = make([]string, len(*dst)-1, cap(*dst))
 			}
@@ -348,12 +349,12 @@ func servingTerminating(c discoveryv1.EndpointConditions) bool {
 func (sl slimmer) endpointName(e *discoveryv1.Endpoint) string {
 	if e.Hostname != nil {
 		if dnsname.ValidLabel(*e.Hostname) {
-			return lower(*e.Hostname)
+			return strings.ToLower(*e.Hostname)
 		}
 		skipped(kindSlice, reasonInvalidHostname)
 	}
 	if sl.endpointPodNames && e.TargetRef != nil && dnsname.ValidLabel(e.TargetRef.Name) {
-		return lower(e.TargetRef.Name)
+		return strings.ToLower(e.TargetRef.Name)
 	}
 	return ""
 }
@@ -413,7 +414,7 @@ func zoneName(z string) string {
 	if z == "" {
 		return ""
 	}
-	return unique.Make(lower(z)).Value()
+	return unique.Make(strings.ToLower(z)).Value()
 }
 
 // slimAPIMeta keeps the same fields as slimMeta for objects that stay API

@@ -18,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
 // snapshotFixture is a small cluster with every kind of object a snapshot
@@ -360,9 +362,9 @@ func BenchmarkSnapshot(b *testing.B) {
 		})
 		b.Run("load/"+size.String(), func(b *testing.B) {
 			for b.Loop() {
-				ctl := newController(cfg, newStores(cfg), New())
+				ctl := newController(cfg, newStores(cfg), index.New())
 				from, ok := serveSnapshotFile(&config{snapshotPath: path, labelSelector: cfg.labelSelector}, ctl)
-				if !ok || ctl.w.ix.Load().Services.Len() != size.services {
+				if !ok || ctl.w.Published().Services.Len() != size.services {
 					b.Fatalf("snapshot not served: %q", from)
 				}
 			}

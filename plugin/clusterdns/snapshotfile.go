@@ -13,6 +13,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
 // A snapshot file holds the slim objects of the stores, so a server that
@@ -248,7 +250,7 @@ func putStrings(b []byte, ss []string) []byte {
 	return b
 }
 
-func putEndpoints(b []byte, eps []Endpoint) []byte {
+func putEndpoints(b []byte, eps []index.Endpoint) []byte {
 	b = binary.AppendUvarint(b, uint64(len(eps)))
 	for _, ep := range eps {
 		b = putAddr(b, ep.Addr)
@@ -278,7 +280,7 @@ func putAddrs(b []byte, addrs []netip.Addr) []byte {
 	return b
 }
 
-func putPorts(b []byte, ports []Port) []byte {
+func putPorts(b []byte, ports []index.Port) []byte {
 	b = binary.AppendUvarint(b, uint64(len(ports)))
 	for _, p := range ports {
 		b = putString(b, p.Name)
@@ -452,10 +454,10 @@ func (r *snapshotReader) zones(n int) []string {
 	return out
 }
 
-func (r *snapshotReader) endpoints(sl *endpointSlice) []Endpoint {
-	var out []Endpoint
+func (r *snapshotReader) endpoints(sl *endpointSlice) []index.Endpoint {
+	var out []index.Endpoint
 	for range r.count() {
-		out = append(out, Endpoint{Addr: r.addr(), Name: r.string(), Slice: &sl.Slice})
+		out = append(out, index.Endpoint{Addr: r.addr(), Name: r.string(), Slice: &sl.Slice})
 	}
 	return out
 }
@@ -480,10 +482,10 @@ func (r *snapshotReader) addr() netip.Addr {
 	return a
 }
 
-func (r *snapshotReader) ports() []Port {
-	var out []Port
+func (r *snapshotReader) ports() []index.Port {
+	var out []index.Port
 	for range r.count() {
-		p := Port{Name: r.string(), Proto: r.string()}
+		p := index.Port{Name: r.string(), Proto: r.string()}
 		n := r.uvarint()
 		if n == 0 || n > 65535 {
 			r.fail()

@@ -12,6 +12,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
 // errNotSynced refuses a transfer before the caches synced: a partial zone
@@ -61,7 +62,7 @@ func serialBefore(a, b uint32) bool {
 // zoneTransfer lists one zone of one snapshot.
 type zoneTransfer struct {
 	c    *ClusterDNS
-	snap *View
+	snap *index.View
 	zone string
 }
 
@@ -86,13 +87,8 @@ func (x *zoneTransfer) send(ch chan<- []dns.RR) {
 		x.lookup("dns-version."+x.zone, dns.TypeTXT))
 
 	services := x.snap.ServicesIn(x.c.cfg.isMulticluster(x.zone))
-	var keys []ServiceKey
-	for _, shard := range services.shards {
-		for k := range shard {
-			keys = append(keys, k)
-		}
-	}
-	slices.SortFunc(keys, func(a, b ServiceKey) int {
+	keys := services.Keys()
+	slices.SortFunc(keys, func(a, b index.ServiceKey) int {
 		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 	})
 	for _, k := range keys {
@@ -107,12 +103,10 @@ func (x *zoneTransfer) send(ch chan<- []dns.RR) {
 		return // insecure pod names are every address: not a zone's content
 	}
 	var pods []dns.RR
-	for _, shard := range x.snap.Pods.shards {
-		for k := range shard {
-			owner := dnsname.Dashed(k.Addr) + "." + k.Namespace + ".pod." + x.zone
-			pods = append(pods, x.lookup(owner, dns.TypeA)...)
-			pods = append(pods, x.lookup(owner, dns.TypeAAAA)...)
-		}
+	for _, k := range x.snap.Pods.Keys() {
+		owner := dnsname.Dashed(k.Addr) + "." + k.Namespace + ".pod." + x.zone
+		pods = append(pods, x.lookup(owner, dns.TypeA)...)
+		pods = append(pods, x.lookup(owner, dns.TypeAAAA)...)
 	}
 	slices.SortFunc(pods, func(a, b dns.RR) int { return cmp.Compare(a.String(), b.String()) })
 	if len(pods) > 0 {
@@ -122,17 +116,17 @@ func (x *zoneTransfer) send(ch chan<- []dns.RR) {
 
 // service returns the RRsets of a service: at its name, at its endpoints'
 // names and at the _<port>._<proto> names of its named ports.
-func (x *zoneTransfer) service(e *Entry) []dns.RR {
+func (x *zoneTransfer) service(e *index.Entry) []dns.RR {
 	base := e.Owner + "." + x.zone
 	if e.CNAME != "" {
 		return x.lookup(base, dns.TypeCNAME)
 	}
 	rrs := slices.Concat(x.lookup(base, dns.TypeA), x.lookup(base, dns.TypeAAAA), x.lookup(base, dns.TypeSRV))
 	labels := make(map[string]bool, len(e.Endpoints))
-	seenSlices := make(map[*Slice]bool)
+	seenSlices := make(map[*index.Slice]bool)
 	ports := e.Ports
 	for _, ep := range e.Endpoints {
-		if label := EndpointOwner(ep); !labels[label] {
+		if label := index.EndpointOwner(ep); !labels[label] {
 			labels[label] = true
 			rrs = append(rrs, x.lookup(label+"."+base, dns.TypeA)...)
 			rrs = append(rrs, x.lookup(label+"."+base, dns.TypeAAAA)...)

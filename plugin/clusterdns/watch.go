@@ -20,6 +20,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 	mcsclient "sigs.k8s.io/mcs-api/pkg/client/clientset/versioned"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
 // apiSource feeds the stores from informers on the Kubernetes API.
@@ -309,7 +311,7 @@ func sliceChange(old, cur *endpointSlice, now time.Time) change {
 
 // sameSlice reports whether two versions of a slice give the same answers.
 func sameSlice(a, b *endpointSlice) bool {
-	same := func(x, y Endpoint) bool { return x.Addr == y.Addr && x.Name == y.Name }
+	same := func(x, y index.Endpoint) bool { return x.Addr == y.Addr && x.Name == y.Name }
 	return a.Service == b.Service && a.Cluster == b.Cluster && slices.Equal(a.Ports, b.Ports) &&
 		slices.EqualFunc(a.Ready, b.Ready, same) && slices.EqualFunc(a.Terminating, b.Terminating, same) &&
 		slices.Equal(a.Zones, b.Zones) && slices.Equal(a.TermZones, b.TermZones)

@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
 // startFake runs the plugin's API source against a fake clientset holding
@@ -64,12 +66,12 @@ func eventuallyWithin(t *testing.T, timeout time.Duration, what string, cond fun
 // addrsOf returns the addresses published at a service name "<svc>.<ns>.svc".
 func addrsOf(c *ClusterDNS, rel string) []string {
 	svc, ns, _ := strings.Cut(strings.TrimSuffix(rel, ".svc"), ".")
-	e, ok := c.index.Load().Services.Get(ServiceKey{Name: svc, Namespace: ns})
+	e, ok := c.index.Load().Services.Get(index.ServiceKey{Name: svc, Namespace: ns})
 	if !ok {
 		return nil
 	}
 	var out []string
-	for _, ip := range append(Unpack(e.A4, 4), Unpack(e.A6, 16)...) {
+	for _, ip := range append(index.Unpack(e.A4, 4), index.Unpack(e.A6, 16)...) {
 		out = append(out, ip.String())
 	}
 	return out
@@ -113,7 +115,7 @@ func TestWatchLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "headless without ready endpoints gone", func() bool { return addrsOf(c, "db.prod.svc") == nil })
-	if _, ok := c.index.Load().Reverse.Get(KeyOf(netip.MustParseAddr("10.244.1.1"))); ok {
+	if _, ok := c.index.Load().Reverse.Get(index.KeyOf(netip.MustParseAddr("10.244.1.1"))); ok {
 		t.Error("PTR of a deleted endpoint is still served")
 	}
 
@@ -124,10 +126,10 @@ func TestWatchLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "web became a CNAME", func() bool {
-		e, ok := c.index.Load().Services.Get(ServiceKey{Name: "web", Namespace: "prod"})
+		e, ok := c.index.Load().Services.Get(index.ServiceKey{Name: "web", Namespace: "prod"})
 		return ok && e.CNAME == "web.example.com."
 	})
-	if _, ok := c.index.Load().Reverse.Get(KeyOf(netip.MustParseAddr("10.96.0.20"))); ok {
+	if _, ok := c.index.Load().Reverse.Get(index.KeyOf(netip.MustParseAddr("10.96.0.20"))); ok {
 		t.Error("PTR of the old ClusterIP is still served")
 	}
 
@@ -142,7 +144,7 @@ func TestWatchLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "namespace gone", func() bool {
-		_, ok := c.index.Load().Services.Get(ServiceKey{Name: "web", Namespace: "prod"})
+		_, ok := c.index.Load().Services.Get(index.ServiceKey{Name: "web", Namespace: "prod"})
 		_, ns := c.index.Load().Namespaces.Get("prod")
 		return !ok && !ns
 	})
@@ -162,7 +164,7 @@ func TestWatchNamespaceScope(t *testing.T) {
 	if addrsOf(c, "web.dev.svc") != nil {
 		t.Error("dev/web served although dev is not in namespaces")
 	}
-	if _, ok := c.index.Load().Reverse.Get(KeyOf(netip.MustParseAddr("10.96.0.30"))); ok {
+	if _, ok := c.index.Load().Reverse.Get(index.KeyOf(netip.MustParseAddr("10.96.0.30"))); ok {
 		t.Error("PTR reveals a service of a namespace that is not served")
 	}
 }
@@ -175,7 +177,7 @@ func TestWatchPodsVerified(t *testing.T) {
 	pod.Status.Phase = corev1.PodRunning
 	pod.Status.PodIPs = []corev1.PodIP{{IP: "10.244.0.9"}}
 	c, cs := startFake(t, cfg, testNamespace("prod"), pod)
-	key := PodKey{Namespace: "prod", Addr: netip.MustParseAddr("10.244.0.9")}
+	key := index.PodKey{Namespace: "prod", Addr: netip.MustParseAddr("10.244.0.9")}
 	if _, ok := c.index.Load().Pods.Get(key); !ok {
 		t.Fatal("running pod not indexed")
 	}

@@ -1,4 +1,4 @@
-package clusterdns
+package index
 
 import (
 	"net/netip"
@@ -38,9 +38,9 @@ func TestIndexWriterReplacesAndRemoves(t *testing.T) {
 	if second.Serial <= first.Serial {
 		t.Errorf("serial %d not after %d", second.Serial, first.Serial)
 	}
-	// The earlier snapshot is untouched.
+	// The earlier view is untouched.
 	if _, ok := first.Reverse.Get(KeyOf(netip.MustParseAddr("10.0.0.1"))); !ok {
-		t.Error("published snapshot was modified")
+		t.Error("published view was modified")
 	}
 
 	// An address owned by two services keeps the other owner when one goes.

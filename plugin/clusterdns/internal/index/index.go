@@ -1,4 +1,10 @@
-package clusterdns
+// Package index holds what clusterdns answers from: copy-on-write tables
+// published as immutable views, and the entry of each service, built from
+// plain inputs (Service, Slice). A query loads one View with an atomic
+// load and reads it without locks; one Writer batches changes into the next
+// view. It imports no Kubernetes package: the layers above turn API objects
+// into its inputs.
+package index
 
 import (
 	"net/netip"
@@ -7,8 +13,8 @@ import (
 	"time"
 )
 
-// snapshot is one published, immutable view of everything clusterdns serves.
-// A query loads the current snapshot once and answers from it alone.
+// View is one published, immutable version of everything clusterdns serves.
+// A query loads the current view once and answers from it alone.
 type View struct {
 	Serial uint32
 	// services holds the served Services of exposed namespaces.
@@ -34,7 +40,7 @@ type View struct {
 	ClientZones *Map[AddrKey, string]
 }
 
-// ptrOwner is a service that owns an address: as its ClusterIP, or as the
+// Owner is a service that owns an address: as its ClusterIP, or as the
 // address of one of its endpoints. The key pointer is stable for the life of
 // the service, so an owner need not change when the service's entry does.
 type Owner struct {
@@ -42,14 +48,14 @@ type Owner struct {
 	ClusterIP bool
 }
 
-// ptrOwners are the owners of one address; nearly always exactly one, so
+// Owners are the owners of one address; nearly always exactly one, so
 // the rare others sit behind a pointer to keep the common entry small.
 type Owners struct {
 	first Owner
 	more  *[]Owner
 }
 
-// all returns every owner.
+// All returns every owner.
 func (o Owners) All() []Owner {
 	if o.more == nil {
 		return []Owner{o.first}
@@ -57,25 +63,26 @@ func (o Owners) All() []Owner {
 	return append([]Owner{o.first}, *o.more...)
 }
 
-// addrKey is an address as a reverse map key: 16 bytes, IPv4 in its
+// AddrKey is an address as a reverse map key: 16 bytes, IPv4 in its
 // IPv4-mapped form (a netip.Addr key would take 24).
 type AddrKey [16]byte
 
+// KeyOf returns the key of an address.
 func KeyOf(a netip.Addr) AddrKey { return a.As16() }
 
-// podKey identifies a pod address in a namespace.
+// PodKey identifies a pod address in a namespace.
 type PodKey struct {
 	Namespace string
 	Addr      netip.Addr
 }
 
-// Index publishes snapshots. Reads are a single atomic load; all writes go
+// Index publishes views. Reads are a single atomic load; all writes go
 // through one indexWriter.
 type Index struct {
 	cur atomic.Pointer[View]
 }
 
-// newIndex returns an index holding an empty snapshot.
+// New returns an index holding an empty view.
 func New() *Index {
 	ix := &Index{}
 	ix.cur.Store(&View{
@@ -91,7 +98,7 @@ func New() *Index {
 	return ix
 }
 
-// servicesIn returns the services of a zone: the ServiceImports in a
+// ServicesIn returns the services of a zone: the ServiceImports in a
 // multicluster zone, else the Services.
 func (s *View) ServicesIn(multicluster bool) *Map[ServiceKey, *Entry] {
 	if multicluster {
@@ -100,11 +107,11 @@ func (s *View) ServicesIn(multicluster bool) *Map[ServiceKey, *Entry] {
 	return s.Services
 }
 
-// load returns the current snapshot.
+// Load returns the current view.
 func (ix *Index) Load() *View { return ix.cur.Load() }
 
-// indexWriter owns the write side of an Index and batches changes into one
-// published snapshot. It is not safe for concurrent use.
+// Writer owns the write side of an Index and batches changes into one
+// published view. It is not safe for concurrent use.
 type Writer struct {
 	ix   *Index
 	keys map[ServiceKey]*ServiceKey // the stable key pointer of every served service
@@ -121,11 +128,12 @@ type Writer struct {
 	endpoints   int // endpoints of the served entries, for the index size metric
 }
 
+// NewWriter returns the writer of ix.
 func NewWriter(ix *Index) *Writer {
 	return &Writer{ix: ix, keys: make(map[ServiceKey]*ServiceKey)}
 }
 
-// begin starts a batch on top of the published snapshot.
+// Begin starts a batch on top of the published view.
 func (w *Writer) Begin() {
 	cur := w.ix.Load()
 	w.services = cur.Services.Edit()
@@ -139,7 +147,7 @@ func (w *Writer) Begin() {
 	w.changed = false
 }
 
-// commit publishes the batch if it changed anything and reports whether it did.
+// Commit publishes the batch if it changed anything and reports whether it did.
 func (w *Writer) Commit() bool {
 	if !w.changed {
 		return false
@@ -159,20 +167,20 @@ func (w *Writer) Commit() bool {
 	return true
 }
 
-// nextSerial returns the SOA serial of the next snapshot: one more than the
+// nextSerial returns the SOA serial of the next view: one more than the
 // last, and never behind the clock, so serials keep growing across restarts
 // as long as changes average fewer than one per second.
 func nextSerial(prev uint32, now time.Time) uint32 {
 	return max(prev+1, uint32(now.Unix()))
 }
 
-// exposed reports whether a namespace's names are served.
+// Exposed reports whether a namespace's names are served.
 func (w *Writer) Exposed(ns string) bool {
 	_, ok := w.namespaces.Get(ns)
 	return ok
 }
 
-// setNamespace marks a namespace as served or not.
+// SetNamespace marks a namespace as served or not.
 func (w *Writer) SetNamespace(ns string, exposed bool) {
 	if w.Exposed(ns) == exposed {
 		return
@@ -185,7 +193,7 @@ func (w *Writer) SetNamespace(ns string, exposed bool) {
 	}
 }
 
-// setService replaces the entry of a service; nil removes it. Only the
+// SetService replaces the entry of a service; nil removes it. Only the
 // addresses whose ownership changed touch the reverse maps.
 func (w *Writer) SetService(k ServiceKey, e *Entry) {
 	old, _ := w.services.Get(k)
@@ -218,7 +226,7 @@ func (w *Writer) SetService(k ServiceKey, e *Entry) {
 	w.services.Set(k, e)
 }
 
-// setImport replaces the entry of a ServiceImport; nil removes it.
+// SetImport replaces the entry of a ServiceImport; nil removes it.
 // Imports own no addresses: PTR records name the Services of this cluster
 // only, as with the kubernetes plugin.
 func (w *Writer) SetImport(k ServiceKey, e *Entry) {
@@ -264,7 +272,7 @@ func ownedAddrs(e *Entry) map[netip.Addr]bool {
 	return owned
 }
 
-// unpack returns the addresses of a packed list.
+// Unpack returns the addresses of a packed list.
 func Unpack(packed []byte, size int) []netip.Addr {
 	var out []netip.Addr
 	for i := 0; i+size <= len(packed); i += size {
@@ -274,7 +282,7 @@ func Unpack(packed []byte, size int) []netip.Addr {
 	return out
 }
 
-// setPod records or forgets a pod address, for `pods verified`.
+// SetPod records or forgets a pod address, for `pods verified`.
 func (w *Writer) SetPod(k PodKey, present bool) {
 	_, had := w.pods.Get(k)
 	if had == present {
@@ -346,3 +354,22 @@ func (w *Writer) walkReverseTree(addr netip.Addr, delta int32) {
 		}
 	}
 }
+
+// Published returns the view last published.
+func (w *Writer) Published() *View { return w.ix.Load() }
+
+// Endpoints returns how many endpoints the served entries have.
+func (w *Writer) Endpoints() int { return w.endpoints }
+
+// MarkChanged makes the batch publish even if nothing in it changed, as
+// the first build must, for an empty cluster too.
+func (w *Writer) MarkChanged() { w.changed = true }
+
+// NamespaceKeys returns the exposed namespaces of the batch.
+func (w *Writer) NamespaceKeys() []string { return w.namespaces.Keys() }
+
+// ServiceKeys returns the services of the batch.
+func (w *Writer) ServiceKeys() []ServiceKey { return w.services.Keys() }
+
+// ImportKeys returns the ServiceImports of the batch.
+func (w *Writer) ImportKeys() []ServiceKey { return w.imports.Keys() }

@@ -1,4 +1,4 @@
-package clusterdns
+package index
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ type ordered[K any] interface {
 	compare(K) int
 }
 
-// cowTable is an immutable, sharded table like cowMap, stored as sorted
+// Table is an immutable, sharded table like cowMap, stored as sorted
 // arrays instead of hash maps: an entry costs its key and value and
 // nothing more, which matters for the reverse index (one entry per
 // address in the cluster). Lookups are binary searches in one shard.
@@ -25,7 +25,7 @@ type tableEntry[K ordered[K], V any] struct {
 	val V
 }
 
-// get returns the value stored under k.
+// Get returns the value stored under k.
 func (t *Table[K, V]) Get(k K) (V, bool) {
 	shard := t.shards[shardOf(k)]
 	if i, ok := slices.BinarySearchFunc(shard, k, func(e tableEntry[K, V], k K) int { return e.key.compare(k) }); ok {
@@ -35,7 +35,7 @@ func (t *Table[K, V]) Get(k K) (V, bool) {
 	return zero, false
 }
 
-// len returns the number of entries.
+// Len returns the number of entries.
 func (t *Table[K, V]) Len() int { return t.n }
 
 // tableChange is a pending set (del false) or delete of one key.
@@ -44,7 +44,7 @@ type tableChange[V any] struct {
 	del bool
 }
 
-// cowTableEdit builds the next version of a cowTable. Changes wait in small
+// TableEdit builds the next version of a cowTable. Changes wait in small
 // maps and are merged into copies of the touched shards by done.
 type TableEdit[K ordered[K], V any] struct {
 	base    *Table[K, V]
@@ -52,12 +52,12 @@ type TableEdit[K ordered[K], V any] struct {
 	n       int
 }
 
-// edit starts a new version of t; t itself is never modified.
+// Edit starts a new version of t; t itself is never modified.
 func (t *Table[K, V]) Edit() *TableEdit[K, V] {
 	return &TableEdit[K, V]{base: t, n: t.n}
 }
 
-// get reads the version being built.
+// Get reads the version being built.
 func (e *TableEdit[K, V]) Get(k K) (V, bool) {
 	if c, ok := e.pending[shardOf(k)][k]; ok {
 		return c.val, !c.del
@@ -73,7 +73,7 @@ func (e *TableEdit[K, V]) change(k K, c tableChange[V]) {
 	e.pending[i][k] = c
 }
 
-// set stores v under k.
+// Set stores v under k.
 func (e *TableEdit[K, V]) Set(k K, v V) {
 	if _, ok := e.Get(k); !ok {
 		e.n++
@@ -81,7 +81,7 @@ func (e *TableEdit[K, V]) Set(k K, v V) {
 	e.change(k, tableChange[V]{val: v})
 }
 
-// del removes k.
+// Delete removes k.
 func (e *TableEdit[K, V]) Delete(k K) {
 	if _, ok := e.Get(k); !ok {
 		return
@@ -90,7 +90,7 @@ func (e *TableEdit[K, V]) Delete(k K) {
 	e.change(k, tableChange[V]{del: true})
 }
 
-// done merges the changes and returns the new version. The edit must not
+// Done merges the changes and returns the new version. The edit must not
 // be used afterwards.
 func (e *TableEdit[K, V]) Done() *Table[K, V] {
 	next := &Table[K, V]{shards: e.base.shards, n: e.n}

@@ -1,4 +1,4 @@
-package clusterdns
+package index
 
 import (
 	"cmp"
@@ -102,7 +102,7 @@ func Build(k ServiceKey, svc *Service, slices []*Slice, o BuildOptions) *Entry {
 	if svc.ExternalName != "" {
 		// An ExternalName that looks like an IP is not a host name: it is not
 		// served at all (Kubernetes docs, Service "ExternalName" caveat).
-		target := lower(strings.TrimSuffix(svc.ExternalName, "."))
+		target := strings.ToLower(strings.TrimSuffix(svc.ExternalName, "."))
 		if !dnsname.ValidHost(target) {
 			return nil
 		}
@@ -347,10 +347,6 @@ func PackedIPs(packed []byte, size int) []net.IP {
 	return ips
 }
 
-// lower is strings.ToLower; Kubernetes names are already lower case, so it
-// rarely allocates.
-func lower(s string) string { return strings.ToLower(s) }
-
 // SRVTarget is one SRV record to answer: a port of the service name (eps
 // nil), or of an endpoint name (eps: every endpoint with that name).
 type SRVTarget struct {
@@ -397,3 +393,29 @@ func (e *Entry) SRVTargets(portName, proto string) []SRVTarget {
 	}
 	return out
 }
+
+// zoneFirst returns the addresses of an entry with those of zone z first,
+// then the others in their usual order.
+func zoneFirst(e, z *Entry) (a4, a6 []byte) {
+	in := make(map[netip.Addr]struct{}, len(z.Endpoints))
+	for _, ep := range z.Endpoints {
+		in[ep.Addr] = struct{}{}
+	}
+	a4 = append(make([]byte, 0, len(e.A4)), z.A4...)
+	a6 = append(make([]byte, 0, len(e.A6)), z.A6...)
+	for _, ip := range Unpack(e.A4, net.IPv4len) {
+		if _, ok := in[ip]; !ok {
+			a4 = append(a4, ip.AsSlice()...)
+		}
+	}
+	for _, ip := range Unpack(e.A6, net.IPv6len) {
+		if _, ok := in[ip]; !ok {
+			a6 = append(a6, ip.AsSlice()...)
+		}
+	}
+	return a4, a6
+}
+
+// Imported reports whether a slice is one an MCS implementation derived
+// for a ServiceImport.
+func (s *Slice) Imported() bool { return s.Cluster != "" }

@@ -1,4 +1,4 @@
-package clusterdns
+package index
 
 import (
 	"hash/maphash"
@@ -10,7 +10,7 @@ import (
 // 1/shardCount of the map instead of all of it.
 const shardCount = 64
 
-// cowMap is an immutable, sharded map. Readers use it without locks; a writer
+// Map is an immutable, sharded map. Readers use it without locks; a writer
 // derives the next version with edit, which shares every untouched shard.
 type Map[K comparable, V any] struct {
 	shards [shardCount]map[K]V
@@ -23,23 +23,23 @@ func shardOf[K comparable](k K) int {
 	return int(maphash.Comparable(hashSeed, k) % shardCount)
 }
 
-// get returns the value stored under k.
+// Get returns the value stored under k.
 func (m *Map[K, V]) Get(k K) (V, bool) {
 	v, ok := m.shards[shardOf(k)][k]
 	return v, ok
 }
 
-// len returns the number of entries.
+// Len returns the number of entries.
 func (m *Map[K, V]) Len() int { return m.n }
 
-// cowEdit builds the next version of a cowMap. It must not be used after the
+// MapEdit builds the next version of a cowMap. It must not be used after the
 // map it returns from done has been published.
 type MapEdit[K comparable, V any] struct {
 	m     *Map[K, V]
 	owned [shardCount]bool
 }
 
-// edit starts a new version of m; m itself is never modified.
+// Edit starts a new version of m; m itself is never modified.
 func (m *Map[K, V]) Edit() *MapEdit[K, V] {
 	next := &Map[K, V]{shards: m.shards, n: m.n}
 	return &MapEdit[K, V]{m: next}
@@ -57,10 +57,10 @@ func (e *MapEdit[K, V]) shard(k K) map[K]V {
 	return e.m.shards[i]
 }
 
-// get reads the version being built.
+// Get reads the version being built.
 func (e *MapEdit[K, V]) Get(k K) (V, bool) { return e.m.Get(k) }
 
-// set stores v under k.
+// Set stores v under k.
 func (e *MapEdit[K, V]) Set(k K, v V) {
 	s := e.shard(k)
 	if _, ok := s[k]; !ok {
@@ -69,7 +69,7 @@ func (e *MapEdit[K, V]) Set(k K, v V) {
 	s[k] = v
 }
 
-// del removes k.
+// Delete removes k.
 func (e *MapEdit[K, V]) Delete(k K) {
 	if _, ok := e.m.Get(k); !ok {
 		return
@@ -78,13 +78,16 @@ func (e *MapEdit[K, V]) Delete(k K) {
 	e.m.n--
 }
 
-// done returns the new version.
+// Done returns the new version.
 func (e *MapEdit[K, V]) Done() *Map[K, V] { return e.m }
 
-// keys returns every key of the version being built.
-func (e *MapEdit[K, V]) Keys() []K {
-	out := make([]K, 0, e.m.n)
-	for _, s := range e.m.shards {
+// Keys returns every key of the version being built.
+func (e *MapEdit[K, V]) Keys() []K { return e.m.Keys() }
+
+// Keys returns every key, in no particular order.
+func (m *Map[K, V]) Keys() []K {
+	out := make([]K, 0, m.n)
+	for _, s := range m.shards {
 		for k := range s {
 			out = append(out, k)
 		}
