@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
 // clientAddr returns the source address of a query, the one place every
@@ -34,4 +36,13 @@ func clientAddr(w dns.ResponseWriter) (netip.Addr, bool) {
 	}
 	addr, ok := netip.AddrFromSlice(ip)
 	return addr.Unmap(), ok
+}
+
+// clientOf returns the pod a query written to w came from.
+func (c *ClusterDNS) clientOf(w dns.ResponseWriter) (index.Client, bool) {
+	addr, ok := clientAddr(w)
+	if !ok {
+		return index.Client{}, false
+	}
+	return c.index.Load().Clients.Get(index.KeyOf(addr))
 }

@@ -2,13 +2,11 @@ package clusterdns
 
 import (
 	"context"
-	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
@@ -108,18 +106,12 @@ type controller struct {
 	// groupedImports every imported slice by ServiceImport; nil otherwise.
 	grouped, groupedImports map[string][]*index.Slice
 
-	synced  atomic.Bool
-	stale   staleness
-	podRefs map[index.PodKey]int    // how many pods hold each address
-	podHave map[string][]netip.Addr // addresses published per pod key
-	zoned   zoneClients             // client addresses' zones, for client_zone_first
-	// clientPods lists the pods (keys) holding each address, host-network
-	// pods excepted, to pick the one a query from that address comes from.
-	clientPods map[netip.Addr][]string
-	searches   map[string][]string       // autopath search path per namespace
-	onSync     func(time.Duration, bool) // observes each batch (duration, full)
-	warm       atomic.Bool               // the index holds a snapshot file's content, until synced
-	build      sync.Mutex                // serializes index builds of run and serveSnapshot
+	synced atomic.Bool
+	stale  staleness
+	pods   *podState                 // what pods and nodes contribute
+	onSync func(time.Duration, bool) // observes each batch (duration, full)
+	warm   atomic.Bool               // the index holds a snapshot file's content, until synced
+	build  sync.Mutex                // serializes index builds of run and serveSnapshot
 	// onPublish, if set, is told of each publication of live content.
 	onPublish func()
 	// onProgrammed observes the programming latency of each timed change
@@ -158,13 +150,8 @@ func newController(cfg *config, st stores, ix *index.Index) *controller {
 		podKeys:  make(map[string]struct{}),
 		nodeKeys: make(map[string]struct{}),
 		imports:  make(map[string]struct{}),
-		zoned:    newZoneClients(),
 		kick:     make(chan struct{}, 1),
-		podRefs:  make(map[index.PodKey]int),
-		podHave:  make(map[string][]netip.Addr),
-
-		clientPods: make(map[netip.Addr][]string),
-		searches:   make(map[string][]string),
+		pods:     newPodState(cfg),
 	}
 }
 
@@ -201,6 +188,11 @@ func (c *controller) markNamespace(ns string) {
 // markPod queues a pod ("<ns>/<name>") for `pods verified`.
 func (c *controller) markPod(key string) {
 	c.mark(func() { c.podKeys[key] = struct{}{} })
+}
+
+// markNode queues a node whose zone may have changed.
+func (c *controller) markNode(name string) {
+	c.mark(func() { c.nodeKeys[name] = struct{}{} })
 }
 
 // markAll queues a rebuild of everything, e.g. after the file of objects changed.
@@ -279,7 +271,7 @@ func (c *controller) serveSnapshot(s *snapshotContent) (bool, error) {
 	}
 	// A controller on the file's stores that writes to the same index.
 	from := &controller{cfg: c.cfg, st: st, w: c.w, opts: c.opts,
-		podRefs: c.podRefs, podHave: c.podHave, clientPods: c.clientPods, searches: c.searches}
+		pods: c.pods}
 	c.build.Lock()
 	defer c.build.Unlock()
 	if c.synced.Load() {
@@ -325,10 +317,10 @@ func (c *controller) apply() bool {
 			c.syncService(key)
 		}
 		for key := range podKeys {
-			c.syncPod(key)
+			c.pods.sync(key, c.st, c.w)
 		}
 		for name := range nodeKeys {
-			c.syncNode(name)
+			c.pods.syncNode(name, c.st, c.w)
 		}
 		for key := range imports {
 			c.syncImport(key)
@@ -420,21 +412,7 @@ func (c *controller) rebuildAll() {
 		}
 	}
 	c.rebuildImports()
-	if c.st.pods != nil {
-		for key := range c.podHave {
-			if _, ok, _ := c.st.pods.GetByKey(key); !ok {
-				c.syncPod(key)
-			}
-		}
-		for key := range c.zoned.have {
-			if _, ok, _ := c.st.pods.GetByKey(key); !ok {
-				c.syncPod(key)
-			}
-		}
-		for _, key := range c.st.pods.ListKeys() {
-			c.syncPod(key)
-		}
-	}
+	c.pods.rebuild(c.st, c.w)
 }
 
 // syncNamespace updates whether ns is served and, if that changed, every
@@ -509,61 +487,4 @@ func (c *controller) syncService(key string) {
 		return
 	}
 	c.w.SetService(k, index.Build(k, &svc.Service, slices, c.opts))
-}
-
-// syncPod updates what one pod contributes: for `pods verified` its
-// addresses and which pod each identifies as a DNS client, for
-// client_zone_first its addresses' zone.
-func (c *controller) syncPod(key string) {
-	var p *pod
-	if obj, exists, _ := c.st.pods.GetByKey(key); exists {
-		p, _ = obj.(*pod)
-	}
-	if c.cfg.podMode == podsVerified {
-		c.syncPodRecords(key, p)
-	}
-	if c.cfg.clientZoneFirst {
-		c.syncClientPod(key, p)
-	}
-}
-
-// syncPodRecords updates the addresses one pod holds and the clients they
-// identify, for `pods verified`.
-func (c *controller) syncPodRecords(key string, p *pod) {
-	ns, _, err := cache.SplitMetaNamespaceKey(key)
-	if err != nil {
-		return
-	}
-	addrs := podAddrs(p)
-	old := c.podHave[key]
-	for _, a := range old {
-		k := index.PodKey{Namespace: ns, Addr: a}
-		c.podRefs[k]--
-		if c.podRefs[k] <= 0 {
-			delete(c.podRefs, k)
-			c.w.SetPod(k, false)
-		}
-	}
-	delete(c.podHave, key)
-	for _, a := range addrs {
-		k := index.PodKey{Namespace: ns, Addr: a}
-		c.podRefs[k]++
-		c.w.SetPod(k, true)
-	}
-	if len(addrs) > 0 {
-		c.podHave[key] = addrs
-	}
-	c.syncClients(key, old, addrs, p)
-}
-
-// podAddrs returns the addresses of a pod that is not finished; none for nil.
-func podAddrs(p *pod) []netip.Addr {
-	if p == nil {
-		return nil
-	}
-	switch p.phase {
-	case corev1.PodSucceeded, corev1.PodFailed, corev1.PodUnknown:
-		return nil
-	}
-	return p.addrs
 }

@@ -485,3 +485,13 @@ func (l *lookup) soa() dns.RR {
 func (l *lookup) hdr(owner string, rrtype uint16, ttl uint32) dns.RR_Header {
 	return dns.RR_Header{Name: owner, Rrtype: rrtype, Class: dns.ClassINET, Ttl: ttl}
 }
+
+// clientZone returns the zone of the pod that sent the query, or "".
+func (l *lookup) clientZone() string {
+	a, ok := clientAddr(l.state.W)
+	if !ok {
+		return ""
+	}
+	zone, _ := l.snap.ClientZones.Get(index.KeyOf(a))
+	return zone
+}

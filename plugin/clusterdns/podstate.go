@@ -1,0 +1,297 @@
+package clusterdns
+
+import (
+	"net/netip"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
+)
+
+// podState is everything clusterdns derives from pods and nodes, kept from
+// one build of the index to the next, so a changed pod costs only its own
+// addresses:
+//
+//   - with `pods verified`, the addresses each pod holds (the names
+//     <dashed-ip>.<ns>.pod), and which pod a query from each address comes
+//     from (autopath's search path, the client metadata);
+//   - with `client_zone_first`, the zone of each client address: client
+//     address -> pod -> node -> the node's topology.kubernetes.io/zone label.
+//
+// It reads pods and nodes from whichever stores it is given (the
+// informers', or a snapshot file's) and writes what it derives through the
+// index writer. It is not safe for concurrent use; the controller's build
+// lock serializes it.
+type podState struct {
+	verified   bool     // `pods verified`
+	zoneFirst  bool     // `client_zone_first`
+	zone       string   // the primary zone, of the autopath search paths
+	hostSearch []string // the server's own search domains, after the cluster's
+
+	refs map[index.PodKey]int    // how many pods hold each address
+	have map[string][]netip.Addr // addresses published per pod key
+	// clients lists the pods (keys) holding each address, host-network
+	// pods excepted, to pick the one a query from that address comes from.
+	clients  map[netip.Addr][]string
+	searches map[string][]string // autopath search path per namespace
+	zoned    zoneClients
+}
+
+// zoneClients is what was published of each pod for client_zone_first.
+type zoneClients struct {
+	have   map[string]zonedPod            // by pod key, pods with a node
+	refs   map[netip.Addr]int             // how many pods hold each published address (host-network pods share one)
+	byNode map[string]map[string]struct{} // pod keys by node name
+}
+
+// zonedPod is one pod's addresses, node and the node's zone.
+type zonedPod struct {
+	addrs      []netip.Addr
+	node, zone string
+}
+
+func newPodState(cfg *config) *podState {
+	return &podState{
+		verified:   cfg.podMode == podsVerified,
+		zoneFirst:  cfg.clientZoneFirst,
+		zone:       cfg.primaryZone,
+		hostSearch: cfg.hostSearch,
+		refs:       make(map[index.PodKey]int),
+		have:       make(map[string][]netip.Addr),
+		clients:    make(map[netip.Addr][]string),
+		searches:   make(map[string][]string),
+		zoned: zoneClients{
+			have:   make(map[string]zonedPod),
+			refs:   make(map[netip.Addr]int),
+			byNode: make(map[string]map[string]struct{}),
+		},
+	}
+}
+
+// rebuild brings what is published of pods in line with the whole content
+// of st: pods that are gone are forgotten, every other pod synced again.
+func (s *podState) rebuild(st stores, w *index.Writer) {
+	if st.pods == nil {
+		return
+	}
+	for key := range s.have {
+		if _, ok, _ := st.pods.GetByKey(key); !ok {
+			s.sync(key, st, w)
+		}
+	}
+	for key := range s.zoned.have {
+		if _, ok, _ := st.pods.GetByKey(key); !ok {
+			s.sync(key, st, w)
+		}
+	}
+	for _, key := range st.pods.ListKeys() {
+		s.sync(key, st, w)
+	}
+}
+
+// sync updates what the pod with key ("<ns>/<name>") contributes, as st
+// now holds it.
+func (s *podState) sync(key string, st stores, w *index.Writer) {
+	var p *pod
+	if obj, exists, _ := st.pods.GetByKey(key); exists {
+		p, _ = obj.(*pod)
+	}
+	if s.verified {
+		s.syncRecords(key, p, st, w)
+	}
+	if s.zoneFirst {
+		s.syncZone(key, p, st, w)
+	}
+}
+
+// syncNode updates the zone of every pod on a node.
+func (s *podState) syncNode(name string, st stores, w *index.Writer) {
+	for key := range s.zoned.byNode[name] {
+		obj, _, _ := st.pods.GetByKey(key)
+		p, _ := obj.(*pod)
+		s.syncZone(key, p, st, w)
+	}
+}
+
+// syncRecords updates the addresses one pod holds (p nil: gone) and the
+// clients they identify, for `pods verified`.
+func (s *podState) syncRecords(key string, p *pod, st stores, w *index.Writer) {
+	ns, _, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		return
+	}
+	addrs := podAddrs(p)
+	old := s.have[key]
+	for _, a := range old {
+		k := index.PodKey{Namespace: ns, Addr: a}
+		s.refs[k]--
+		if s.refs[k] <= 0 {
+			delete(s.refs, k)
+			w.SetPod(k, false)
+		}
+	}
+	delete(s.have, key)
+	for _, a := range addrs {
+		k := index.PodKey{Namespace: ns, Addr: a}
+		s.refs[k]++
+		w.SetPod(k, true)
+	}
+	if len(addrs) > 0 {
+		s.have[key] = addrs
+	}
+	s.syncClients(key, old, addrs, p, st, w)
+}
+
+// syncClients moves pod key from the addresses it held (old) to those it
+// holds now (cur) and picks again the client pod of each of them. Pods on
+// the host network are never clients: their address is their node's, which
+// every host-network pod and the node itself share.
+func (s *podState) syncClients(key string, old, cur []netip.Addr, p *pod, st stores, w *index.Writer) {
+	for _, a := range old {
+		keys := slices.DeleteFunc(s.clients[a], func(k string) bool { return k == key })
+		if len(keys) == 0 {
+			delete(s.clients, a)
+		} else {
+			s.clients[a] = keys
+		}
+	}
+	if p != nil && !p.hostNetwork {
+		for _, a := range cur {
+			s.clients[a] = append(s.clients[a], key)
+		}
+	}
+	for _, a := range old {
+		s.pickClient(a, st, w)
+	}
+	for _, a := range cur {
+		if !slices.Contains(old, a) {
+			s.pickClient(a, st, w)
+		}
+	}
+}
+
+// pickClient publishes the pod that best explains a query from addr.
+func (s *podState) pickClient(addr netip.Addr, st stores, w *index.Writer) {
+	var best *pod
+	for _, key := range s.clients[addr] {
+		obj, ok, _ := st.pods.GetByKey(key)
+		if p, _ := obj.(*pod); ok && p != nil && (best == nil || preferClient(p, best)) {
+			best = p
+		}
+	}
+	if best == nil {
+		w.SetClient(addr, index.Client{}, false)
+		return
+	}
+	w.SetClient(addr, index.Client{Namespace: best.Namespace, Name: best.Name, Search: s.searchOf(best.Namespace)}, true)
+}
+
+// searchOf returns the search path of the pods of namespace ns, built once
+// per namespace.
+func (s *podState) searchOf(ns string) []string {
+	path, ok := s.searches[ns]
+	if !ok {
+		path = dnsname.SearchPath(ns, s.zone, s.hostSearch)
+		s.searches[ns] = path
+	}
+	return path
+}
+
+// syncZone publishes the zone of one pod's addresses (p nil: gone), for
+// client_zone_first.
+func (s *podState) syncZone(key string, p *pod, st stores, w *index.Writer) {
+	var now zonedPod
+	if p != nil && p.node != "" {
+		now = zonedPod{addrs: podAddrs(p), node: p.node, zone: zoneOfNode(st, p.node)}
+	}
+	old := s.zoned.have[key]
+	if now.zone == old.zone && now.node == old.node && slices.Equal(now.addrs, old.addrs) {
+		return
+	}
+	if old.zone != "" {
+		for _, a := range old.addrs {
+			s.zoned.refs[a]--
+			if s.zoned.refs[a] <= 0 {
+				delete(s.zoned.refs, a)
+				w.SetClientZone(a, "")
+			}
+		}
+	}
+	if old.node != "" {
+		delete(s.zoned.byNode[old.node], key)
+		if len(s.zoned.byNode[old.node]) == 0 {
+			delete(s.zoned.byNode, old.node)
+		}
+	}
+	delete(s.zoned.have, key)
+	if now.node == "" {
+		return
+	}
+	s.zoned.have[key] = now
+	if s.zoned.byNode[now.node] == nil {
+		s.zoned.byNode[now.node] = make(map[string]struct{})
+	}
+	s.zoned.byNode[now.node][key] = struct{}{}
+	if now.zone == "" {
+		return
+	}
+	for _, a := range now.addrs {
+		s.zoned.refs[a]++
+		w.SetClientZone(a, now.zone)
+	}
+}
+
+// zoneOfNode returns the zone of the named node in st, or "".
+func zoneOfNode(st stores, name string) string {
+	if name == "" || st.nodes == nil {
+		return ""
+	}
+	obj, _, _ := st.nodes.GetByKey(name)
+	n, _ := obj.(*node)
+	return nodeZone(n)
+}
+
+// nodeZone returns a node's zone, or "".
+func nodeZone(n *node) string {
+	if n == nil {
+		return ""
+	}
+	return n.zone
+}
+
+// podAddrs returns the addresses of a pod that is not finished; none for nil.
+func podAddrs(p *pod) []netip.Addr {
+	if p == nil {
+		return nil
+	}
+	switch p.phase {
+	case corev1.PodSucceeded, corev1.PodFailed, corev1.PodUnknown:
+		return nil
+	}
+	return p.addrs
+}
+
+// preferClient reports whether a, rather than b, is the pod a query from an
+// address both hold comes from. Addresses are reused once a pod is gone,
+// but the old pod's object can outlive it for a while (graceful deletion,
+// a slow kubelet), so a pod being deleted loses to one that is not, a
+// running pod wins over a pending one, and then the newest wins. The names
+// break ties so the choice does not depend on event order.
+func preferClient(a, b *pod) bool {
+	if a.deleting != b.deleting {
+		return !a.deleting
+	}
+	if ar, br := a.phase == corev1.PodRunning, b.phase == corev1.PodRunning; ar != br {
+		return ar
+	}
+	if a.created != b.created {
+		return a.created > b.created
+	}
+	if a.Namespace != b.Namespace {
+		return a.Namespace < b.Namespace
+	}
+	return a.Name < b.Name
+}
