@@ -32,7 +32,7 @@ func verifiedPlugins(t *testing.T, objs ...runtime.Object) (*ClusterDNS, *kubern
 	return newTestPlugin(t, cfg, objs...), k
 }
 
-// TestPluginDifferencesFromUpstream shows README differences 22 to 24, in
+// TestPluginDifferencesFromUpstream shows DIFFERENCES.md items 22 to 24, in
 // what the two plugins give autopath, transfer and metadata.
 func TestPluginDifferencesFromUpstream(t *testing.T) {
 	const nodeIP = "10.0.0.5"

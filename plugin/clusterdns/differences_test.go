@@ -68,7 +68,7 @@ type diffAnswer struct {
 
 // TestDifferencesFromUpstream asks CoreDNS's kubernetes plugin and ours the
 // same questions about the same objects, one row per observable item of the
-// "Differences from the kubernetes plugin" list in README.md (the number in
+// list in DIFFERENCES.md (the number in
 // each row). Items that ServeDNS on a fixed set of objects cannot show are
 // not in this table: 9 (the SOA serial moves only when objects change), 15
 // (where objects are cut down) and 20 (metrics). 16 and the options of 17
@@ -353,7 +353,7 @@ func sameRecords(section string, rrs []dns.RR, want []string) string {
 // TestOptionDifferencesFromUpstream gives both parsers the same stanzas.
 // clusterdns rejects each with an error that names the option and the
 // Corefile line; upstream accepts it, or rejects it without saying where
-// (README differences 16 and 17).
+// (DIFFERENCES.md items 16 and 17).
 func TestOptionDifferencesFromUpstream(t *testing.T) {
 	tests := []struct {
 		diff           int

@@ -13,9 +13,9 @@ import (
 )
 
 // comparison is one query put to both plugins; when their answers differ,
-// diff must name the item of "Differences from the kubernetes plugin" in
-// plugin/clusterdns/README.md that explains it, and when they agree diff
-// must be 0, so that the numbers stay true as either plugin changes.
+// diff must name the item of plugin/clusterdns/DIFFERENCES.md that
+// explains it, and when they agree diff must be 0, so that the numbers
+// stay true as either plugin changes.
 type comparison struct {
 	name  string
 	qtype uint16
