@@ -2,7 +2,6 @@ package clusterdns
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -88,10 +87,9 @@ func sliceImportKey(s *endpointSlice) string {
 // controller turns changes of the stores into published snapshots: it
 // collects what changed (services, namespaces, pods) and rebuilds only that.
 type controller struct {
-	cfg  *config
-	st   stores
-	w    *index.Writer
-	opts index.BuildOptions
+	cfg *config
+	st  stores
+	w   *index.Writer
 
 	mu       sync.Mutex
 	services map[string]change // "<ns>/<svc>" keys, with their earliest unpublished change
@@ -102,13 +100,9 @@ type controller struct {
 	full     bool
 	kick     chan struct{}
 
-	// grouped holds every slice by Service during a full rebuild, and
-	// groupedImports every imported slice by ServiceImport; nil otherwise.
-	grouped, groupedImports map[string][]*index.Slice
-
 	synced atomic.Bool
 	stale  staleness
-	pods   *podState                 // what pods and nodes contribute
+	b      *builder                  // the builder on st
 	onSync func(time.Duration, bool) // observes each batch (duration, full)
 	warm   atomic.Bool               // the index holds a snapshot file's content, until synced
 	build  sync.Mutex                // serializes index builds of run and serveSnapshot
@@ -139,20 +133,25 @@ func (ch change) earlier(o change) change {
 }
 
 func newController(cfg *config, st stores, ix *index.Index) *controller {
-	return &controller{
-		cfg: cfg,
-		st:  st,
-		w:   index.NewWriter(ix),
-		opts: index.BuildOptions{IgnoreEmptyServices: cfg.ignoreEmptyServices, MaxAnswers: cfg.maxAnswers, FallbackTerminating: cfg.fallbackTerminating,
-			Zonal: cfg.zonal, ClientZoneFirst: cfg.clientZoneFirst},
+	c := &controller{
+		cfg:      cfg,
+		st:       st,
+		w:        index.NewWriter(ix),
 		services: make(map[string]change),
 		nsKeys:   make(map[string]struct{}),
 		podKeys:  make(map[string]struct{}),
 		nodeKeys: make(map[string]struct{}),
 		imports:  make(map[string]struct{}),
 		kick:     make(chan struct{}, 1),
-		pods:     newPodState(cfg),
 	}
+	c.b = &builder{cfg: cfg, st: &c.st, w: c.w, opts: buildOptions(cfg), pods: newPodState(cfg)}
+	return c
+}
+
+// buildOptions are the options of a configuration that shape entries.
+func buildOptions(cfg *config) index.BuildOptions {
+	return index.BuildOptions{IgnoreEmptyServices: cfg.ignoreEmptyServices, MaxAnswers: cfg.maxAnswers,
+		FallbackTerminating: cfg.fallbackTerminating, Zonal: cfg.zonal, ClientZoneFirst: cfg.clientZoneFirst}
 }
 
 // markService queues the service with key "<ns>/<svc>" for a rebuild,
@@ -269,9 +268,9 @@ func (c *controller) serveSnapshot(s *snapshotContent) (bool, error) {
 	if err := s.fill(st); err != nil {
 		return false, err
 	}
-	// A controller on the file's stores that writes to the same index.
-	from := &controller{cfg: c.cfg, st: st, w: c.w, opts: c.opts,
-		pods: c.pods}
+	// A builder on the file's stores, writing to the same index with the
+	// same pod state.
+	from := &builder{cfg: c.cfg, st: &st, w: c.w, opts: c.b.opts, pods: c.b.pods}
 	c.build.Lock()
 	defer c.build.Unlock()
 	if c.synced.Load() {
@@ -308,22 +307,22 @@ func (c *controller) apply() bool {
 	start := time.Now()
 	c.w.Begin()
 	if full {
-		c.rebuildAll()
+		c.b.rebuildAll()
 	} else {
 		for ns := range nsKeys {
-			c.syncNamespace(ns)
+			c.b.syncNamespace(ns)
 		}
 		for key := range services {
-			c.syncService(key)
+			c.b.syncService(key)
 		}
 		for key := range podKeys {
-			c.pods.sync(key, c.st, c.w)
+			c.b.syncPod(key)
 		}
 		for name := range nodeKeys {
-			c.pods.syncNode(name, c.st, c.w)
+			c.b.syncNode(name)
 		}
 		for key := range imports {
-			c.syncImport(key)
+			c.b.syncImport(key)
 		}
 	}
 	published := c.w.Commit()
@@ -339,7 +338,7 @@ func (c *controller) apply() bool {
 		now := time.Now()
 		for key, ch := range services {
 			if !ch.at.IsZero() {
-				c.onProgrammed(ch, c.serviceKind(key), now)
+				c.onProgrammed(ch, c.b.serviceKind(key), now)
 			}
 		}
 	}
@@ -363,128 +362,3 @@ const (
 	kindExternalName     = "external_name"
 	kindUnknown          = "unknown" // deleted, or not (yet) seen
 )
-
-// serviceKind returns the service_kind of the service with key "<ns>/<svc>".
-func (c *controller) serviceKind(key string) string {
-	obj, ok, _ := c.st.services.GetByKey(key)
-	svc, _ := obj.(*service)
-	switch {
-	case !ok || svc == nil:
-		return kindUnknown
-	case svc.ExternalName != "":
-		return kindExternalName
-	case !svc.Headless:
-		return kindClusterIP
-	case svc.Selector:
-		return kindHeadlessSelector
-	}
-	return kindHeadlessManual
-}
-
-// rebuildAll brings the index in line with the whole content of the stores.
-func (c *controller) rebuildAll() {
-	c.w.MarkChanged() // the first build publishes even an empty cluster
-	for _, ns := range c.w.NamespaceKeys() {
-		if _, ok, _ := c.st.namespaces.GetByKey(ns); !ok {
-			c.syncNamespace(ns)
-		}
-	}
-	for _, ns := range c.st.namespaces.ListKeys() {
-		c.w.SetNamespace(ns, c.cfg.namespaceAllowed(ns))
-	}
-	for _, k := range c.w.ServiceKeys() {
-		if _, ok, _ := c.st.services.GetByKey(k.Namespace + "/" + k.Name); !ok {
-			c.w.SetService(k, nil)
-		}
-	}
-	if c.st.slices != nil {
-		c.grouped, c.groupedImports = slicesByService(c.st.slices)
-		defer func() { c.grouped, c.groupedImports = nil, nil }()
-	}
-	for _, key := range c.st.services.ListKeys() {
-		c.syncService(key)
-	}
-	// Visit the Services that slices name but that do not exist, so their
-	// slices are counted as skipped.
-	for key := range c.grouped {
-		if _, ok, _ := c.st.services.GetByKey(key); !ok {
-			c.syncService(key)
-		}
-	}
-	c.rebuildImports()
-	c.pods.rebuild(c.st, c.w)
-}
-
-// syncNamespace updates whether ns is served and, if that changed, every
-// service in it.
-func (c *controller) syncNamespace(ns string) {
-	_, exists, _ := c.st.namespaces.GetByKey(ns)
-	exposed := exists && c.cfg.namespaceAllowed(ns)
-	if c.w.Exposed(ns) == exposed {
-		return
-	}
-	c.w.SetNamespace(ns, exposed)
-	keys, _ := c.st.services.IndexKeys(cache.NamespaceIndex, ns)
-	for _, key := range keys {
-		c.syncService(key)
-	}
-	c.syncNamespaceImports(ns, exposed)
-	if !exposed {
-		// Services the store no longer has are gone already; make sure none
-		// of this namespace stays behind.
-		for _, k := range c.w.ServiceKeys() {
-			if k.Namespace == ns {
-				c.w.SetService(k, nil)
-			}
-		}
-	}
-}
-
-// slicesOf returns the slices of the Service key (ns/name).
-func (c *controller) slicesOf(key, ns, name string) []*index.Slice {
-	return c.slicesIn(c.grouped, key, ns, name, false)
-}
-
-// slicesIn returns the slices of the Service (or, imported, the
-// ServiceImport) key (ns/name): from grouped during a full rebuild, else
-// from the namespace's slices.
-func (c *controller) slicesIn(grouped map[string][]*index.Slice, key, ns, name string, imported bool) []*index.Slice {
-	if c.st.slices == nil {
-		return nil
-	}
-	if grouped != nil {
-		return grouped[key]
-	}
-	objs, _ := c.st.slices.ByIndex(cache.NamespaceIndex, ns)
-	var out []*index.Slice
-	for _, o := range objs {
-		if s, ok := o.(*endpointSlice); ok && s.Service == name && s.Imported() == imported {
-			out = append(out, &s.Slice)
-		}
-	}
-	return out
-}
-
-// syncService rebuilds the records of one service from the stores.
-func (c *controller) syncService(key string) {
-	ns, name, err := cache.SplitMetaNamespaceKey(key)
-	if err != nil {
-		return
-	}
-	k := index.ServiceKey{Name: strings.ToLower(name), Namespace: strings.ToLower(ns)}
-	obj, exists, _ := c.st.services.GetByKey(key)
-	svc, _ := obj.(*service)
-	slices := c.slicesOf(key, ns, name)
-	if !exists || svc == nil {
-		// Slices of a Service that does not exist serve nothing (also
-		// briefly while a Service is being created or deleted).
-		for range slices {
-			skipped(kindSlice, reasonUnknownService)
-		}
-	}
-	if !exists || svc == nil || !c.w.Exposed(ns) {
-		c.w.SetService(k, nil)
-		return
-	}
-	c.w.SetService(k, index.Build(k, &svc.Service, slices, c.opts))
-}

@@ -1,0 +1,156 @@
+package clusterdns
+
+import (
+	"strings"
+
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
+)
+
+// builder brings the index in line with a set of stores: the informers'
+// (the controller's), or a snapshot file's. It rebuilds what it is asked
+// to, one service, namespace, ServiceImport or pod at a time, or all of
+// it, through the index writer; the controller decides what and when.
+type builder struct {
+	cfg  *config
+	st   *stores
+	w    *index.Writer
+	opts index.BuildOptions
+	pods *podState // what pods and nodes contribute; shared by every builder of one index
+
+	// grouped holds every slice by Service during a full rebuild, and
+	// groupedImports every imported slice by ServiceImport; nil otherwise.
+	grouped, groupedImports map[string][]*index.Slice
+}
+
+// syncPod updates what one pod ("<ns>/<name>") contributes.
+func (b *builder) syncPod(key string) { b.pods.sync(key, *b.st, b.w) }
+
+// syncNode updates the zone of every pod on a node.
+func (b *builder) syncNode(name string) { b.pods.syncNode(name, *b.st, b.w) }
+
+// serviceKind returns the service_kind of the service with key "<ns>/<svc>".
+func (b *builder) serviceKind(key string) string {
+	obj, ok, _ := b.st.services.GetByKey(key)
+	svc, _ := obj.(*service)
+	switch {
+	case !ok || svc == nil:
+		return kindUnknown
+	case svc.ExternalName != "":
+		return kindExternalName
+	case !svc.Headless:
+		return kindClusterIP
+	case svc.Selector:
+		return kindHeadlessSelector
+	}
+	return kindHeadlessManual
+}
+
+// rebuildAll brings the index in line with the whole content of the stores.
+func (b *builder) rebuildAll() {
+	b.w.MarkChanged() // the first build publishes even an empty cluster
+	for _, ns := range b.w.NamespaceKeys() {
+		if _, ok, _ := b.st.namespaces.GetByKey(ns); !ok {
+			b.syncNamespace(ns)
+		}
+	}
+	for _, ns := range b.st.namespaces.ListKeys() {
+		b.w.SetNamespace(ns, b.cfg.namespaceAllowed(ns))
+	}
+	for _, k := range b.w.ServiceKeys() {
+		if _, ok, _ := b.st.services.GetByKey(k.Namespace + "/" + k.Name); !ok {
+			b.w.SetService(k, nil)
+		}
+	}
+	if b.st.slices != nil {
+		b.grouped, b.groupedImports = slicesByService(b.st.slices)
+		defer func() { b.grouped, b.groupedImports = nil, nil }()
+	}
+	for _, key := range b.st.services.ListKeys() {
+		b.syncService(key)
+	}
+	// Visit the Services that slices name but that do not exist, so their
+	// slices are counted as skipped.
+	for key := range b.grouped {
+		if _, ok, _ := b.st.services.GetByKey(key); !ok {
+			b.syncService(key)
+		}
+	}
+	b.rebuildImports()
+	b.pods.rebuild(*b.st, b.w)
+}
+
+// syncNamespace updates whether ns is served and, if that changed, every
+// service in it.
+func (b *builder) syncNamespace(ns string) {
+	_, exists, _ := b.st.namespaces.GetByKey(ns)
+	exposed := exists && b.cfg.namespaceAllowed(ns)
+	if b.w.Exposed(ns) == exposed {
+		return
+	}
+	b.w.SetNamespace(ns, exposed)
+	keys, _ := b.st.services.IndexKeys(cache.NamespaceIndex, ns)
+	for _, key := range keys {
+		b.syncService(key)
+	}
+	b.syncNamespaceImports(ns, exposed)
+	if !exposed {
+		// Services the store no longer has are gone already; make sure none
+		// of this namespace stays behind.
+		for _, k := range b.w.ServiceKeys() {
+			if k.Namespace == ns {
+				b.w.SetService(k, nil)
+			}
+		}
+	}
+}
+
+// slicesOf returns the slices of the Service key (ns/name).
+func (b *builder) slicesOf(key, ns, name string) []*index.Slice {
+	return b.slicesIn(b.grouped, key, ns, name, false)
+}
+
+// slicesIn returns the slices of the Service (or, imported, the
+// ServiceImport) key (ns/name): from grouped during a full rebuild, else
+// from the namespace's slices.
+func (b *builder) slicesIn(grouped map[string][]*index.Slice, key, ns, name string, imported bool) []*index.Slice {
+	if b.st.slices == nil {
+		return nil
+	}
+	if grouped != nil {
+		return grouped[key]
+	}
+	objs, _ := b.st.slices.ByIndex(cache.NamespaceIndex, ns)
+	var out []*index.Slice
+	for _, o := range objs {
+		if s, ok := o.(*endpointSlice); ok && s.Service == name && s.Imported() == imported {
+			out = append(out, &s.Slice)
+		}
+	}
+	return out
+}
+
+// syncService rebuilds the records of one service from the stores.
+func (b *builder) syncService(key string) {
+	ns, name, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		return
+	}
+	k := index.ServiceKey{Name: strings.ToLower(name), Namespace: strings.ToLower(ns)}
+	obj, exists, _ := b.st.services.GetByKey(key)
+	svc, _ := obj.(*service)
+	slices := b.slicesOf(key, ns, name)
+	if !exists || svc == nil {
+		// Slices of a Service that does not exist serve nothing (also
+		// briefly while a Service is being created or deleted).
+		for range slices {
+			skipped(kindSlice, reasonUnknownService)
+		}
+	}
+	if !exists || svc == nil || !b.w.Exposed(ns) {
+		b.w.SetService(k, nil)
+		return
+	}
+	b.w.SetService(k, index.Build(k, &svc.Service, slices, b.opts))
+}
