@@ -13,6 +13,8 @@ import (
 	"github.com/coredns/coredns/request"
 
 	"github.com/miekg/dns"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/answer"
 )
 
 // addrWriter is a ResponseWriter whose client address is whatever a
@@ -43,7 +45,7 @@ func transportAddrs() map[string]net.Addr {
 func TestClientAddr(t *testing.T) {
 	want := netip.MustParseAddr("10.240.0.2")
 	for name, a := range transportAddrs() {
-		if got, ok := clientAddr(&addrWriter{remote: a}); !ok || got != want {
+		if got, ok := answer.ClientAddr(&addrWriter{remote: a}); !ok || got != want {
 			t.Errorf("%s: clientAddr = %v, %v; want %s", name, got, ok, want)
 		}
 	}
@@ -56,14 +58,14 @@ func TestClientAddr(t *testing.T) {
 		{&test.ResponseWriter{RemoteIP: "::ffff:10.0.0.1"}, "10.0.0.1"},
 		{&test.ResponseWriter{RemoteIP: "fd00::1"}, "fd00::1"},
 	} {
-		if got, ok := clientAddr(tc.w); !ok || got != netip.MustParseAddr(tc.want) {
+		if got, ok := answer.ClientAddr(tc.w); !ok || got != netip.MustParseAddr(tc.want) {
 			t.Errorf("clientAddr(%s) = %v, %v; want %s", tc.w.RemoteIP, got, ok, tc.want)
 		}
 	}
-	if _, ok := clientAddr(&addrWriter{}); ok {
+	if _, ok := answer.ClientAddr(&addrWriter{}); ok {
 		t.Error("a writer without an address gave one")
 	}
-	if _, ok := clientAddr(nil); ok {
+	if _, ok := answer.ClientAddr(nil); ok {
 		t.Error("no writer gave an address")
 	}
 }

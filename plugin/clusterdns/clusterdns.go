@@ -8,17 +8,16 @@
 package clusterdns
 
 import (
-	"net/netip"
 	"sync/atomic"
 	"time"
 
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/pkg/fall"
 	clog "github.com/coredns/coredns/plugin/pkg/log"
-	"github.com/coredns/coredns/plugin/pkg/upstream"
 
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/answer"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
@@ -30,10 +29,7 @@ const (
 	Version = "0.1.0"
 
 	// DNSSchemaVersion is the schema version served at dns-version.<zone> (spec §2.2).
-	DNSSchemaVersion = "1.1.0"
-
-	// dnsVersionTTL is the TTL of the dns-version TXT record, as CoreDNS serves it.
-	dnsVersionTTL = 28800
+	DNSSchemaVersion = answer.SchemaVersion
 
 	defaultTTL            = 5
 	defaultStartupTimeout = 5 * time.Second
@@ -52,9 +48,9 @@ const (
 
 // Pod record modes of the `pods` option.
 const (
-	podsDisabled = "disabled"
-	podsInsecure = "insecure"
-	podsVerified = "verified"
+	podsDisabled = answer.PodsDisabled
+	podsInsecure = answer.PodsInsecure
+	podsVerified = answer.PodsVerified
 )
 
 var log = clog.NewWithPlugin(pluginName)
@@ -145,13 +141,12 @@ func (c *config) namespaceAllowed(ns string) bool {
 type ClusterDNS struct {
 	Next plugin.Handler
 
-	cfg      *config
-	index    *index.Index
-	upstream *upstream.Upstream
-	source   source                     // where objects come from; chosen at startup unless set
-	localIPs []netip.Addr               // addresses the server listens on, set at startup
-	ctl      atomic.Pointer[controller] // set by onStartup; read by Ready
-	run      *lifecycle                 // set between onStartup and onShutdown
+	cfg     *config
+	index   *index.Index
+	answers *answer.Options            // what answers depend on, built from cfg
+	source  source                     // where objects come from; chosen at startup unless set
+	ctl     atomic.Pointer[controller] // set by onStartup; read by Ready
+	run     *lifecycle                 // set between onStartup and onShutdown
 
 	warnedNoPods atomic.Bool // the "needs pods verified" warning was logged
 }

@@ -279,7 +279,7 @@ func differenceOurs(t *testing.T, options string, unsynced bool, localIP string,
 		if !ok {
 			t.Fatalf("bad local address %q", localIP)
 		}
-		c.localIPs = append(c.localIPs, a)
+		c.answers.LocalIPs = append(c.answers.LocalIPs, a)
 	}
 	return c
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/answer"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
 )
 
@@ -42,35 +43,24 @@ func (c *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 		return dns.RcodeServerFailure, nil
 	}
 
-	// Keep the query's spelling of the zone in every name we build (RFC 4343).
-	spelled := q.Name[len(q.Name)-len(zone):]
-	l := &lookup{
-		c:       c,
-		ctx:     ctx,
-		state:   request.Request{W: w, Req: r},
-		snap:    c.index.Load(),
-		qname:   q.Name,
-		qtype:   q.Qtype,
-		zone:    zone,
-		spelled: spelled,
-	}
-	res := l.run()
-	if res == resultNXDomain && c.cfg.fall.Through(q.Name) {
+	l := answer.New(ctx, c.answers, c.index.Load(), request.Request{W: w, Req: r}, q.Name, q.Qtype, zone)
+	res := l.Run()
+	if res == answer.NXDomain && c.cfg.fall.Through(q.Name) {
 		return plugin.NextOrFailure(c.Name(), c.Next, ctx, w, r)
 	}
 
 	m := new(dns.Msg)
 	m.SetReply(r)
 	m.Authoritative = true
-	m.Truncated = l.truncated
-	m.Answer = l.answer
-	m.Extra = l.extra
+	m.Truncated = l.Truncated
+	m.Answer = l.Answer
+	m.Extra = l.Extra
 	switch res {
-	case resultNXDomain:
+	case answer.NXDomain:
 		m.Rcode = dns.RcodeNameError
-		m.Ns = []dns.RR{l.soa()}
-	case resultNoData:
-		m.Ns = []dns.RR{l.soa()}
+		m.Ns = []dns.RR{l.SOA()}
+	case answer.NoData:
+		m.Ns = []dns.RR{l.SOA()}
 	}
 	w.WriteMsg(m)
 	return dns.RcodeSuccess, nil

@@ -7,6 +7,7 @@ import (
 
 	"github.com/coredns/coredns/plugin/pkg/upstream"
 
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/answer"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
@@ -22,9 +23,13 @@ type source interface {
 // until onStartup.
 func newClusterDNS(cfg *config) *ClusterDNS {
 	return &ClusterDNS{
-		cfg:      cfg,
-		index:    index.New(),
-		upstream: upstream.New(),
+		cfg:   cfg,
+		index: index.New(),
+		answers: &answer.Options{
+			Zones: cfg.zones, PrimaryZone: cfg.primaryZone, TTL: cfg.ttl, Pods: cfg.podMode,
+			Zonal: cfg.zonal, ClientZoneFirst: cfg.clientZoneFirst, MaxAnswers: cfg.maxAnswers,
+			MulticlusterZones: cfg.multiclusterZones, Upstream: upstream.New(),
+		},
 	}
 }
 

@@ -43,7 +43,7 @@ func setup(c *caddy.Controller) error {
 	c.OnShutdown(cd.onShutdown)
 	// The listen addresses are only final once the server starts.
 	c.OnStartup(func() error {
-		cd.localIPs = boundAddrs(c)
+		cd.answers.LocalIPs = boundAddrs(c)
 		return nil
 	})
 

@@ -8,9 +8,11 @@ import (
 	"strings"
 
 	"github.com/coredns/coredns/plugin/transfer"
+	"github.com/coredns/coredns/request"
 
 	"github.com/miekg/dns"
 
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/answer"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
@@ -68,12 +70,12 @@ type zoneTransfer struct {
 
 // lookup returns the RRset at owner of type qtype, as a query gets it, or nil.
 func (x *zoneTransfer) lookup(owner string, qtype uint16) []dns.RR {
-	l := &lookup{c: x.c, ctx: context.Background(), snap: x.snap, qname: owner, qtype: qtype, zone: x.zone, spelled: x.zone}
-	if l.run() != resultSuccess {
+	l := answer.New(context.Background(), x.c.answers, x.snap, request.Request{}, owner, qtype, x.zone)
+	if l.Run() != answer.Success {
 		return nil
 	}
 	// Keep the RRset itself: not the records an in-zone CNAME target adds.
-	return slices.DeleteFunc(l.answer, func(rr dns.RR) bool {
+	return slices.DeleteFunc(l.Answer, func(rr dns.RR) bool {
 		return rr.Header().Rrtype != qtype || rr.Header().Name != owner
 	})
 }

@@ -1,4 +1,4 @@
-package clusterdns
+package answer
 
 import (
 	"context"
@@ -14,35 +14,48 @@ import (
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
-// result is what a lookup found, before it becomes an rcode.
-type result int
+// Result is what a lookup found, before the handler turns it into an rcode.
+type Result int
 
+// The outcomes of a lookup.
 const (
-	resultSuccess  result = iota // records in the answer
-	resultNoData                 // the name exists, the type does not (RFC 2308)
-	resultNXDomain               // the name does not exist (RFC 8020: nor below it)
+	Success  Result = iota // records in the answer
+	NoData                 // the name exists, the type does not (RFC 2308)
+	NXDomain               // the name does not exist (RFC 8020: nor below it)
 )
 
 // maxCNAMEChain bounds ExternalName chains resolved inside the zone.
 const maxCNAMEChain = 10
 
-// lookup answers one question from one snapshot.
-type lookup struct {
-	c       *ClusterDNS
+// Lookup answers one question from one view of the index.
+type Lookup struct {
+	o       *Options
 	ctx     context.Context
 	state   request.Request
-	snap    *index.View
+	view    *index.View
 	qname   string // as asked
 	qtype   uint16
 	zone    string // as configured, lower case
 	spelled string // the zone as the query spelled it
 
-	answer, extra []dns.RR
-	truncated     bool
+	// Answer and Extra are the sections Run fills; Truncated is set when
+	// an answer from outside the zones came truncated.
+	Answer, Extra []dns.RR
+	Truncated     bool
 }
 
-// run fills the answer and extra sections and reports the outcome.
-func (l *lookup) run() result {
+// New returns the lookup of qname and qtype, a name in zone (one of o's
+// zones, as MatchZone found it), from view. state is the query, for the
+// client's address and for following ExternalName targets outside the
+// zones; a zone transfer has none.
+func New(ctx context.Context, o *Options, view *index.View, state request.Request, qname string, qtype uint16, zone string) Lookup {
+	// Keep the query's spelling of the zone in every name built (RFC 4343).
+	spelled := qname[len(qname)-len(zone):]
+	return Lookup{o: o, ctx: ctx, state: state, view: view, qname: qname, qtype: qtype, zone: zone, spelled: spelled}
+}
+
+// Run fills the answer and extra sections and reports the outcome.
+func (l *Lookup) Run() Result {
 	rel := dnsname.Relative(l.qname, l.zone)
 	if dnsname.IsReverseZone(l.zone) {
 		return l.reverse(rel)
@@ -52,12 +65,12 @@ func (l *lookup) run() result {
 		return l.apex()
 	case "dns-version":
 		if l.qtype != dns.TypeTXT {
-			return resultNoData
+			return NoData
 		}
-		l.answer = []dns.RR{&dns.TXT{Hdr: l.hdr(l.qname, dns.TypeTXT, dnsVersionTTL), Txt: []string{DNSSchemaVersion}}}
-		return resultSuccess
+		l.Answer = []dns.RR{&dns.TXT{Hdr: l.hdr(l.qname, dns.TypeTXT, versionTTL), Txt: []string{SchemaVersion}}}
+		return Success
 	case "dns":
-		return resultNoData
+		return NoData
 	case "ns.dns":
 		return l.addresses(l.qname, l.nameserverAddrs())
 	}
@@ -68,25 +81,25 @@ func (l *lookup) run() result {
 	case dnsname.KindPod:
 		return l.pod(n)
 	}
-	return resultNXDomain
+	return NXDomain
 }
 
 // service answers a name under svc.<zone>: "<ns>", "<svc>.<ns>",
 // "<endpoint>.<svc>.<ns>", "_<proto>.<svc>.<ns>" or "_<port>._<proto>.<svc>.<ns>".
-func (l *lookup) service(n dnsname.Name) result {
+func (l *Lookup) service(n dnsname.Name) Result {
 	switch {
 	case n.Namespace == "":
-		return resultNoData // svc.<zone>
+		return NoData // svc.<zone>
 	case n.Service == "":
-		if _, ok := l.snap.Namespaces.Get(n.Namespace); ok {
-			return resultNoData
+		if _, ok := l.view.Namespaces.Get(n.Namespace); ok {
+			return NoData
 		}
-		return resultNXDomain
+		return NXDomain
 	}
-	multicluster := l.c.cfg.isMulticluster(l.zone)
-	e, ok := l.snap.ServicesIn(multicluster).Get(index.ServiceKey{Name: n.Service, Namespace: n.Namespace})
+	multicluster := l.o.IsMulticluster(l.zone)
+	e, ok := l.view.ServicesIn(multicluster).Get(index.ServiceKey{Name: n.Service, Namespace: n.Namespace})
 	if !ok {
-		return resultNXDomain
+		return NXDomain
 	}
 	if n.Label == "" {
 		return l.entry(l.qname, e)
@@ -94,11 +107,11 @@ func (l *lookup) service(n dnsname.Name) result {
 	if multicluster {
 		return l.imported(e, n)
 	}
-	if l.c.cfg.zonal && n.Label == dnsname.ZoneLabel {
+	if l.o.Zonal && n.Label == dnsname.ZoneLabel {
 		return l.zoneScoped(e, n.Rest)
 	}
 	if e.CNAME != "" {
-		return resultNXDomain // nothing exists below an ExternalName
+		return NXDomain // nothing exists below an ExternalName
 	}
 	proto, protoLabel := dnsname.Underscored(n.Label)
 	port, portLabel := dnsname.Underscored(n.Rest)
@@ -110,14 +123,14 @@ func (l *lookup) service(n dnsname.Name) result {
 	case portLabel && protoLabel && !strings.Contains(n.Rest, "."):
 		return l.namedPort(e, port, proto)
 	}
-	return resultNXDomain
+	return NXDomain
 }
 
 // imported answers a name below a ServiceImport's in a multicluster zone:
 // below the service is "_<proto>", "_<port>._<proto>", "<cluster>" or
 // "<host>.<cluster>", where host is an endpoint's hostname or dashed
 // address (KEP-1645 "DNS"). Zone-scoped names are not defined there.
-func (l *lookup) imported(e *index.Entry, n dnsname.Name) result {
+func (l *Lookup) imported(e *index.Entry, n dnsname.Name) Result {
 	proto, protoLabel := dnsname.Underscored(n.Label)
 	port, portLabel := dnsname.Underscored(n.Rest)
 	switch {
@@ -129,33 +142,33 @@ func (l *lookup) imported(e *index.Entry, n dnsname.Name) result {
 		// <cluster>.<svc>: an empty non-terminal while the import has
 		// endpoints in that cluster.
 		if e.HasCluster(n.Label) {
-			return resultNoData
+			return NoData
 		}
-		return resultNXDomain
+		return NXDomain
 	case !strings.Contains(n.Rest, "."):
 		return l.endpointAddrs(e.FindEndpoints(n.Label, n.Rest))
 	}
-	return resultNXDomain
+	return NXDomain
 }
 
 // protoNode answers _<proto>.<svc>: an empty non-terminal when a named
 // port uses the protocol.
-func protoNode(e *index.Entry, proto string) result {
+func protoNode(e *index.Entry, proto string) Result {
 	if e.HasProto(proto) {
-		return resultNoData
+		return NoData
 	}
-	return resultNXDomain
+	return NXDomain
 }
 
 // namedPort answers _<port>._<proto> below service e: SRV, NODATA for the
 // other types, NXDOMAIN when no port has that name and protocol.
-func (l *lookup) namedPort(e *index.Entry, port, proto string) result {
+func (l *Lookup) namedPort(e *index.Entry, port, proto string) Result {
 	targets := e.SRVTargets(port, proto)
 	if len(targets) == 0 {
-		return resultNXDomain
+		return NXDomain
 	}
 	if l.qtype != dns.TypeSRV {
-		return resultNoData
+		return NoData
 	}
 	return l.srv(e, targets)
 }
@@ -165,38 +178,38 @@ func (l *lookup) namedPort(e *index.Entry, port, proto string) result {
 // services have such names. The zone may hold dots, as zone label values
 // can. A zone no endpoint is in answers NODATA for pin (the name's shape is
 // valid, the set is empty) and the whole service for prefer.
-func (l *lookup) zoneScoped(e *index.Entry, zoned string) result {
+func (l *Lookup) zoneScoped(e *index.Entry, zoned string) Result {
 	if !e.Headless {
-		return resultNXDomain
+		return NXDomain
 	}
 	zone, directive := dnsname.CutLast(zoned)
 	switch {
 	case zoned == "":
-		return resultNoData // _zone.<svc>: an empty non-terminal
+		return NoData // _zone.<svc>: an empty non-terminal
 	case directive != dnsname.DirectivePin && directive != dnsname.DirectivePrefer:
-		return resultNXDomain
+		return NXDomain
 	case zone == "":
-		return resultNoData // pin._zone.<svc>: an empty non-terminal
+		return NoData // pin._zone.<svc>: an empty non-terminal
 	}
 	if ze := e.Zones[zone]; ze != nil {
 		return l.entry(l.qname, ze.Entry)
 	}
 	if directive == dnsname.DirectivePin {
-		return resultNoData
+		return NoData
 	}
 	return l.entry(l.qname, e)
 }
 
 // entry answers at a service's own name.
-func (l *lookup) entry(owner string, e *index.Entry) result {
+func (l *Lookup) entry(owner string, e *index.Entry) Result {
 	if e.CNAME != "" {
 		return l.externalName(owner, e.CNAME)
 	}
 	switch l.qtype {
 	case dns.TypeA, dns.TypeAAAA:
-		start := len(l.answer)
+		start := len(l.Answer)
 		a4, a6 := e.A4, e.A6
-		if e.Zones != nil && l.c.cfg.clientZoneFirst {
+		if e.Zones != nil && l.o.ClientZoneFirst {
 			if z := e.Zones[l.clientZone()]; z != nil {
 				a4, a6 = z.First4, z.First6
 			}
@@ -207,43 +220,43 @@ func (l *lookup) entry(owner string, e *index.Entry) result {
 			// time, so clients that take the first address spread out.
 			// Each type has its own counter: resolvers ask A and AAAA in pairs.
 			if l.qtype == dns.TypeA {
-				a4, wrap4 = index.PackedWindow(a4, net.IPv4len, l.c.cfg.maxAnswers, &e.Rotation.A)
+				a4, wrap4 = index.PackedWindow(a4, net.IPv4len, l.o.MaxAnswers, &e.Rotation.A)
 			} else {
-				a6, wrap6 = index.PackedWindow(a6, net.IPv6len, l.c.cfg.maxAnswers, &e.Rotation.AAAA)
+				a6, wrap6 = index.PackedWindow(a6, net.IPv6len, l.o.MaxAnswers, &e.Rotation.AAAA)
 			}
 		}
-		l.answer = appendPacked(l.answer, owner, a4, a6, l.qtype, l.c.cfg.ttl)
-		l.answer = appendPacked(l.answer, owner, wrap4, wrap6, l.qtype, l.c.cfg.ttl)
-		if len(l.answer) == start {
-			return resultNoData
+		l.Answer = appendPacked(l.Answer, owner, a4, a6, l.qtype, l.o.TTL)
+		l.Answer = appendPacked(l.Answer, owner, wrap4, wrap6, l.qtype, l.o.TTL)
+		if len(l.Answer) == start {
+			return NoData
 		}
-		return resultSuccess
+		return Success
 	case dns.TypeSRV:
 		if targets := e.SRVTargets("", ""); len(targets) > 0 {
 			return l.srv(e, targets)
 		}
 	}
-	return resultNoData
+	return NoData
 }
 
 // endpointAddrs answers A or AAAA at an endpoint name, whose endpoints
 // are eps; none: the name does not exist.
-func (l *lookup) endpointAddrs(eps []*index.Endpoint) result {
+func (l *Lookup) endpointAddrs(eps []*index.Endpoint) Result {
 	if len(eps) == 0 {
-		return resultNXDomain
+		return NXDomain
 	}
 	if l.qtype != dns.TypeA && l.qtype != dns.TypeAAAA {
-		return resultNoData
+		return NoData
 	}
 	for _, ep := range eps {
 		if ep.Addr.Is4() == (l.qtype == dns.TypeA) {
-			l.answer = append(l.answer, addrRecord(l.qname, ep.Addr, l.c.cfg.ttl))
+			l.Answer = append(l.Answer, addrRecord(l.qname, ep.Addr, l.o.TTL))
 		}
 	}
-	if len(l.answer) == 0 {
-		return resultNoData
+	if len(l.Answer) == 0 {
+		return NoData
 	}
-	return resultSuccess
+	return Success
 }
 
 // addrRecord returns the A or AAAA record of addr.
@@ -255,13 +268,13 @@ func addrRecord(owner string, addr netip.Addr, ttl uint32) dns.RR {
 }
 
 // addresses answers A or AAAA (per qtype) from ips, which may mix families.
-func (l *lookup) addresses(owner string, ips []net.IP) result {
-	start := len(l.answer)
-	l.answer = appendAddrs(l.answer, owner, ips, l.qtype, l.c.cfg.ttl)
-	if len(l.answer) == start {
-		return resultNoData
+func (l *Lookup) addresses(owner string, ips []net.IP) Result {
+	start := len(l.Answer)
+	l.Answer = appendAddrs(l.Answer, owner, ips, l.qtype, l.o.TTL)
+	if len(l.Answer) == start {
+		return NoData
 	}
-	return resultSuccess
+	return Success
 }
 
 // appendPacked appends the A (from a4) or AAAA (from a6) records of a packed
@@ -300,14 +313,14 @@ func appendAddrs(rrs []dns.RR, owner string, ips []net.IP, qtype uint16, ttl uin
 }
 
 // srv answers SRV records for targets, with the targets' addresses as glue.
-func (l *lookup) srv(e *index.Entry, targets []index.SRVTarget) result {
-	ttl := l.c.cfg.ttl
+func (l *Lookup) srv(e *index.Entry, targets []index.SRVTarget) Result {
+	ttl := l.o.TTL
 	if e.Rotation != nil {
-		targets = index.TargetWindow(targets, l.c.cfg.maxAnswers, &e.Rotation.SRV)
+		targets = index.TargetWindow(targets, l.o.MaxAnswers, &e.Rotation.SRV)
 	}
 	weight := uint16(max(1, 100/len(targets)))
 	out := make([]dns.SRV, len(targets))
-	l.answer = make([]dns.RR, len(targets))
+	l.Answer = make([]dns.RR, len(targets))
 	var last *index.Endpoint
 	for i, t := range targets {
 		target := e.Owner + "." + l.spelled
@@ -315,106 +328,106 @@ func (l *lookup) srv(e *index.Entry, targets []index.SRVTarget) result {
 			target = index.EndpointOwner(t.Endpoints[0]) + "." + target
 		}
 		out[i] = dns.SRV{Hdr: l.hdr(l.qname, dns.TypeSRV, ttl), Weight: weight, Port: t.Port, Target: target}
-		l.answer[i] = &out[i]
+		l.Answer[i] = &out[i]
 		// Glue once per target: targets of one name are adjacent.
 		switch {
 		case t.Endpoints == nil && i == 0:
-			l.extra = appendPacked(l.extra, target, e.A4, nil, dns.TypeA, ttl)
-			l.extra = appendPacked(l.extra, target, nil, e.A6, dns.TypeAAAA, ttl)
+			l.Extra = appendPacked(l.Extra, target, e.A4, nil, dns.TypeA, ttl)
+			l.Extra = appendPacked(l.Extra, target, nil, e.A6, dns.TypeAAAA, ttl)
 		case t.Endpoints != nil && t.Endpoints[0] != last:
 			last = t.Endpoints[0]
 			for _, ep := range t.Endpoints {
-				l.extra = append(l.extra, addrRecord(target, ep.Addr, ttl))
+				l.Extra = append(l.Extra, addrRecord(target, ep.Addr, ttl))
 			}
 		}
 	}
-	return resultSuccess
+	return Success
 }
 
 // externalName answers an ExternalName service: the CNAME for every type
 // (RFC 1034 §3.6.2), followed for A and AAAA to the target's addresses,
 // inside the zone from the snapshot and outside through the server's own
 // plugin chain (usually forward).
-func (l *lookup) externalName(owner, target string) result {
-	l.answer = append(l.answer, &dns.CNAME{Hdr: l.hdr(owner, dns.TypeCNAME, l.c.cfg.ttl), Target: target})
+func (l *Lookup) externalName(owner, target string) Result {
+	l.Answer = append(l.Answer, &dns.CNAME{Hdr: l.hdr(owner, dns.TypeCNAME, l.o.TTL), Target: target})
 	if l.qtype != dns.TypeA && l.qtype != dns.TypeAAAA {
-		return resultSuccess
+		return Success
 	}
 	seen := map[string]bool{strings.ToLower(owner): true}
 	for range maxCNAMEChain {
 		if seen[target] {
-			return resultSuccess // a loop: stop with what we have
+			return Success // a loop: stop with what we have
 		}
 		seen[target] = true
-		zone := dnsname.MatchZone(target, l.c.cfg.zones)
+		zone := dnsname.MatchZone(target, l.o.Zones)
 		if zone == "" || dnsname.IsReverseZone(zone) {
 			l.resolveOutside(target)
-			return resultSuccess
+			return Success
 		}
 		e := l.inZoneService(target, zone)
 		if e == nil {
-			return resultSuccess
+			return Success
 		}
 		if e.CNAME == "" {
-			l.answer = appendPacked(l.answer, target, e.A4, e.A6, l.qtype, l.c.cfg.ttl)
-			return resultSuccess
+			l.Answer = appendPacked(l.Answer, target, e.A4, e.A6, l.qtype, l.o.TTL)
+			return Success
 		}
-		l.answer = append(l.answer, &dns.CNAME{Hdr: l.hdr(target, dns.TypeCNAME, l.c.cfg.ttl), Target: e.CNAME})
+		l.Answer = append(l.Answer, &dns.CNAME{Hdr: l.hdr(target, dns.TypeCNAME, l.o.TTL), Target: e.CNAME})
 		target = e.CNAME
 	}
-	return resultSuccess
+	return Success
 }
 
 // inZoneService returns the service an in-zone name (lower case, absolute)
 // names, or nil. Names below services are not followed: ExternalName
 // targets name services.
-func (l *lookup) inZoneService(name, zone string) *index.Entry {
+func (l *Lookup) inZoneService(name, zone string) *index.Entry {
 	n := dnsname.Parse(dnsname.Relative(name, zone))
 	if n.Kind != dnsname.KindService || n.Service == "" || n.Label != "" {
 		return nil
 	}
-	e, _ := l.snap.ServicesIn(l.c.cfg.isMulticluster(zone)).Get(index.ServiceKey{Name: n.Service, Namespace: n.Namespace})
+	e, _ := l.view.ServicesIn(l.o.IsMulticluster(zone)).Get(index.ServiceKey{Name: n.Service, Namespace: n.Namespace})
 	return e
 }
 
 // resolveOutside appends the answer the rest of the server gives for target.
-func (l *lookup) resolveOutside(target string) {
-	if l.c.upstream == nil {
+func (l *Lookup) resolveOutside(target string) {
+	if l.o.Upstream == nil {
 		return
 	}
-	m, err := l.c.upstream.Lookup(l.ctx, l.state, target, l.qtype)
+	m, err := l.o.Upstream.Lookup(l.ctx, l.state, target, l.qtype)
 	if err != nil || m == nil {
 		return
 	}
-	l.answer = append(l.answer, m.Answer...)
-	l.truncated = m.Truncated
+	l.Answer = append(l.Answer, m.Answer...)
+	l.Truncated = m.Truncated
 }
 
 // apex answers the zone's own name: SOA, NS, and NODATA for the rest.
-func (l *lookup) apex() result {
+func (l *Lookup) apex() Result {
 	switch l.qtype {
 	case dns.TypeSOA:
-		l.answer = []dns.RR{l.soa()}
-		return resultSuccess
+		l.Answer = []dns.RR{l.SOA()}
+		return Success
 	case dns.TypeNS:
 		ns := "ns.dns." + l.spelled
-		l.answer = []dns.RR{&dns.NS{Hdr: l.hdr(l.qname, dns.TypeNS, l.c.cfg.ttl), Ns: ns}}
+		l.Answer = []dns.RR{&dns.NS{Hdr: l.hdr(l.qname, dns.TypeNS, l.o.TTL), Ns: ns}}
 		addrs := l.nameserverAddrs()
-		l.extra = appendAddrs(l.extra, ns, addrs, dns.TypeA, l.c.cfg.ttl)
-		l.extra = appendAddrs(l.extra, ns, addrs, dns.TypeAAAA, l.c.cfg.ttl)
-		return resultSuccess
+		l.Extra = appendAddrs(l.Extra, ns, addrs, dns.TypeA, l.o.TTL)
+		l.Extra = appendAddrs(l.Extra, ns, addrs, dns.TypeAAAA, l.o.TTL)
+		return Success
 	}
-	return resultNoData
+	return NoData
 }
 
 // nameserverAddrs returns the addresses behind ns.dns.<zone>: the addresses
 // of the service(s) whose endpoints are this server's own addresses (the
 // kube-dns Service in a cluster), else the server's own addresses.
-func (l *lookup) nameserverAddrs() []net.IP {
+func (l *Lookup) nameserverAddrs() []net.IP {
 	var addrs []net.IP
 	seen := make(map[*index.ServiceKey]bool)
-	for _, ip := range l.c.localIPs {
-		owners, ok := l.snap.Reverse.Get(index.KeyOf(ip))
+	for _, ip := range l.o.LocalIPs {
+		owners, ok := l.view.Reverse.Get(index.KeyOf(ip))
 		if !ok {
 			continue
 		}
@@ -423,7 +436,7 @@ func (l *lookup) nameserverAddrs() []net.IP {
 				continue
 			}
 			seen[p.Service] = true
-			if e, ok := l.snap.Services.Get(*p.Service); ok {
+			if e, ok := l.view.Services.Get(*p.Service); ok {
 				addrs = append(addrs, index.PackedIPs(e.A4, net.IPv4len)...)
 				addrs = append(addrs, index.PackedIPs(e.A6, net.IPv6len)...)
 			}
@@ -432,7 +445,7 @@ func (l *lookup) nameserverAddrs() []net.IP {
 	if len(addrs) > 0 {
 		return addrs
 	}
-	for _, ip := range l.c.localIPs {
+	for _, ip := range l.o.LocalIPs {
 		addrs = append(addrs, net.IP(ip.AsSlice()))
 	}
 	return addrs
@@ -441,40 +454,40 @@ func (l *lookup) nameserverAddrs() []net.IP {
 // pod answers <dashed-ip>.<ns>.pod (spec 1.0 §2.6, kept as CoreDNS does):
 // `insecure` believes any address in a served namespace, `verified` only
 // addresses of running pods in that namespace.
-func (l *lookup) pod(n dnsname.Name) result {
-	if l.c.cfg.podMode == podsDisabled {
-		return resultNXDomain
+func (l *Lookup) pod(n dnsname.Name) Result {
+	if l.o.Pods == PodsDisabled {
+		return NXDomain
 	}
 	if n.Namespace == "" {
-		return resultNoData // pod.<zone>
+		return NoData // pod.<zone>
 	}
-	if _, exposed := l.snap.Namespaces.Get(n.Namespace); !exposed || n.Label != "" {
-		return resultNXDomain
+	if _, exposed := l.view.Namespaces.Get(n.Namespace); !exposed || n.Label != "" {
+		return NXDomain
 	}
 	if n.Service == "" {
-		return resultNoData // <ns>.pod.<zone>
+		return NoData // <ns>.pod.<zone>
 	}
 	addr, ok := dnsname.ParseDashed(n.Service)
 	if !ok {
-		return resultNXDomain
+		return NXDomain
 	}
-	if l.c.cfg.podMode == podsVerified {
-		if _, ok := l.snap.Pods.Get(index.PodKey{Namespace: n.Namespace, Addr: addr}); !ok {
-			return resultNXDomain
+	if l.o.Pods == PodsVerified {
+		if _, ok := l.view.Pods.Get(index.PodKey{Namespace: n.Namespace, Addr: addr}); !ok {
+			return NXDomain
 		}
 	}
 	return l.addresses(l.qname, []net.IP{addr.AsSlice()})
 }
 
-// soa is the zone's SOA record, also the authority of negative answers
+// SOA is the zone's SOA record, also the authority of negative answers
 // (RFC 2308 §3), with CoreDNS's timers.
-func (l *lookup) soa() dns.RR {
-	ttl := l.c.cfg.ttl
+func (l *Lookup) SOA() dns.RR {
+	ttl := l.o.TTL
 	return &dns.SOA{
 		Hdr:     l.hdr(l.spelled, dns.TypeSOA, min(ttl, 300)),
 		Ns:      "ns.dns." + l.spelled,
 		Mbox:    "hostmaster." + l.spelled,
-		Serial:  l.snap.Serial,
+		Serial:  l.view.Serial,
 		Refresh: 7200,
 		Retry:   1800,
 		Expire:  86400,
@@ -482,16 +495,16 @@ func (l *lookup) soa() dns.RR {
 	}
 }
 
-func (l *lookup) hdr(owner string, rrtype uint16, ttl uint32) dns.RR_Header {
+func (l *Lookup) hdr(owner string, rrtype uint16, ttl uint32) dns.RR_Header {
 	return dns.RR_Header{Name: owner, Rrtype: rrtype, Class: dns.ClassINET, Ttl: ttl}
 }
 
 // clientZone returns the zone of the pod that sent the query, or "".
-func (l *lookup) clientZone() string {
-	a, ok := clientAddr(l.state.W)
+func (l *Lookup) clientZone() string {
+	a, ok := ClientAddr(l.state.W)
 	if !ok {
 		return ""
 	}
-	zone, _ := l.snap.ClientZones.Get(index.KeyOf(a))
+	zone, _ := l.view.ClientZones.Get(index.KeyOf(a))
 	return zone
 }

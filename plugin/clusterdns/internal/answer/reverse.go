@@ -1,4 +1,4 @@
-package clusterdns
+package answer
 
 import (
 	"net/netip"
@@ -14,39 +14,39 @@ import (
 // reverse answers a name in a reverse zone: PTR for addresses of services
 // and their endpoints (spec §2.3.3, §2.4.3), NODATA for the partial names
 // above them, NXDOMAIN for the rest.
-func (l *lookup) reverse(rel string) result {
+func (l *Lookup) reverse(rel string) Result {
 	if rel == "" {
 		return l.apex()
 	}
 	name := strings.ToLower(l.qname)
 	prefix, ok := dnsname.ParseReverse(name)
 	if !ok {
-		return resultNXDomain
+		return NXDomain
 	}
 	if prefix.IsSingleIP() {
 		return l.ptr(prefix.Addr())
 	}
-	if n, _ := l.snap.ReverseTree.Get(prefix); n > 0 {
-		return resultNoData
+	if n, _ := l.view.ReverseTree.Get(prefix); n > 0 {
+		return NoData
 	}
-	return resultNXDomain
+	return NXDomain
 }
 
 // ptr answers the PTR records of one address. A ClusterIP names its service
 // alone; otherwise every endpoint name with that address answers.
-func (l *lookup) ptr(addr netip.Addr) result {
-	owners, ok := l.snap.Reverse.Get(index.KeyOf(addr))
+func (l *Lookup) ptr(addr netip.Addr) Result {
+	owners, ok := l.view.Reverse.Get(index.KeyOf(addr))
 	if !ok {
-		return resultNXDomain
+		return NXDomain
 	}
 	if l.qtype != dns.TypePTR {
-		return resultNoData
+		return NoData
 	}
 	all := owners.All()
 	clusterIP := slices.ContainsFunc(all, func(o index.Owner) bool { return o.ClusterIP })
 	var targets []string
 	for _, o := range all {
-		e, ok := l.snap.Services.Get(*o.Service)
+		e, ok := l.view.Services.Get(*o.Service)
 		if !ok || o.ClusterIP != clusterIP {
 			continue
 		}
@@ -62,10 +62,10 @@ func (l *lookup) ptr(addr netip.Addr) result {
 	}
 	slices.Sort(targets)
 	for _, t := range slices.Compact(targets) {
-		l.answer = append(l.answer, &dns.PTR{Hdr: l.hdr(l.qname, dns.TypePTR, l.c.cfg.ttl), Ptr: t + "." + l.c.cfg.primaryZone})
+		l.Answer = append(l.Answer, &dns.PTR{Hdr: l.hdr(l.qname, dns.TypePTR, l.o.TTL), Ptr: t + "." + l.o.PrimaryZone})
 	}
-	if len(l.answer) == 0 {
-		return resultNoData
+	if len(l.Answer) == 0 {
+		return NoData
 	}
-	return resultSuccess
+	return Success
 }
