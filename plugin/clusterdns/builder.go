@@ -6,6 +6,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
 // builder brings the index in line with a set of stores: the informers'
@@ -33,7 +34,7 @@ func (b *builder) syncNode(name string) { b.pods.syncNode(name, *b.st, b.w) }
 // serviceKind returns the service_kind of the service with key "<ns>/<svc>".
 func (b *builder) serviceKind(key string) string {
 	obj, ok, _ := b.st.services.GetByKey(key)
-	svc, _ := obj.(*service)
+	svc, _ := obj.(*object.Service)
 	switch {
 	case !ok || svc == nil:
 		return kindUnknown
@@ -124,7 +125,7 @@ func (b *builder) slicesIn(grouped map[string][]*index.Slice, key, ns, name stri
 	objs, _ := b.st.slices.ByIndex(cache.NamespaceIndex, ns)
 	var out []*index.Slice
 	for _, o := range objs {
-		if s, ok := o.(*endpointSlice); ok && s.Service == name && s.Imported() == imported {
+		if s, ok := o.(*object.EndpointSlice); ok && s.Service == name && s.Imported() == imported {
 			out = append(out, &s.Slice)
 		}
 	}
@@ -139,13 +140,13 @@ func (b *builder) syncService(key string) {
 	}
 	k := index.ServiceKey{Name: strings.ToLower(name), Namespace: strings.ToLower(ns)}
 	obj, exists, _ := b.st.services.GetByKey(key)
-	svc, _ := obj.(*service)
+	svc, _ := obj.(*object.Service)
 	slices := b.slicesOf(key, ns, name)
 	if !exists || svc == nil {
 		// Slices of a Service that does not exist serve nothing (also
 		// briefly while a Service is being created or deleted).
 		for range slices {
-			skipped(kindSlice, reasonUnknownService)
+			skipped(object.KindSlice, object.ReasonUnknownService)
 		}
 	}
 	if !exists || svc == nil || !b.w.Exposed(ns) {
@@ -153,4 +154,10 @@ func (b *builder) syncService(key string) {
 		return
 	}
 	b.w.SetService(k, index.Build(k, &svc.Service, slices, b.opts))
+}
+
+// newSlimmer returns the slimmer of a configuration.
+func newSlimmer(cfg *config) object.Slimmer {
+	return object.Slimmer{EndpointPodNames: cfg.endpointPodNames, KeepTerminating: cfg.fallbackTerminating,
+		KeepZones: cfg.keepZones(), KeepNodes: cfg.clientZoneFirst, Multicluster: cfg.multicluster()}
 }

@@ -11,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
 // testPod returns a pod of ns holding ips, created at minute created of a
@@ -137,7 +139,7 @@ func TestSlimPod(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
-			for _, a := range slimPod(tc.pod).addrs {
+			for _, a := range object.SlimPod(tc.pod).Addrs {
 				got = append(got, a.String())
 			}
 			if !slices.Equal(got, tc.want) {
@@ -145,8 +147,8 @@ func TestSlimPod(t *testing.T) {
 			}
 		})
 	}
-	p := slimPod(deletingPod(hostNetworkPod(testPod("prod", "a", corev1.PodRunning, 3, "10.244.0.1"))))
-	if !p.deleting || !p.hostNetwork || p.created != time.Date(2026, 1, 1, 0, 3, 0, 0, time.UTC).Unix() || p.Name != "a" || p.Namespace != "prod" {
+	p := object.SlimPod(deletingPod(hostNetworkPod(testPod("prod", "a", corev1.PodRunning, 3, "10.244.0.1"))))
+	if !p.Deleting || !p.HostNetwork || p.Created != time.Date(2026, 1, 1, 0, 3, 0, 0, time.UTC).Unix() || p.Name != "a" || p.Namespace != "prod" {
 		t.Errorf("slim pod %+v lost its deletion, host network, creation time or name", p)
 	}
 }

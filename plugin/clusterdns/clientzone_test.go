@@ -13,6 +13,8 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
 func testNode(name, zone string) *corev1.Node {
@@ -133,21 +135,21 @@ func TestClientZoneFollowsWatches(t *testing.T) {
 // TestSlimNodeAndPod checks the client_zone_first watches keep only what
 // they need.
 func TestSlimNodeAndPod(t *testing.T) {
-	if n := slimNode(testNode("node-a", "Zone-A")); n.zone != "zone-a" || n.Name != "node-a" {
-		t.Errorf("slim node %q zone %q, want node-a in zone-a", n.Name, n.zone)
+	if n := object.SlimNode(testNode("node-a", "Zone-A")); n.Zone != "zone-a" || n.Name != "node-a" {
+		t.Errorf("slim node %q zone %q, want node-a in zone-a", n.Name, n.Zone)
 	}
-	if n := slimNode(testNode("node-x", "")); n.zone != "" {
-		t.Errorf("slim node without zone label has zone %q", n.zone)
+	if n := object.SlimNode(testNode("node-x", "")); n.Zone != "" {
+		t.Errorf("slim node without zone label has zone %q", n.Zone)
 	}
 	p := testClientPod("prod", "p", "node-a", "10.0.0.1")
-	if got := (slimmer{}).pod(p); got.node != "" || len(got.addrs) != 1 {
-		t.Errorf("without client_zone_first: node %q addrs %v, want no node and one address", got.node, got.addrs)
+	if got := (object.Slimmer{}).Pod(p); got.Node != "" || len(got.Addrs) != 1 {
+		t.Errorf("without client_zone_first: node %q addrs %v, want no node and one address", got.Node, got.Addrs)
 	}
-	if got := (slimmer{keepNodes: true}).pod(p); got.node != "node-a" {
-		t.Errorf("node name %q, want node-a", got.node)
+	if got := (object.Slimmer{KeepNodes: true}).Pod(p); got.Node != "node-a" {
+		t.Errorf("node name %q, want node-a", got.Node)
 	}
 	p.Status.Phase = corev1.PodSucceeded
-	if got := podAddrs((slimmer{}).pod(p)); got != nil {
+	if got := podAddrs((object.Slimmer{}).Pod(p)); got != nil {
 		t.Errorf("a finished pod holds addresses %v", got)
 	}
 }

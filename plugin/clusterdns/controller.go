@@ -9,6 +9,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
 // stores are the object caches the index is built from. They are filled by
@@ -56,7 +57,7 @@ func slicesByService(store cache.Store) (services, imports map[string][]*index.S
 	services = make(map[string][]*index.Slice)
 	imports = make(map[string][]*index.Slice)
 	for _, o := range store.List() {
-		if s, ok := o.(*endpointSlice); ok {
+		if s, ok := o.(*object.EndpointSlice); ok {
 			if key := sliceServiceKey(s); key != "" {
 				services[key] = append(services[key], &s.Slice)
 			} else if key := sliceImportKey(s); key != "" {
@@ -68,7 +69,7 @@ func slicesByService(store cache.Store) (services, imports map[string][]*index.S
 }
 
 // sliceServiceKey returns the "<ns>/<svc>" key of a slice's Service, or "".
-func sliceServiceKey(s *endpointSlice) string {
+func sliceServiceKey(s *object.EndpointSlice) string {
 	if s.Service == "" || s.Imported() {
 		return ""
 	}
@@ -77,7 +78,7 @@ func sliceServiceKey(s *endpointSlice) string {
 
 // sliceImportKey returns the "<ns>/<svc>" key of the ServiceImport an
 // imported slice belongs to, or "".
-func sliceImportKey(s *endpointSlice) string {
+func sliceImportKey(s *object.EndpointSlice) string {
 	if s.Service == "" || !s.Imported() {
 		return ""
 	}

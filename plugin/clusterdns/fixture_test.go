@@ -23,7 +23,7 @@ func newTestPlugin(tb testing.TB, cfg *config, objs ...runtime.Object) *ClusterD
 	st := newStores(cfg)
 	sl := newSlimmer(cfg)
 	for _, o := range objs {
-		slim, _ := sl.transform(o)
+		slim, _ := sl.Transform(o)
 		var err error
 		switch o.(type) {
 		case *corev1.Service:

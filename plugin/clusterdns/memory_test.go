@@ -7,7 +7,7 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/coredns/coredns/plugin/kubernetes/object"
+	upstreamobject "github.com/coredns/coredns/plugin/kubernetes/object"
 	"github.com/miekg/dns"
 
 	corev1 "k8s.io/api/core/v1"
@@ -17,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
 // clusterSize is the size of a generated cluster: how many Services, and how
@@ -287,14 +289,14 @@ func newUpstreamStores(tb testing.TB, objs []k8sruntime.Object) *upstreamStores 
 	tb.Helper()
 	// The index functions of upstream's controller.go (unexported there).
 	svcIPs := func(obj any) ([]string, error) {
-		return append([]string(nil), obj.(*object.Service).ClusterIPs...), nil
+		return append([]string(nil), obj.(*upstreamobject.Service).ClusterIPs...), nil
 	}
 	svcExtIPs := func(obj any) ([]string, error) {
-		return append([]string(nil), obj.(*object.Service).ExternalIPs...), nil
+		return append([]string(nil), obj.(*upstreamobject.Service).ExternalIPs...), nil
 	}
-	svcKey := func(obj any) ([]string, error) { return []string{obj.(*object.Service).Index}, nil }
-	epKey := func(obj any) ([]string, error) { return []string{obj.(*object.Endpoints).Index}, nil }
-	epIPs := func(obj any) ([]string, error) { return obj.(*object.Endpoints).IndexIP, nil }
+	svcKey := func(obj any) ([]string, error) { return []string{obj.(*upstreamobject.Service).Index}, nil }
+	epKey := func(obj any) ([]string, error) { return []string{obj.(*upstreamobject.Endpoints).Index}, nil }
+	epIPs := func(obj any) ([]string, error) { return obj.(*upstreamobject.Endpoints).IndexIP, nil }
 
 	key := cache.DeletionHandlingMetaNamespaceKeyFunc
 	s := &upstreamStores{
@@ -310,11 +312,11 @@ func newUpstreamStores(tb testing.TB, objs []k8sruntime.Object) *upstreamStores 
 		var err error
 		switch o.(type) {
 		case *corev1.Service:
-			err = s.services.Add(upstreamConvert[*object.Service](tb, object.ToService, m))
+			err = s.services.Add(upstreamConvert[*upstreamobject.Service](tb, upstreamobject.ToService, m))
 		case *discoveryv1.EndpointSlice:
-			err = s.endpoints.Add(upstreamConvert[*object.Endpoints](tb, object.EndpointSliceToEndpoints, m))
+			err = s.endpoints.Add(upstreamConvert[*upstreamobject.Endpoints](tb, upstreamobject.EndpointSliceToEndpoints, m))
 		case *corev1.Namespace:
-			err = s.namespaces.Add(upstreamConvert[*object.Namespace](tb, object.ToNamespace, m))
+			err = s.namespaces.Add(upstreamConvert[*upstreamobject.Namespace](tb, upstreamobject.ToNamespace, m))
 		default:
 			tb.Fatalf("newUpstreamStores: unexpected object %T", o)
 		}
@@ -331,7 +333,7 @@ func newSlimStores(tb testing.TB, objs []k8sruntime.Object) stores {
 	tb.Helper()
 	st := newStores(testConfig())
 	for _, o := range objs {
-		slim, _ := slimmer{}.transform(o)
+		slim, _ := object.Slimmer{}.Transform(o)
 		var err error
 		switch o.(type) {
 		case *corev1.Service:
@@ -493,7 +495,7 @@ func BenchmarkRebuildService(b *testing.B) {
 // mustSlim returns the slim copy the informer's transform makes of s.
 func mustSlim(tb testing.TB, s *discoveryv1.EndpointSlice) any {
 	tb.Helper()
-	slim, err := slimmer{}.transform(s)
+	slim, err := object.Slimmer{}.Transform(s)
 	if err != nil {
 		tb.Fatal(err)
 	}

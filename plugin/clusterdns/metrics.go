@@ -9,6 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
 var (
@@ -115,6 +117,9 @@ var (
 func skipped(kind, reason string) {
 	skippedObjects.WithLabelValues(kind, reason).Inc()
 }
+
+// The slimmer counts what it leaves out here.
+func init() { object.Skipped = skipped }
 
 // observeSync records one published snapshot.
 func observeSync(d time.Duration, full bool) {

@@ -14,23 +14,24 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
 func TestSliceChange(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	trig := now.Add(-3 * time.Second)
-	withTrigger := &endpointSlice{TriggerTime: trig.UnixNano()}
-	other := &endpointSlice{TriggerTime: trig.Add(-time.Second).UnixNano()}
+	withTrigger := &object.EndpointSlice{TriggerTime: trig.UnixNano()}
+	other := &object.EndpointSlice{TriggerTime: trig.Add(-time.Second).UnixNano()}
 	tests := []struct {
 		name     string
-		old, cur *endpointSlice
+		old, cur *object.EndpointSlice
 		want     change
 	}{
 		{"new slice with annotation", nil, withTrigger, change{at: trig, trigger: true}},
-		{"new slice without annotation", nil, &endpointSlice{}, change{at: now}},
+		{"new slice without annotation", nil, &object.EndpointSlice{}, change{at: now}},
 		{"annotation moved on", other, withTrigger, change{at: trig, trigger: true}},
 		{"annotation carried over unchanged", withTrigger, withTrigger, change{at: now}},
-		{"annotation removed", withTrigger, &endpointSlice{}, change{at: now}},
+		{"annotation removed", withTrigger, &object.EndpointSlice{}, change{at: now}},
 		{"not a slice", nil, nil, change{at: now}},
 	}
 	for _, tc := range tests {
@@ -87,7 +88,7 @@ func newRecordingController(t *testing.T) *recordingController {
 		r.programmed = append(r.programmed, ch)
 	}
 	r.onPublished = func(s, e, rev int) { r.sizes = [3]int{s, e, rev} }
-	if err := r.st.namespaces.Add(slimNamespace(testNamespace("prod"))); err != nil {
+	if err := r.st.namespaces.Add(object.SlimNamespace(testNamespace("prod"))); err != nil {
 		t.Fatal(err)
 	}
 	r.markAll()
@@ -104,7 +105,7 @@ func newRecordingController(t *testing.T) *recordingController {
 func TestProgrammingLatencyPaths(t *testing.T) {
 	r := newRecordingController(t)
 	svcs, slices := serviceHandler(r.controller.markService), sliceHandler(r.controller)
-	sl := slimmer{}
+	sl := object.Slimmer{}
 	trig := time.Now().Add(-2 * time.Second).Truncate(time.Microsecond)
 
 	annotated := testSlice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.244.1.1"}, testEndpoint{ip: "10.244.1.2"})
@@ -130,14 +131,14 @@ func TestProgrammingLatencyPaths(t *testing.T) {
 		t.Run(s.name, func(t *testing.T) {
 			r.programmed, r.kinds = nil, nil
 			for _, o := range s.objs {
-				slim, _ := sl.transform(o)
+				slim, _ := sl.Transform(o)
 				switch slim.(type) {
-				case *service:
+				case *object.Service:
 					if err := r.st.services.Add(slim); err != nil {
 						t.Fatal(err)
 					}
 					svcs.OnAdd(slim, false)
-				case *endpointSlice:
+				case *object.EndpointSlice:
 					if err := r.st.slices.Add(slim); err != nil {
 						t.Fatal(err)
 					}
@@ -172,7 +173,7 @@ func TestProgrammingLatencyNotBeforeSync(t *testing.T) {
 	ctl := newController(cfg, newStores(cfg), index.New())
 	var timed int
 	ctl.onProgrammed = func(change, string, time.Time) { timed++ }
-	svc := slimService(testService("prod", "web", []string{"10.96.0.20"}))
+	svc := object.SlimService(testService("prod", "web", []string{"10.96.0.20"}))
 	if err := ctl.st.services.Add(svc); err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 	mcsfake "sigs.k8s.io/mcs-api/pkg/client/clientset/versioned/fake"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
 // multiclusterConfig serves cluster.local and, from ServiceImports,
@@ -207,7 +209,7 @@ func TestSlimImport(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := slimImport(tc.si)
+			s := object.SlimImport(tc.si)
 			var ips []string
 			for _, ip := range s.ClusterIPs {
 				ips = append(ips, ip.String())
@@ -217,7 +219,7 @@ func TestSlimImport(t *testing.T) {
 					s.Invalid, s.Headless, ips, s.Ports, tc.invalid, tc.headless, tc.ips, tc.ports)
 			}
 			if s.Name != tc.si.Name || s.Namespace != tc.si.Namespace {
-				t.Errorf("meta %+v", s.objectMeta)
+				t.Errorf("meta %+v", s.Meta)
 			}
 		})
 	}
@@ -226,22 +228,22 @@ func TestSlimImport(t *testing.T) {
 // TestSlimImportedSlice checks the MCS labels are read only with the option.
 func TestSlimImportedSlice(t *testing.T) {
 	s := testImportedSlice("prod", "db", "East", "db-east", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.1.1.1"})
-	on := slimmer{multicluster: true}.slice(s)
+	on := object.Slimmer{Multicluster: true}.EndpointSlice(s)
 	if on.Service != "db" || on.Cluster != "east" || len(on.Ready) != 1 || sliceImportKey(on) != "prod/db" || sliceServiceKey(on) != "" {
 		t.Errorf("multicluster: service %q cluster %q eps %d keys %q %q", on.Service, on.Cluster, len(on.Ready), sliceImportKey(on), sliceServiceKey(on))
 	}
-	if off := (slimmer{}).slice(s); off.Service != "" || off.Cluster != "" || len(off.Ready) != 0 {
+	if off := (object.Slimmer{}).EndpointSlice(s); off.Service != "" || off.Cluster != "" || len(off.Ready) != 0 {
 		t.Errorf("without multicluster: service %q cluster %q eps %d, want nothing kept", off.Service, off.Cluster, len(off.Ready))
 	}
 	noCluster := testImportedSlice("prod", "db", "", "db-x", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.1.1.1"})
-	if got := (slimmer{multicluster: true}).slice(noCluster); got.Service != "" || got.Imported() {
+	if got := (object.Slimmer{Multicluster: true}).EndpointSlice(noCluster); got.Service != "" || got.Imported() {
 		t.Errorf("no source cluster: service %q cluster %q, want neither", got.Service, got.Cluster)
 	}
 	// A Service's slice keeps its Service even with the MCS label.
 	both := testSlice("prod", "web", "web-1", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.244.0.5"})
 	both.Labels[mcsv1alpha1.LabelServiceName] = "other"
 	both.Labels[mcsv1alpha1.LabelSourceCluster] = "east"
-	if got := (slimmer{multicluster: true}).slice(both); sliceServiceKey(got) != "prod/web" || got.Imported() {
+	if got := (object.Slimmer{Multicluster: true}).EndpointSlice(both); sliceServiceKey(got) != "prod/web" || got.Imported() {
 		t.Errorf("local slice with MCS labels: keys %q %q", sliceServiceKey(got), sliceImportKey(got))
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes/scheme"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
 // fileSource feeds the stores from a file of Kubernetes objects, such as the
@@ -165,21 +167,21 @@ func (o *fileObjects) add(raw []byte, cfg *config, used map[string]bool) error {
 	switch t := obj.(type) {
 	case *corev1.Service:
 		if match(cfg.labelSelector, t.Labels) {
-			o.services = append(o.services, slimService(t))
+			o.services = append(o.services, object.SlimService(t))
 			used[t.Namespace] = true
 		}
 	case *discoveryv1.EndpointSlice:
 		if match(cfg.labelSelector, t.Labels) {
-			o.slices = append(o.slices, newSlimmer(cfg).slice(t))
+			o.slices = append(o.slices, newSlimmer(cfg).EndpointSlice(t))
 			used[t.Namespace] = true
 		}
 	case *corev1.Namespace:
 		if match(cfg.namespaceSelector, t.Labels) {
-			o.namespaces = append(o.namespaces, slimNamespace(t))
+			o.namespaces = append(o.namespaces, object.SlimNamespace(t))
 		}
 	case *corev1.Pod:
 		if match(cfg.labelSelector, t.Labels) {
-			o.pods = append(o.pods, newSlimmer(cfg).pod(t))
+			o.pods = append(o.pods, newSlimmer(cfg).Pod(t))
 		}
 	default:
 		o.ignored++

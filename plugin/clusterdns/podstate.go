@@ -9,6 +9,7 @@ import (
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
 // podState is everything clusterdns derives from pods and nodes, kept from
@@ -95,9 +96,9 @@ func (s *podState) rebuild(st stores, w *index.Writer) {
 // sync updates what the pod with key ("<ns>/<name>") contributes, as st
 // now holds it.
 func (s *podState) sync(key string, st stores, w *index.Writer) {
-	var p *pod
+	var p *object.Pod
 	if obj, exists, _ := st.pods.GetByKey(key); exists {
-		p, _ = obj.(*pod)
+		p, _ = obj.(*object.Pod)
 	}
 	if s.verified {
 		s.syncRecords(key, p, st, w)
@@ -111,14 +112,14 @@ func (s *podState) sync(key string, st stores, w *index.Writer) {
 func (s *podState) syncNode(name string, st stores, w *index.Writer) {
 	for key := range s.zoned.byNode[name] {
 		obj, _, _ := st.pods.GetByKey(key)
-		p, _ := obj.(*pod)
+		p, _ := obj.(*object.Pod)
 		s.syncZone(key, p, st, w)
 	}
 }
 
 // syncRecords updates the addresses one pod holds (p nil: gone) and the
 // clients they identify, for `pods verified`.
-func (s *podState) syncRecords(key string, p *pod, st stores, w *index.Writer) {
+func (s *podState) syncRecords(key string, p *object.Pod, st stores, w *index.Writer) {
 	ns, _, err := cache.SplitMetaNamespaceKey(key)
 	if err != nil {
 		return
@@ -149,7 +150,7 @@ func (s *podState) syncRecords(key string, p *pod, st stores, w *index.Writer) {
 // holds now (cur) and picks again the client pod of each of them. Pods on
 // the host network are never clients: their address is their node's, which
 // every host-network pod and the node itself share.
-func (s *podState) syncClients(key string, old, cur []netip.Addr, p *pod, st stores, w *index.Writer) {
+func (s *podState) syncClients(key string, old, cur []netip.Addr, p *object.Pod, st stores, w *index.Writer) {
 	for _, a := range old {
 		keys := slices.DeleteFunc(s.clients[a], func(k string) bool { return k == key })
 		if len(keys) == 0 {
@@ -158,7 +159,7 @@ func (s *podState) syncClients(key string, old, cur []netip.Addr, p *pod, st sto
 			s.clients[a] = keys
 		}
 	}
-	if p != nil && !p.hostNetwork {
+	if p != nil && !p.HostNetwork {
 		for _, a := range cur {
 			s.clients[a] = append(s.clients[a], key)
 		}
@@ -175,10 +176,10 @@ func (s *podState) syncClients(key string, old, cur []netip.Addr, p *pod, st sto
 
 // pickClient publishes the pod that best explains a query from addr.
 func (s *podState) pickClient(addr netip.Addr, st stores, w *index.Writer) {
-	var best *pod
+	var best *object.Pod
 	for _, key := range s.clients[addr] {
 		obj, ok, _ := st.pods.GetByKey(key)
-		if p, _ := obj.(*pod); ok && p != nil && (best == nil || preferClient(p, best)) {
+		if p, _ := obj.(*object.Pod); ok && p != nil && (best == nil || preferClient(p, best)) {
 			best = p
 		}
 	}
@@ -202,10 +203,10 @@ func (s *podState) searchOf(ns string) []string {
 
 // syncZone publishes the zone of one pod's addresses (p nil: gone), for
 // client_zone_first.
-func (s *podState) syncZone(key string, p *pod, st stores, w *index.Writer) {
+func (s *podState) syncZone(key string, p *object.Pod, st stores, w *index.Writer) {
 	var now zonedPod
-	if p != nil && p.node != "" {
-		now = zonedPod{addrs: podAddrs(p), node: p.node, zone: zoneOfNode(st, p.node)}
+	if p != nil && p.Node != "" {
+		now = zonedPod{addrs: podAddrs(p), node: p.Node, zone: zoneOfNode(st, p.Node)}
 	}
 	old := s.zoned.have[key]
 	if now.zone == old.zone && now.node == old.node && slices.Equal(now.addrs, old.addrs) {
@@ -250,28 +251,28 @@ func zoneOfNode(st stores, name string) string {
 		return ""
 	}
 	obj, _, _ := st.nodes.GetByKey(name)
-	n, _ := obj.(*node)
+	n, _ := obj.(*object.Node)
 	return nodeZone(n)
 }
 
 // nodeZone returns a node's zone, or "".
-func nodeZone(n *node) string {
+func nodeZone(n *object.Node) string {
 	if n == nil {
 		return ""
 	}
-	return n.zone
+	return n.Zone
 }
 
 // podAddrs returns the addresses of a pod that is not finished; none for nil.
-func podAddrs(p *pod) []netip.Addr {
+func podAddrs(p *object.Pod) []netip.Addr {
 	if p == nil {
 		return nil
 	}
-	switch p.phase {
+	switch p.Phase {
 	case corev1.PodSucceeded, corev1.PodFailed, corev1.PodUnknown:
 		return nil
 	}
-	return p.addrs
+	return p.Addrs
 }
 
 // preferClient reports whether a, rather than b, is the pod a query from an
@@ -280,15 +281,15 @@ func podAddrs(p *pod) []netip.Addr {
 // a slow kubelet), so a pod being deleted loses to one that is not, a
 // running pod wins over a pending one, and then the newest wins. The names
 // break ties so the choice does not depend on event order.
-func preferClient(a, b *pod) bool {
-	if a.deleting != b.deleting {
-		return !a.deleting
+func preferClient(a, b *object.Pod) bool {
+	if a.Deleting != b.Deleting {
+		return !a.Deleting
 	}
-	if ar, br := a.phase == corev1.PodRunning, b.phase == corev1.PodRunning; ar != br {
+	if ar, br := a.Phase == corev1.PodRunning, b.Phase == corev1.PodRunning; ar != br {
 		return ar
 	}
-	if a.created != b.created {
-		return a.created > b.created
+	if a.Created != b.Created {
+		return a.Created > b.Created
 	}
 	if a.Namespace != b.Namespace {
 		return a.Namespace < b.Namespace

@@ -30,7 +30,7 @@ func newPodStateRig(t *testing.T, cfg *config) *podStateRig {
 // put stores the slim form of obj (a Pod or Node), or, with del, removes it.
 func (r *podStateRig) put(obj runtime.Object, del bool) {
 	r.t.Helper()
-	slim, _ := newSlimmer(r.cfg).transform(obj)
+	slim, _ := newSlimmer(r.cfg).Transform(obj)
 	store := r.st.pods
 	if _, ok := obj.(*corev1.Node); ok {
 		store = r.st.nodes

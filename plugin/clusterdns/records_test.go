@@ -8,16 +8,17 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
 // build slims the slices and builds the entry, as the controller does.
 func build(svc *corev1.Service, o index.BuildOptions, podNames bool, raw ...*discoveryv1.EndpointSlice) *index.Entry {
-	sl := slimmer{endpointPodNames: podNames, keepTerminating: o.FallbackTerminating}
+	sl := object.Slimmer{EndpointPodNames: podNames, KeepTerminating: o.FallbackTerminating}
 	var slim []*index.Slice
 	for _, s := range raw {
-		slim = append(slim, &sl.slice(s).Slice)
+		slim = append(slim, &sl.EndpointSlice(s).Slice)
 	}
-	return index.Build(index.ServiceKey{Name: svc.Name, Namespace: svc.Namespace}, &slimService(svc).Service, slim, o)
+	return index.Build(index.ServiceKey{Name: svc.Name, Namespace: svc.Namespace}, &object.SlimService(svc).Service, slim, o)
 }
 
 // leaving is an endpoint that is terminating but still serving, as during

@@ -6,6 +6,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
 // The builder's side of `multicluster`: ServiceImports and the slices
@@ -31,7 +32,7 @@ func (b *builder) syncImport(key string) {
 	}
 	k := index.ServiceKey{Name: strings.ToLower(name), Namespace: strings.ToLower(ns)}
 	obj, exists, _ := b.st.imports.GetByKey(key)
-	imp, _ := obj.(*service)
+	imp, _ := obj.(*object.Service)
 	if !exists || imp == nil || !b.w.Exposed(ns) {
 		b.w.SetImport(k, nil)
 		return

@@ -10,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
 // expect is one query and the answer it must get: the rcode and the data of
@@ -94,31 +96,31 @@ func TestMalformedObjects(t *testing.T) {
 			testSlice("prod", "part", "part-b", discoveryv1.AddressTypeIPv4, pg,
 				testEndpoint{ip: "10.244.1.300"}, testEndpoint{ip: "not-an-ip"}, testEndpoint{ip: "fd00::1"},
 				testEndpoint{ip: "fe80::1%eth0"}, testEndpoint{ip: "10.244.1.3", hostname: "db-2"}),
-		}, kindSlice, reasonInvalidAddress, []expect{
+		}, object.KindSlice, object.ReasonInvalidAddress, []expect{
 			{"part.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.244.1.3"}},
 			{"db-2.part.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.244.1.3"}},
 			{"part.prod.svc.cluster.local.", dns.TypeAAAA, dns.RcodeSuccess, nil},
 		}},
-		{"slice without service label", []runtime.Object{noLabel}, kindSlice, reasonNoServiceLabel, []expect{
+		{"slice without service label", []runtime.Object{noLabel}, object.KindSlice, object.ReasonNoServiceLabel, []expect{
 			{"1.9.244.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
 		}},
 		{"slice with an invalid service label", []runtime.Object{
 			testSlice("prod", "x.db", "dotted", discoveryv1.AddressTypeIPv4, pg, testEndpoint{ip: "10.244.9.3"}),
-		}, kindSlice, reasonInvalidName, []expect{
+		}, object.KindSlice, object.ReasonInvalidName, []expect{
 			{"3.9.244.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
 		}},
 		{"FQDN slice", []runtime.Object{
 			testSlice("prod", "db", "db-fqdn", discoveryv1.AddressTypeFQDN, pg, testEndpoint{ip: "db.example.com"}),
-		}, kindSlice, reasonAddressType, nil},
+		}, object.KindSlice, object.ReasonAddressType, nil},
 		{"slice of an unknown service", []runtime.Object{
 			testSlice("prod", "ghost", "ghost-1", discoveryv1.AddressTypeIPv4, pg, testEndpoint{ip: "10.244.9.2"}),
-		}, kindSlice, reasonUnknownService, []expect{
+		}, object.KindSlice, object.ReasonUnknownService, []expect{
 			{"ghost.prod.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, nil},
 			{"2.9.244.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
 		}},
 		{"service with 10,000 ports", []runtime.Object{
 			testService("prod", "wide", []string{"10.96.0.40"}, manyPorts(10000)...),
-		}, kindService, reasonTooManyPorts, []expect{
+		}, object.KindService, object.ReasonTooManyPorts, []expect{
 			{"wide.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.96.0.40"}},
 			{"_p999._tcp.wide.prod.svc.cluster.local.", dns.TypeSRV, dns.RcodeSuccess, []string{"wide.prod.svc.cluster.local."}},
 			{"_p1000._tcp.wide.prod.svc.cluster.local.", dns.TypeSRV, dns.RcodeNameError, nil},
@@ -126,42 +128,42 @@ func TestMalformedObjects(t *testing.T) {
 		{"service name with a dot", []runtime.Object{
 			// Would otherwise name endpoint x of prod/db in PTR answers.
 			testService("prod", "x.db", []string{"10.96.0.66"}),
-		}, kindService, reasonInvalidName, []expect{
+		}, object.KindService, object.ReasonInvalidName, []expect{
 			{"x.db.prod.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, nil},
 			{"66.0.96.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
 		}},
 		{"service name too long", []runtime.Object{
 			testService("prod", string(make([]byte, 64)), []string{"10.96.0.67"}),
-		}, kindService, reasonInvalidName, []expect{
+		}, object.KindService, object.ReasonInvalidName, []expect{
 			{"67.0.96.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
 		}},
 		{"invalid cluster IP", []runtime.Object{
 			testService("prod", "half", []string{"10.96.0.300", "fd00::40"}),
-		}, kindService, reasonInvalidAddress, []expect{
+		}, object.KindService, object.ReasonInvalidAddress, []expect{
 			{"half.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, nil},
 			{"half.prod.svc.cluster.local.", dns.TypeAAAA, dns.RcodeSuccess, []string{"fd00::40"}},
 		}},
-		{"port numbers out of range", []runtime.Object{badPorts}, kindService, reasonInvalidPort, []expect{
+		{"port numbers out of range", []runtime.Object{badPorts}, object.KindService, object.ReasonInvalidPort, []expect{
 			{"ports.prod.svc.cluster.local.", dns.TypeSRV, dns.RcodeSuccess, []string{"ports.prod.svc.cluster.local."}},
 			{"_ok._tcp.ports.prod.svc.cluster.local.", dns.TypeSRV, dns.RcodeSuccess, []string{"ports.prod.svc.cluster.local."}},
 			{"_zero._tcp.ports.prod.svc.cluster.local.", dns.TypeSRV, dns.RcodeNameError, nil},
 		}},
-		{"port name with a dot", []runtime.Object{badPorts}, kindService, reasonInvalidPortName, nil},
-		{"slice port without a number", []runtime.Object{part, nilPort}, kindSlice, reasonInvalidPort, []expect{
+		{"port name with a dot", []runtime.Object{badPorts}, object.KindService, object.ReasonInvalidPortName, nil},
+		{"slice port without a number", []runtime.Object{part, nilPort}, object.KindSlice, object.ReasonInvalidPort, []expect{
 			{"part.prod.svc.cluster.local.", dns.TypeSRV, dns.RcodeSuccess, nil},
 			{"10-244-1-4.part.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.244.1.4"}},
 		}},
-		{"invalid endpoint hostname", []runtime.Object{part, badHost}, kindSlice, reasonInvalidHostname, []expect{
+		{"invalid endpoint hostname", []runtime.Object{part, badHost}, object.KindSlice, object.ReasonInvalidHostname, []expect{
 			{"10-244-1-3.part.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.244.1.3"}},
 		}},
 		{"ExternalName that is an address", []runtime.Object{
 			testExternalName("prod", "ipname", "192.0.2.1"),
-		}, kindService, reasonInvalidExternalName, []expect{
+		}, object.KindService, object.ReasonInvalidExternalName, []expect{
 			{"ipname.prod.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, nil},
 		}},
 		{"invalid namespace name", []runtime.Object{
 			testNamespace("a.prod"), testService("a.prod", "web", []string{"10.96.0.70"}),
-		}, kindNamespace, reasonInvalidName, []expect{
+		}, object.KindNamespace, object.ReasonInvalidName, []expect{
 			{"70.0.96.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
 		}},
 	}
@@ -182,12 +184,12 @@ func TestMalformedObjects(t *testing.T) {
 func TestWellFormedSkipsNothing(t *testing.T) {
 	sum := func() (s float64) {
 		for _, kr := range [][2]string{
-			{kindService, reasonInvalidName}, {kindService, reasonInvalidAddress}, {kindService, reasonInvalidPort},
-			{kindService, reasonInvalidPortName}, {kindService, reasonTooManyPorts}, {kindService, reasonInvalidExternalName},
-			{kindSlice, reasonInvalidName}, {kindSlice, reasonInvalidAddress}, {kindSlice, reasonInvalidPort},
-			{kindSlice, reasonInvalidPortName}, {kindSlice, reasonTooManyPorts}, {kindSlice, reasonNoServiceLabel},
-			{kindSlice, reasonAddressType}, {kindSlice, reasonInvalidHostname}, {kindSlice, reasonUnknownService},
-			{kindNamespace, reasonInvalidName},
+			{object.KindService, object.ReasonInvalidName}, {object.KindService, object.ReasonInvalidAddress}, {object.KindService, object.ReasonInvalidPort},
+			{object.KindService, object.ReasonInvalidPortName}, {object.KindService, object.ReasonTooManyPorts}, {object.KindService, object.ReasonInvalidExternalName},
+			{object.KindSlice, object.ReasonInvalidName}, {object.KindSlice, object.ReasonInvalidAddress}, {object.KindSlice, object.ReasonInvalidPort},
+			{object.KindSlice, object.ReasonInvalidPortName}, {object.KindSlice, object.ReasonTooManyPorts}, {object.KindSlice, object.ReasonNoServiceLabel},
+			{object.KindSlice, object.ReasonAddressType}, {object.KindSlice, object.ReasonInvalidHostname}, {object.KindSlice, object.ReasonUnknownService},
+			{object.KindNamespace, object.ReasonInvalidName},
 		} {
 			s += testutil.ToFloat64(skippedObjects.WithLabelValues(kr[0], kr[1]))
 		}

@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
 // snapshotFixture is a small cluster with every kind of object a snapshot
@@ -75,7 +76,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	if db := s.namespaces["prod"].slices[0]; db.Name != "db-a" || len(db.Terminating) != 1 || !slices.Contains(db.Zones, "eu-1a") {
 		t.Errorf("slice %s keeps %d terminating endpoints and zones %v, want db-a with 1 and eu-1a", db.Name, len(db.Terminating), db.Zones)
 	}
-	if !slices.ContainsFunc(s.namespaces["prod"].services, func(v *service) bool { return v.Invalid }) {
+	if !slices.ContainsFunc(s.namespaces["prod"].services, func(v *object.Service) bool { return v.Invalid }) {
 		t.Error("the invalid service lost its mark")
 	}
 	got := newStores(cfg)
@@ -259,7 +260,7 @@ func TestSnapshotWarmStart(t *testing.T) {
 		if s == nil || s.namespaces["prod"] == nil {
 			return false
 		}
-		named := func(n string) func(*service) bool { return func(v *service) bool { return v.Name == n } }
+		named := func(n string) func(*object.Service) bool { return func(v *object.Service) bool { return v.Name == n } }
 		svcs := s.namespaces["prod"].services
 		return s.services() == 3 && slices.ContainsFunc(svcs, named("new")) && !slices.ContainsFunc(svcs, named("gone"))
 	})

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
 // A snapshot file holds the slim objects of the stores, so a server that
@@ -60,9 +61,9 @@ func snapshotOptions(cfg *config) string {
 // snapshotNamespace is the content of one namespace in a snapshot file.
 type snapshotNamespace struct {
 	exists   bool
-	services []*service
-	slices   []*endpointSlice
-	pods     []*pod
+	services []*object.Service
+	slices   []*object.EndpointSlice
+	pods     []*object.Pod
 }
 
 // snapshotContent is a decoded snapshot file.
@@ -97,14 +98,14 @@ func snapshotOf(st stores, written time.Time) *snapshotContent {
 		}
 	}
 	for _, o := range st.services.List() {
-		if svc, ok := o.(*service); ok {
+		if svc, ok := o.(*object.Service); ok {
 			ns := in(svc.Namespace)
 			ns.services = append(ns.services, svc)
 		}
 	}
 	if st.slices != nil {
 		for _, o := range st.slices.List() {
-			if sl, ok := o.(*endpointSlice); ok {
+			if sl, ok := o.(*object.EndpointSlice); ok {
 				ns := in(sl.Namespace)
 				ns.slices = append(ns.slices, sl)
 			}
@@ -112,7 +113,7 @@ func snapshotOf(st stores, written time.Time) *snapshotContent {
 	}
 	if st.pods != nil {
 		for _, o := range st.pods.List() {
-			if p, ok := o.(*pod); ok {
+			if p, ok := o.(*object.Pod); ok {
 				ns := in(p.Namespace)
 				ns.pods = append(ns.pods, p)
 			}
@@ -120,9 +121,9 @@ func snapshotOf(st stores, written time.Time) *snapshotContent {
 	}
 	// Sorted, so the same content gives the same bytes.
 	for _, ns := range s.namespaces {
-		slices.SortFunc(ns.services, func(a, b *service) int { return strings.Compare(a.Name, b.Name) })
-		slices.SortFunc(ns.slices, func(a, b *endpointSlice) int { return strings.Compare(a.Name, b.Name) })
-		slices.SortFunc(ns.pods, func(a, b *pod) int { return strings.Compare(a.Name, b.Name) })
+		slices.SortFunc(ns.services, func(a, b *object.Service) int { return strings.Compare(a.Name, b.Name) })
+		slices.SortFunc(ns.slices, func(a, b *object.EndpointSlice) int { return strings.Compare(a.Name, b.Name) })
+		slices.SortFunc(ns.pods, func(a, b *object.Pod) int { return strings.Compare(a.Name, b.Name) })
 	}
 	return s
 }
@@ -131,7 +132,7 @@ func snapshotOf(st stores, written time.Time) *snapshotContent {
 func (s *snapshotContent) fill(st stores) error {
 	for name, ns := range s.namespaces {
 		if ns.exists {
-			if err := st.namespaces.Add(slimNamespace(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})); err != nil {
+			if err := st.namespaces.Add(object.SlimNamespace(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})); err != nil {
 				return err
 			}
 		}
@@ -199,10 +200,10 @@ func encodeSnapshot(s *snapshotContent, options string) []byte {
 		b = binary.AppendUvarint(b, uint64(len(ns.pods)))
 		for _, p := range ns.pods {
 			b = putString(b, p.Name)
-			b = putString(b, string(p.phase))
+			b = putString(b, string(p.Phase))
 			b = append(b, podFlags(p))
-			b = binary.AppendVarint(b, p.created)
-			b = putAddrs(b, p.addrs)
+			b = binary.AppendVarint(b, p.Created)
+			b = putAddrs(b, p.Addrs)
 		}
 	}
 	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, snapshotCRC))
@@ -238,9 +239,9 @@ func flags(bits ...bool) byte {
 	return f
 }
 
-func serviceFlags(svc *service) byte { return flags(svc.Headless, svc.Invalid, svc.Selector) }
+func serviceFlags(svc *object.Service) byte { return flags(svc.Headless, svc.Invalid, svc.Selector) }
 
-func podFlags(p *pod) byte { return flags(p.hostNetwork, p.deleting) }
+func podFlags(p *object.Pod) byte { return flags(p.HostNetwork, p.Deleting) }
 
 func putStrings(b []byte, ss []string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(ss)))
@@ -320,7 +321,7 @@ func decodeSnapshot(data []byte, options string) (*snapshotContent, error) {
 		name := r.string()
 		ns := &snapshotNamespace{exists: r.bool()}
 		for range r.count() {
-			svc := &service{objectMeta: objectMeta{Namespace: name, Name: r.string()}}
+			svc := &object.Service{Meta: object.Meta{Namespace: name, Name: r.string()}}
 			svc.ExternalName = r.string()
 			flags := r.flags(serviceFlagsKnown)
 			svc.Headless, svc.Invalid, svc.Selector = flags&flagHeadless != 0, flags&flagInvalid != 0, flags&flagSelector != 0
@@ -329,7 +330,7 @@ func decodeSnapshot(data []byte, options string) (*snapshotContent, error) {
 			ns.services = append(ns.services, svc)
 		}
 		for range r.count() {
-			sl := &endpointSlice{objectMeta: objectMeta{Namespace: name, Name: r.string()}}
+			sl := &object.EndpointSlice{Meta: object.Meta{Namespace: name, Name: r.string()}}
 			sl.Service = r.string()
 			sl.Ports = r.ports()
 			sl.Ready = r.endpoints(sl)
@@ -339,12 +340,12 @@ func decodeSnapshot(data []byte, options string) (*snapshotContent, error) {
 			ns.slices = append(ns.slices, sl)
 		}
 		for range r.count() {
-			p := &pod{objectMeta: objectMeta{Namespace: name, Name: r.string()}}
-			p.phase = corev1.PodPhase(r.string())
+			p := &object.Pod{Meta: object.Meta{Namespace: name, Name: r.string()}}
+			p.Phase = corev1.PodPhase(r.string())
 			flags := r.flags(podFlagsKnown)
-			p.hostNetwork, p.deleting = flags&flagHostNetwork != 0, flags&flagDeleting != 0
-			p.created = r.varint()
-			p.addrs = r.addrs()
+			p.HostNetwork, p.Deleting = flags&flagHostNetwork != 0, flags&flagDeleting != 0
+			p.Created = r.varint()
+			p.Addrs = r.addrs()
 			ns.pods = append(ns.pods, p)
 		}
 		if _, dup := s.namespaces[name]; dup && r.err == nil {
@@ -454,7 +455,7 @@ func (r *snapshotReader) zones(n int) []string {
 	return out
 }
 
-func (r *snapshotReader) endpoints(sl *endpointSlice) []index.Endpoint {
+func (r *snapshotReader) endpoints(sl *object.EndpointSlice) []index.Endpoint {
 	var out []index.Endpoint
 	for range r.count() {
 		out = append(out, index.Endpoint{Addr: r.addr(), Name: r.string(), Slice: &sl.Slice})

@@ -22,6 +22,7 @@ import (
 	mcsclient "sigs.k8s.io/mcs-api/pkg/client/clientset/versioned"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
 // apiSource feeds the stores from informers on the Kubernetes API.
@@ -61,7 +62,7 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 		)
 		// The transform runs in the informer's queue, before the store, so
 		// full objects never accumulate, not even during a relist.
-		_ = inf.SetTransform(slim.transform)
+		_ = inf.SetTransform(slim.Transform)
 		_, _ = inf.AddEventHandler(stamped(resource, h))
 		stampEvent(resource)
 		informers = append(informers, inf)
@@ -232,8 +233,8 @@ func serviceHandler(markService func(string)) cache.ResourceEventHandler {
 	return cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) { markKey(obj, markService) },
 		UpdateFunc: func(old, cur any) {
-			o, ok1 := old.(*service)
-			n, ok2 := cur.(*service)
+			o, ok1 := old.(*object.Service)
+			n, ok2 := cur.(*object.Service)
 			if ok1 && ok2 && o.Invalid == n.Invalid && o.ExternalName == n.ExternalName && o.Headless == n.Headless &&
 				slices.Equal(o.ClusterIPs, n.ClusterIPs) && slices.Equal(o.Ports, n.Ports) {
 				return
@@ -270,7 +271,7 @@ func sliceHandler(ctl *controller) cache.ResourceEventHandler {
 		if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 			obj = t.Obj
 		}
-		if s, ok := obj.(*endpointSlice); ok {
+		if s, ok := obj.(*object.EndpointSlice); ok {
 			if key := sliceServiceKey(s); key != "" {
 				ctl.markServiceAt(key, ch)
 			} else if key := sliceImportKey(s); key != "" {
@@ -280,12 +281,12 @@ func sliceHandler(ctl *controller) cache.ResourceEventHandler {
 	}
 	return cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) {
-			s, _ := obj.(*endpointSlice)
+			s, _ := obj.(*object.EndpointSlice)
 			mark(obj, sliceChange(nil, s, time.Now()))
 		},
 		UpdateFunc: func(old, cur any) {
-			o, ok1 := old.(*endpointSlice)
-			n, ok2 := cur.(*endpointSlice)
+			o, ok1 := old.(*object.EndpointSlice)
+			n, ok2 := cur.(*object.EndpointSlice)
 			if ok1 && ok2 && sameSlice(o, n) {
 				return
 			}
@@ -302,7 +303,7 @@ func sliceHandler(ctl *controller) cache.ResourceEventHandler {
 // programming latency uses it, else now, when the event arrived. An
 // annotation the old version had already does not date this change, as
 // when a slice is edited by hand with the annotation copied along.
-func sliceChange(old, cur *endpointSlice, now time.Time) change {
+func sliceChange(old, cur *object.EndpointSlice, now time.Time) change {
 	if cur == nil || cur.TriggerTime == 0 || (old != nil && old.TriggerTime == cur.TriggerTime) {
 		return change{at: now}
 	}
@@ -310,7 +311,7 @@ func sliceChange(old, cur *endpointSlice, now time.Time) change {
 }
 
 // sameSlice reports whether two versions of a slice give the same answers.
-func sameSlice(a, b *endpointSlice) bool {
+func sameSlice(a, b *object.EndpointSlice) bool {
 	same := func(x, y index.Endpoint) bool { return x.Addr == y.Addr && x.Name == y.Name }
 	return a.Service == b.Service && a.Cluster == b.Cluster && slices.Equal(a.Ports, b.Ports) &&
 		slices.EqualFunc(a.Ready, b.Ready, same) && slices.EqualFunc(a.Terminating, b.Terminating, same) &&
@@ -345,8 +346,8 @@ func nodeHandler(ctl *controller) cache.ResourceEventHandler {
 	return cache.ResourceEventHandlerFuncs{
 		AddFunc: mark,
 		UpdateFunc: func(old, cur any) {
-			o, ok1 := old.(*node)
-			n, ok2 := cur.(*node)
+			o, ok1 := old.(*object.Node)
+			n, ok2 := cur.(*object.Node)
 			if ok1 && ok2 && nodeZone(o) == nodeZone(n) {
 				return
 			}

@@ -11,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
 // zonalObjects is a headless service with endpoints in two zones (one of
@@ -102,13 +104,13 @@ func TestServeDNSZonal(t *testing.T) {
 func TestZonalKeepsSlimSlim(t *testing.T) {
 	withZone := testSlice("prod", "db", "a", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.0.0.1"}, testEndpoint{ip: "10.0.0.2", zone: "z"})
 	without := testSlice("prod", "db", "b", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.0.0.1"})
-	if s := (slimmer{}).slice(withZone); s.Zones != nil {
+	if s := (object.Slimmer{}).EndpointSlice(withZone); s.Zones != nil {
 		t.Errorf("zones kept without zonal: %v", s.Zones)
 	}
-	if s := (slimmer{keepZones: true}).slice(without); s.Zones != nil {
+	if s := (object.Slimmer{KeepZones: true}).EndpointSlice(without); s.Zones != nil {
 		t.Errorf("zones kept for a slice without any: %v", s.Zones)
 	}
-	s := (slimmer{keepZones: true}).slice(withZone)
+	s := (object.Slimmer{KeepZones: true}).EndpointSlice(withZone)
 	if len(s.Zones) != len(s.Ready) || s.Zones[0] != "" || s.Zones[1] != "z" {
 		t.Errorf("zones %q for %d endpoints, want [\"\" \"z\"]", s.Zones, len(s.Ready))
 	}

@@ -1,4 +1,4 @@
-package clusterdns
+package object
 
 import (
 	"strings"
@@ -23,18 +23,18 @@ import (
 
 // Kinds and reasons of skipped_objects_total for multi-cluster objects.
 const (
-	kindServiceImport       = "serviceimport"
-	reasonNoClusterLabel    = "no_cluster_label"
-	reasonInvalidImportType = "invalid_import_type"
+	KindServiceImport       = "serviceimport"
+	ReasonNoClusterLabel    = "no_cluster_label"
+	ReasonInvalidImportType = "invalid_import_type"
 )
 
-// slimImport returns the slim service of a ServiceImport: its IPs (none for
+// SlimImport returns the slim service of a ServiceImport: its IPs (none for
 // a Headless import) and ports. An import of another type than ClusterSetIP
 // or Headless is invalid, so not served.
-func slimImport(si *mcsv1alpha1.ServiceImport) *service {
-	out := &service{objectMeta: slimMeta(&si.ObjectMeta)}
+func SlimImport(si *mcsv1alpha1.ServiceImport) *Service {
+	out := &Service{Meta: MetaOf(&si.ObjectMeta)}
 	if !dnsname.IsDNSLabel(si.Name) || !dnsname.IsDNSLabel(si.Namespace) {
-		skipped(kindServiceImport, reasonInvalidName)
+		skip(KindServiceImport, ReasonInvalidName)
 		out.Invalid = true
 		return out
 	}
@@ -42,13 +42,13 @@ func slimImport(si *mcsv1alpha1.ServiceImport) *service {
 	case mcsv1alpha1.Headless:
 		out.Headless = true
 	case mcsv1alpha1.ClusterSetIP:
-		out.ClusterIPs = slimIPs(kindServiceImport, si.Spec.IPs)
+		out.ClusterIPs = slimIPs(KindServiceImport, si.Spec.IPs)
 	default:
-		skipped(kindServiceImport, reasonInvalidImportType)
+		skip(KindServiceImport, ReasonInvalidImportType)
 		out.Invalid = true
 		return out
 	}
-	out.Ports = slimPorts(kindServiceImport, si.Spec.Ports, func(p mcsv1alpha1.ServicePort) (string, string, int32) {
+	out.Ports = slimPorts(KindServiceImport, si.Spec.Ports, func(p mcsv1alpha1.ServicePort) (string, string, int32) {
 		return p.Name, string(p.Protocol), p.Port
 	})
 	return out
@@ -67,7 +67,7 @@ func importedSliceOwner(s *discoveryv1.EndpointSlice) (svc, cluster string, ok b
 	cluster = s.Labels[mcsv1alpha1.LabelSourceCluster]
 	if !dnsname.IsDNSLabel(cluster) {
 		// Its endpoints' names, <host>.<cluster>.<svc>, need the cluster.
-		skipped(kindSlice, reasonNoClusterLabel)
+		skip(KindSlice, ReasonNoClusterLabel)
 		return "", "", true
 	}
 	return svc, unique.Make(strings.ToLower(cluster)).Value(), true

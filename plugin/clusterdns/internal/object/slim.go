@@ -1,4 +1,10 @@
-package clusterdns
+// Package object holds the slim forms clusterdns keeps of Kubernetes
+// objects, and the Slimmer that makes them. The Slimmer is the informers'
+// transform: it runs before an object enters the store (and the temporary
+// store of a relist), and keeps only what answers need, so a full API
+// object never lives in the caches. It uses k8s.io/api and apimachinery,
+// never client-go.
+package object
 
 import (
 	"net/netip"
@@ -18,21 +24,17 @@ import (
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
-// The slimmer is the informers' transform: it runs before an object enters
-// the store (and the temporary store of a relist), and keeps only what
-// answers need, so a full API object never lives in our caches.
-
-// service is what clusterdns keeps of a core/v1 Service: its key and
+// Service is what clusterdns keeps of a core/v1 Service: its key and
 // what its index entry is built from.
-type service struct {
-	objectMeta
+type Service struct {
+	Meta
 	index.Service
 }
 
-// endpointSlice is what clusterdns keeps of a discovery/v1 EndpointSlice:
+// EndpointSlice is what clusterdns keeps of a discovery/v1 EndpointSlice:
 // its key, when it changed, and what index entries are built from.
-type endpointSlice struct {
-	objectMeta
+type EndpointSlice struct {
+	Meta
 	index.Slice
 
 	// TriggerTime is the endpoints.kubernetes.io/last-change-trigger-time
@@ -42,63 +44,63 @@ type endpointSlice struct {
 	TriggerTime int64
 }
 
-// pod is what clusterdns keeps of a core/v1 Pod, with `pods verified`.
-type pod struct {
-	objectMeta
+// Pod is what clusterdns keeps of a core/v1 Pod, with `pods verified`.
+type Pod struct {
+	Meta
 
-	phase       corev1.PodPhase
-	hostNetwork bool         // its addresses are its node's
-	deleting    bool         // it has a deletion timestamp
-	created     int64        // its creation time, Unix seconds
-	addrs       []netip.Addr // parsed, distinct
-	node        string       // its node's name, with client_zone_first
+	Phase       corev1.PodPhase
+	HostNetwork bool         // its addresses are its node's
+	Deleting    bool         // it has a deletion timestamp
+	Created     int64        // its creation time, Unix seconds
+	Addrs       []netip.Addr // parsed, distinct
+	Node        string       // its node's name, with client_zone_first
 }
 
-// node is what clusterdns keeps of a core/v1 Node, for client_zone_first.
-type node struct {
-	objectMeta
+// Node is what clusterdns keeps of a core/v1 Node, for client_zone_first.
+type Node struct {
+	Meta
 
-	zone string // its topology.kubernetes.io/zone label, lower case; "" if none
+	Zone string // its topology.kubernetes.io/zone label, lower case; "" if none
 }
 
 // Slim objects live in informer stores, which want runtime.Objects. They
 // are never modified once built, so a copy shares everything.
 
 // DeepCopyObject implements runtime.Object.
-func (s *service) DeepCopyObject() runtime.Object {
+func (s *Service) DeepCopyObject() runtime.Object {
 	c := *s
 	return &c
 }
 
 // GetObjectKind implements runtime.Object; slim objects carry no type meta.
-func (*service) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
+func (*Service) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
 
 // DeepCopyObject implements runtime.Object.
-func (s *endpointSlice) DeepCopyObject() runtime.Object {
+func (s *EndpointSlice) DeepCopyObject() runtime.Object {
 	c := *s
 	return &c
 }
 
 // GetObjectKind implements runtime.Object; slim objects carry no type meta.
-func (*endpointSlice) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
+func (*EndpointSlice) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
 
 // DeepCopyObject implements runtime.Object.
-func (p *pod) DeepCopyObject() runtime.Object {
+func (p *Pod) DeepCopyObject() runtime.Object {
 	c := *p
 	return &c
 }
 
 // GetObjectKind implements runtime.Object; slim objects carry no type meta.
-func (*pod) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
+func (*Pod) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
 
 // DeepCopyObject implements runtime.Object.
-func (n *node) DeepCopyObject() runtime.Object {
+func (n *Node) DeepCopyObject() runtime.Object {
 	c := *n
 	return &c
 }
 
 // GetObjectKind implements runtime.Object; slim objects carry no type meta.
-func (*node) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
+func (*Node) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
 
 // maxPorts is the most ports kept of one Service or EndpointSlice. An SRV
 // answer holds at most about 1,190 records (a 65,535-byte message), and
@@ -108,20 +110,20 @@ const maxPorts = 1000
 
 // Kinds and reasons of the skipped_objects_total metric.
 const (
-	kindService   = "service"
-	kindSlice     = "endpointslice"
-	kindNamespace = "namespace"
+	KindService   = "service"
+	KindSlice     = "endpointslice"
+	KindNamespace = "namespace"
 
-	reasonInvalidName         = "invalid_name"
-	reasonInvalidAddress      = "invalid_address"
-	reasonInvalidPort         = "invalid_port"
-	reasonInvalidPortName     = "invalid_port_name"
-	reasonTooManyPorts        = "too_many_ports"
-	reasonInvalidExternalName = "invalid_external_name"
-	reasonNoServiceLabel      = "no_service_label"
-	reasonAddressType         = "unsupported_address_type"
-	reasonInvalidHostname     = "invalid_hostname"
-	reasonUnknownService      = "unknown_service"
+	ReasonInvalidName         = "invalid_name"
+	ReasonInvalidAddress      = "invalid_address"
+	ReasonInvalidPort         = "invalid_port"
+	ReasonInvalidPortName     = "invalid_port_name"
+	ReasonTooManyPorts        = "too_many_ports"
+	ReasonInvalidExternalName = "invalid_external_name"
+	ReasonNoServiceLabel      = "no_service_label"
+	ReasonAddressType         = "unsupported_address_type"
+	ReasonInvalidHostname     = "invalid_hostname"
+	ReasonUnknownService      = "unknown_service"
 )
 
 // isAddr reports whether s parses as an IP address.
@@ -130,48 +132,43 @@ func isAddr(s string) bool {
 	return err == nil
 }
 
-// slimmer builds slim objects for one configuration.
-type slimmer struct {
-	endpointPodNames bool
-	keepTerminating  bool // keep serving, terminating endpoints (`fallback_terminating`)
-	keepZones        bool // keep the endpoints' zones (`zonal`, `client_zone_first`)
-	keepNodes        bool // keep pods' node names (`client_zone_first`)
-	multicluster     bool // keep the slices derived for ServiceImports (`multicluster`)
+// Slimmer builds slim objects for one configuration.
+type Slimmer struct {
+	EndpointPodNames bool
+	KeepTerminating  bool // keep serving, terminating endpoints (`fallback_terminating`)
+	KeepZones        bool // keep the endpoints' zones (`zonal`, `client_zone_first`)
+	KeepNodes        bool // keep pods' node names (`client_zone_first`)
+	Multicluster     bool // keep the slices derived for ServiceImports (`multicluster`)
 }
 
-// newSlimmer returns the slimmer of a configuration.
-func newSlimmer(cfg *config) slimmer {
-	return slimmer{endpointPodNames: cfg.endpointPodNames, keepTerminating: cfg.fallbackTerminating,
-		keepZones: cfg.keepZones(), keepNodes: cfg.clientZoneFirst, multicluster: cfg.multicluster()}
-}
-
-// transform returns the slim form of a Service, EndpointSlice, Namespace,
+// Transform returns the slim form of a Service, EndpointSlice, Namespace,
 // Pod, Node or ServiceImport; anything else, such as a tombstone or an already slim object, is
 // returned unchanged.
-func (sl slimmer) transform(obj any) (any, error) {
+func (sl Slimmer) Transform(obj any) (any, error) {
 	switch o := obj.(type) {
 	case *corev1.Service:
-		return slimService(o), nil
+		return SlimService(o), nil
 	case *discoveryv1.EndpointSlice:
-		return sl.slice(o), nil
+		return sl.EndpointSlice(o), nil
 	case *corev1.Namespace:
-		return slimNamespace(o), nil
+		return SlimNamespace(o), nil
 	case *corev1.Pod:
-		return sl.pod(o), nil
+		return sl.Pod(o), nil
 	case *corev1.Node:
-		return slimNode(o), nil
+		return SlimNode(o), nil
 	case *mcsv1alpha1.ServiceImport:
-		return slimImport(o), nil
+		return SlimImport(o), nil
 	}
 	return obj, nil
 }
 
-func slimService(s *corev1.Service) *service {
-	out := &service{objectMeta: slimMeta(&s.ObjectMeta), Service: index.Service{Selector: len(s.Spec.Selector) > 0}}
+// SlimService returns the slim form of a Service.
+func SlimService(s *corev1.Service) *Service {
+	out := &Service{Meta: MetaOf(&s.ObjectMeta), Service: index.Service{Selector: len(s.Spec.Selector) > 0}}
 	if !dnsname.IsDNSLabel(s.Name) || !dnsname.IsDNSLabel(s.Namespace) {
 		// A dot in a name would make its records answer for another
 		// service's names (a.b in ns is endpoint a of service b).
-		skipped(kindService, reasonInvalidName)
+		skip(KindService, ReasonInvalidName)
 		out.Invalid = true
 		return out
 	}
@@ -182,7 +179,7 @@ func slimService(s *corev1.Service) *service {
 			out.ExternalName = "."
 		}
 		if target := strings.TrimSuffix(out.ExternalName, "."); !dnsname.ValidHost(target) || isAddr(target) {
-			skipped(kindService, reasonInvalidExternalName)
+			skip(KindService, ReasonInvalidExternalName)
 		}
 		return out
 	}
@@ -192,8 +189,8 @@ func slimService(s *corev1.Service) *service {
 	if len(raw) == 0 && s.Spec.ClusterIP != "" {
 		raw = []string{s.Spec.ClusterIP} // objects written before dual-stack
 	}
-	out.ClusterIPs = slimIPs(kindService, raw)
-	out.Ports = slimPorts(kindService, s.Spec.Ports, func(p corev1.ServicePort) (string, string, int32) {
+	out.ClusterIPs = slimIPs(KindService, raw)
+	out.Ports = slimPorts(KindService, s.Spec.Ports, func(p corev1.ServicePort) (string, string, int32) {
 		return p.Name, string(p.Protocol), p.Port
 	})
 	return out
@@ -209,7 +206,7 @@ func slimIPs(kind string, raw []string) []netip.Addr {
 		}
 		ip, err := netip.ParseAddr(r)
 		if err != nil || ip.Zone() != "" {
-			skipped(kind, reasonInvalidAddress)
+			skip(kind, ReasonInvalidAddress)
 			continue
 		}
 		if !slices.Contains(out, ip.Unmap()) {
@@ -223,7 +220,7 @@ func slimIPs(kind string, raw []string) []netip.Addr {
 // kind, at most maxPorts; fields reads a port's name, protocol and number.
 func slimPorts[P any](kind string, ports []P, fields func(P) (name, proto string, port int32)) []index.Port {
 	if len(ports) > maxPorts {
-		skipped(kind, reasonTooManyPorts)
+		skip(kind, ReasonTooManyPorts)
 		ports = ports[:maxPorts]
 	}
 	var out []index.Port
@@ -240,26 +237,26 @@ func slimPorts[P any](kind string, ports []P, fields func(P) (name, proto string
 // number is out of range or whose name cannot be a DNS label is skipped.
 func slimPort(kind, name, proto string, port int32) (index.Port, bool) {
 	if port <= 0 || port > 65535 {
-		skipped(kind, reasonInvalidPort)
+		skip(kind, ReasonInvalidPort)
 		return index.Port{}, false
 	}
 	if name != "" && !dnsname.IsDNSLabel(name) {
-		skipped(kind, reasonInvalidPortName)
+		skip(kind, ReasonInvalidPortName)
 		return index.Port{}, false
 	}
 	return index.Port{Name: strings.ToLower(name), Proto: dnsname.Proto(proto), Number: uint16(port)}, true
 }
 
-// slice keeps the ready endpoints of a slice with their DNS names (and, when
-// asked, the serving terminating ones apart). Slices of
-// another address type than IPv4 or IPv6 (the deprecated FQDN type) keep no
+// EndpointSlice keeps the ready endpoints of a slice with their DNS names
+// (and, when asked, the serving terminating ones apart). Slices of another
+// address type than IPv4 or IPv6 (the deprecated FQDN type) keep no
 // endpoints, nor do addresses that do not parse or fit the slice's family.
-func (sl slimmer) slice(s *discoveryv1.EndpointSlice) *endpointSlice {
-	out := &endpointSlice{objectMeta: slimMeta(&s.ObjectMeta), Slice: index.Slice{Service: s.Labels[discoveryv1.LabelServiceName]}}
+func (sl Slimmer) EndpointSlice(s *discoveryv1.EndpointSlice) *EndpointSlice {
+	out := &EndpointSlice{Meta: MetaOf(&s.ObjectMeta), Slice: index.Slice{Service: s.Labels[discoveryv1.LabelServiceName]}}
 	if t, err := time.Parse(time.RFC3339Nano, s.Annotations[corev1.EndpointsLastChangeTriggerTime]); err == nil {
 		out.TriggerTime = t.UnixNano()
 	}
-	if out.Service == "" && sl.multicluster {
+	if out.Service == "" && sl.Multicluster {
 		svc, cluster, ok := importedSliceOwner(s)
 		if ok && svc == "" {
 			return out // counted as skipped
@@ -268,26 +265,26 @@ func (sl slimmer) slice(s *discoveryv1.EndpointSlice) *endpointSlice {
 	}
 	switch {
 	case out.Service == "":
-		skipped(kindSlice, reasonNoServiceLabel)
+		skip(KindSlice, ReasonNoServiceLabel)
 		return out
 	case !dnsname.IsDNSLabel(out.Service) || !dnsname.IsDNSLabel(s.Namespace):
-		skipped(kindSlice, reasonInvalidName)
+		skip(KindSlice, ReasonInvalidName)
 		out.Service, out.Cluster = "", ""
 		return out
 	}
 	v4 := s.AddressType == discoveryv1.AddressTypeIPv4
 	if !v4 && s.AddressType != discoveryv1.AddressTypeIPv6 {
-		skipped(kindSlice, reasonAddressType)
+		skip(KindSlice, ReasonAddressType)
 		return out
 	}
 	ports := s.Ports
 	if len(ports) > maxPorts {
-		skipped(kindSlice, reasonTooManyPorts)
+		skip(KindSlice, ReasonTooManyPorts)
 		ports = ports[:maxPorts]
 	}
 	for _, p := range ports {
 		if p.Port == nil {
-			skipped(kindSlice, reasonInvalidPort)
+			skip(KindSlice, ReasonInvalidPort)
 			continue
 		}
 		name, proto := "", "TCP"
@@ -297,7 +294,7 @@ func (sl slimmer) slice(s *discoveryv1.EndpointSlice) *endpointSlice {
 		if p.Protocol != nil {
 			proto = string(*p.Protocol)
 		}
-		if sp, ok := slimPort(kindSlice, name, proto, *p.Port); ok {
+		if sp, ok := slimPort(KindSlice, name, proto, *p.Port); ok {
 			out.Ports = append(out.Ports, sp)
 		}
 	}
@@ -306,20 +303,20 @@ func (sl slimmer) slice(s *discoveryv1.EndpointSlice) *endpointSlice {
 		// Only "ready" gates DNS; unset means ready (discovery/v1 API).
 		dst, zones := &out.Ready, &out.Zones
 		if e.Conditions.Ready != nil && !*e.Conditions.Ready {
-			if !sl.keepTerminating || !servingTerminating(e.Conditions) {
+			if !sl.KeepTerminating || !servingTerminating(e.Conditions) {
 				continue
 			}
 			dst, zones = &out.Terminating, &out.TermZones
 		}
 		zone := ""
-		if sl.keepZones && e.Zone != nil {
+		if sl.KeepZones && e.Zone != nil {
 			zone = zoneName(*e.Zone)
 		}
 		name := sl.endpointName(e)
 		for _, a := range e.Addresses {
 			ip, err := netip.ParseAddr(a)
 			if err != nil || ip.Zone() != "" || ip.Unmap().Is4() != v4 {
-				skipped(kindSlice, reasonInvalidAddress)
+				skip(KindSlice, ReasonInvalidAddress)
 				continue
 			}
 			*dst = append(*dst, index.Endpoint{Addr: ip.Unmap(), Name: name, Slice: &out.Slice})
@@ -346,38 +343,39 @@ func servingTerminating(c discoveryv1.EndpointConditions) bool {
 
 // endpointName picks an endpoint's DNS label: its hostname, else (with
 // endpoint_pod_names) its pod's name, else "" for the dashed address.
-func (sl slimmer) endpointName(e *discoveryv1.Endpoint) string {
+func (sl Slimmer) endpointName(e *discoveryv1.Endpoint) string {
 	if e.Hostname != nil {
 		if dnsname.ValidLabel(*e.Hostname) {
 			return strings.ToLower(*e.Hostname)
 		}
-		skipped(kindSlice, reasonInvalidHostname)
+		skip(KindSlice, ReasonInvalidHostname)
 	}
-	if sl.endpointPodNames && e.TargetRef != nil && dnsname.ValidLabel(e.TargetRef.Name) {
+	if sl.EndpointPodNames && e.TargetRef != nil && dnsname.ValidLabel(e.TargetRef.Name) {
 		return strings.ToLower(e.TargetRef.Name)
 	}
 	return ""
 }
 
-func slimNamespace(n *corev1.Namespace) *corev1.Namespace {
+// SlimNamespace returns a Namespace with only the metadata slim objects keep.
+func SlimNamespace(n *corev1.Namespace) *corev1.Namespace {
 	if !dnsname.IsDNSLabel(n.Name) {
 		// Kept, so the store mirrors the API, but never served (namespaceServed).
-		skipped(kindNamespace, reasonInvalidName)
+		skip(KindNamespace, ReasonInvalidName)
 	}
 	return &corev1.Namespace{ObjectMeta: slimAPIMeta(&n.ObjectMeta)}
 }
 
-// slimPod keeps what `pods verified` and the client lookups (autopath,
+// SlimPod keeps what `pods verified` and the client lookups (autopath,
 // client metadata) need of a pod: its addresses, phase, and what tells
 // owners of a reused address apart (creation and deletion time, host
 // network).
-func slimPod(p *corev1.Pod) *pod {
-	out := &pod{
-		objectMeta:  slimMeta(&p.ObjectMeta),
-		phase:       p.Status.Phase,
-		hostNetwork: p.Spec.HostNetwork,
-		deleting:    p.DeletionTimestamp != nil,
-		created:     p.CreationTimestamp.Unix(),
+func SlimPod(p *corev1.Pod) *Pod {
+	out := &Pod{
+		Meta:        MetaOf(&p.ObjectMeta),
+		Phase:       p.Status.Phase,
+		HostNetwork: p.Spec.HostNetwork,
+		Deleting:    p.DeletionTimestamp != nil,
+		Created:     p.CreationTimestamp.Unix(),
 	}
 	raw := make([]string, 0, len(p.Status.PodIPs))
 	for _, ip := range p.Status.PodIPs {
@@ -387,25 +385,25 @@ func slimPod(p *corev1.Pod) *pod {
 		raw = append(raw, p.Status.PodIP) // objects written before dual-stack
 	}
 	for _, r := range raw {
-		if a, err := netip.ParseAddr(r); err == nil && a.Zone() == "" && !slices.Contains(out.addrs, a.Unmap()) {
-			out.addrs = append(out.addrs, a.Unmap())
+		if a, err := netip.ParseAddr(r); err == nil && a.Zone() == "" && !slices.Contains(out.Addrs, a.Unmap()) {
+			out.Addrs = append(out.Addrs, a.Unmap())
 		}
 	}
 	return out
 }
 
-// pod is slimPod, with the pod's node kept for client_zone_first.
-func (sl slimmer) pod(p *corev1.Pod) *pod {
-	out := slimPod(p)
-	if sl.keepNodes {
-		out.node = p.Spec.NodeName
+// Pod is SlimPod, with the pod's node kept for client_zone_first.
+func (sl Slimmer) Pod(p *corev1.Pod) *Pod {
+	out := SlimPod(p)
+	if sl.KeepNodes {
+		out.Node = p.Spec.NodeName
 	}
 	return out
 }
 
-// slimNode keeps a node's name and its topology.kubernetes.io/zone label.
-func slimNode(n *corev1.Node) *node {
-	return &node{objectMeta: slimMeta(&n.ObjectMeta), zone: zoneName(n.Labels[corev1.LabelTopologyZone])}
+// SlimNode keeps a node's name and its topology.kubernetes.io/zone label.
+func SlimNode(n *corev1.Node) *Node {
+	return &Node{Meta: MetaOf(&n.ObjectMeta), Zone: zoneName(n.Labels[corev1.LabelTopologyZone])}
 }
 
 // zoneName returns a zone lower case and interned: a cluster has a handful
