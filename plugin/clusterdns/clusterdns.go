@@ -105,15 +105,15 @@ func defaultConfig() *config {
 }
 
 // watchPods reports whether the Pods are watched.
-func (c *config) watchPods() bool { return c.podMode == podsVerified || c.clientZoneFirst }
+func (cfg *config) watchPods() bool { return cfg.podMode == podsVerified || cfg.clientZoneFirst }
 
 // multicluster reports whether the ServiceImports are watched.
-func (c *config) multicluster() bool { return len(c.multiclusterZones) > 0 }
+func (cfg *config) multicluster() bool { return len(cfg.multiclusterZones) > 0 }
 
 // isMulticluster reports whether zone, one of zones, answers from the
 // ServiceImports. It runs on every query: the list is short.
-func (c *config) isMulticluster(zone string) bool {
-	for _, z := range c.multiclusterZones {
+func (cfg *config) isMulticluster(zone string) bool {
+	for _, z := range cfg.multiclusterZones {
 		if z == zone {
 			return true
 		}
@@ -122,18 +122,18 @@ func (c *config) isMulticluster(zone string) bool {
 }
 
 // keepZones reports whether endpoint zones are kept and grouped.
-func (c *config) keepZones() bool { return c.zonal || c.clientZoneFirst }
+func (cfg *config) keepZones() bool { return cfg.zonal || cfg.clientZoneFirst }
 
 // namespaceAllowed reports whether the static `namespaces` list lets ns be
 // served; a name that cannot be a DNS label never is.
-func (c *config) namespaceAllowed(ns string) bool {
+func (cfg *config) namespaceAllowed(ns string) bool {
 	if !dnsname.IsDNSLabel(ns) {
 		return false
 	}
-	if len(c.namespaces) == 0 {
+	if len(cfg.namespaces) == 0 {
 		return true
 	}
-	_, ok := c.namespaces[ns]
+	_, ok := cfg.namespaces[ns]
 	return ok
 }
 

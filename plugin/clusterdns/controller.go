@@ -157,63 +157,63 @@ func buildOptions(cfg *config) index.BuildOptions {
 
 // markService queues the service with key "<ns>/<svc>" for a rebuild,
 // timing the change from now.
-func (c *controller) markService(key string) {
-	c.markServiceAt(key, change{at: time.Now()})
+func (ctl *controller) markService(key string) {
+	ctl.markServiceAt(key, change{at: time.Now()})
 }
 
 // markServiceAt queues the service with key "<ns>/<svc>" for a rebuild
 // after a change at ch.
-func (c *controller) markServiceAt(key string, ch change) {
-	if !c.synced.Load() {
+func (ctl *controller) markServiceAt(key string, ch change) {
+	if !ctl.synced.Load() {
 		ch = change{}
 	}
-	c.mark(func() {
-		if prev, ok := c.services[key]; ok {
+	ctl.mark(func() {
+		if prev, ok := ctl.services[key]; ok {
 			ch = prev.earlier(ch)
 		}
-		c.services[key] = ch
+		ctl.services[key] = ch
 	})
 }
 
 // markImport queues the ServiceImport with key "<ns>/<svc>" for a rebuild.
-func (c *controller) markImport(key string) {
-	c.mark(func() { c.imports[key] = struct{}{} })
+func (ctl *controller) markImport(key string) {
+	ctl.mark(func() { ctl.imports[key] = struct{}{} })
 }
 
 // markNamespace queues a namespace for a rebuild of its exposure.
-func (c *controller) markNamespace(ns string) {
-	c.mark(func() { c.nsKeys[ns] = struct{}{} })
+func (ctl *controller) markNamespace(ns string) {
+	ctl.mark(func() { ctl.nsKeys[ns] = struct{}{} })
 }
 
 // markPod queues a pod ("<ns>/<name>") for `pods verified`.
-func (c *controller) markPod(key string) {
-	c.mark(func() { c.podKeys[key] = struct{}{} })
+func (ctl *controller) markPod(key string) {
+	ctl.mark(func() { ctl.podKeys[key] = struct{}{} })
 }
 
 // markNode queues a node whose zone may have changed.
-func (c *controller) markNode(name string) {
-	c.mark(func() { c.nodeKeys[name] = struct{}{} })
+func (ctl *controller) markNode(name string) {
+	ctl.mark(func() { ctl.nodeKeys[name] = struct{}{} })
 }
 
 // markAll queues a rebuild of everything, e.g. after the file of objects changed.
-func (c *controller) markAll() {
-	c.mu.Lock()
-	c.full = true
-	c.mu.Unlock()
-	c.wake()
+func (ctl *controller) markAll() {
+	ctl.mu.Lock()
+	ctl.full = true
+	ctl.mu.Unlock()
+	ctl.wake()
 }
 
 // mark runs add under the lock that guards the queued sets, then wakes run.
-func (c *controller) mark(add func()) {
-	c.mu.Lock()
+func (ctl *controller) mark(add func()) {
+	ctl.mu.Lock()
 	add()
-	c.mu.Unlock()
-	c.wake()
+	ctl.mu.Unlock()
+	ctl.wake()
 }
 
-func (c *controller) wake() {
+func (ctl *controller) wake() {
 	select {
-	case c.kick <- struct{}{}:
+	case ctl.kick <- struct{}{}:
 	default:
 	}
 }
@@ -221,125 +221,125 @@ func (c *controller) wake() {
 // run publishes changes until ctx ends. hasSynced reports whether every
 // store has its initial content; until then nothing is published, and the
 // first publication is a full build, so a query never sees a partial cache.
-func (c *controller) run(ctx context.Context, hasSynced func() bool) {
+func (ctl *controller) run(ctx context.Context, hasSynced func() bool) {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-c.kick:
+		case <-ctl.kick:
 		case <-tick.C:
-			if c.synced.Load() {
+			if ctl.synced.Load() {
 				continue
 			}
 		}
-		if !c.synced.Load() {
+		if !ctl.synced.Load() {
 			if hasSynced() {
-				c.syncFirst()
+				ctl.syncFirst()
 			}
 			continue
 		}
-		c.process()
+		ctl.process()
 	}
 }
 
 // syncFirst publishes the stores' first complete content, replacing
 // whatever a snapshot file put in the index.
-func (c *controller) syncFirst() {
-	c.markAll()
-	c.build.Lock()
-	c.apply()
-	c.synced.Store(true)
-	c.warm.Store(false)
-	c.build.Unlock()
-	log.Infof("synced: serving %d services", c.w.Published().Services.Len())
-	if d, ok := c.stale.clear(time.Now()); ok {
+func (ctl *controller) syncFirst() {
+	ctl.markAll()
+	ctl.build.Lock()
+	ctl.apply()
+	ctl.synced.Store(true)
+	ctl.warm.Store(false)
+	ctl.build.Unlock()
+	log.Infof("synced: serving %d services", ctl.w.Published().Services.Len())
+	if d, ok := ctl.stale.clear(time.Now()); ok {
 		log.Infof("the snapshot file's answers are replaced by the API's after %s", d.Round(time.Millisecond))
 	}
-	if c.onPublish != nil {
-		c.onPublish()
+	if ctl.onPublish != nil {
+		ctl.onPublish()
 	}
 }
 
 // serveSnapshot publishes the content of a snapshot file, marked stale,
 // unless the stores have synced already; it reports whether it did.
-func (c *controller) serveSnapshot(s *snapshotContent) (bool, error) {
-	st := newStores(c.cfg)
+func (ctl *controller) serveSnapshot(s *snapshotContent) (bool, error) {
+	st := newStores(ctl.cfg)
 	if err := s.fill(st); err != nil {
 		return false, err
 	}
 	// A builder on the file's stores, writing to the same index with the
 	// same pod state.
-	from := &builder{cfg: c.cfg, st: &st, w: c.w, opts: c.b.opts, pods: c.b.pods}
-	c.build.Lock()
-	defer c.build.Unlock()
-	if c.synced.Load() {
+	from := &builder{cfg: ctl.cfg, st: &st, w: ctl.w, opts: ctl.b.opts, pods: ctl.b.pods}
+	ctl.build.Lock()
+	defer ctl.build.Unlock()
+	if ctl.synced.Load() {
 		return false, nil
 	}
-	c.w.Begin()
+	ctl.w.Begin()
 	from.rebuildAll()
-	c.w.Commit()
-	c.observeIndex()
-	c.warm.Store(true)
-	c.stale.mark(time.Now())
+	ctl.w.Commit()
+	ctl.observeIndex()
+	ctl.warm.Store(true)
+	ctl.stale.mark(time.Now())
 	return true, nil
 }
 
 // process applies everything queued since the last call as one snapshot.
-func (c *controller) process() {
-	c.build.Lock()
-	published := c.apply()
-	c.build.Unlock()
-	if published && c.onPublish != nil && c.synced.Load() {
-		c.onPublish()
+func (ctl *controller) process() {
+	ctl.build.Lock()
+	published := ctl.apply()
+	ctl.build.Unlock()
+	if published && ctl.onPublish != nil && ctl.synced.Load() {
+		ctl.onPublish()
 	}
 }
 
 // apply is process with the build lock held; it reports whether it published.
-func (c *controller) apply() bool {
-	c.mu.Lock()
-	full, services, nsKeys, podKeys, nodeKeys, imports := c.full, c.services, c.nsKeys, c.podKeys, c.nodeKeys, c.imports
-	c.full = false
-	c.services, c.nsKeys, c.podKeys = make(map[string]change), make(map[string]struct{}), make(map[string]struct{})
-	c.nodeKeys, c.imports = make(map[string]struct{}), make(map[string]struct{})
-	c.mu.Unlock()
+func (ctl *controller) apply() bool {
+	ctl.mu.Lock()
+	full, services, nsKeys, podKeys, nodeKeys, imports := ctl.full, ctl.services, ctl.nsKeys, ctl.podKeys, ctl.nodeKeys, ctl.imports
+	ctl.full = false
+	ctl.services, ctl.nsKeys, ctl.podKeys = make(map[string]change), make(map[string]struct{}), make(map[string]struct{})
+	ctl.nodeKeys, ctl.imports = make(map[string]struct{}), make(map[string]struct{})
+	ctl.mu.Unlock()
 
 	start := time.Now()
-	c.w.Begin()
+	ctl.w.Begin()
 	if full {
-		c.b.rebuildAll()
+		ctl.b.rebuildAll()
 	} else {
 		for ns := range nsKeys {
-			c.b.syncNamespace(ns)
+			ctl.b.syncNamespace(ns)
 		}
 		for key := range services {
-			c.b.syncService(key)
+			ctl.b.syncService(key)
 		}
 		for key := range podKeys {
-			c.b.syncPod(key)
+			ctl.b.syncPod(key)
 		}
 		for name := range nodeKeys {
-			c.b.syncNode(name)
+			ctl.b.syncNode(name)
 		}
 		for key := range imports {
-			c.b.syncImport(key)
+			ctl.b.syncImport(key)
 		}
 	}
-	published := c.w.Commit()
+	published := ctl.w.Commit()
 	if published {
-		if c.onSync != nil {
-			c.onSync(time.Since(start), full)
+		if ctl.onSync != nil {
+			ctl.onSync(time.Since(start), full)
 		}
-		c.observeIndex()
+		ctl.observeIndex()
 	}
 	// A change that left the answers as they were is programmed too: the
 	// published index reflects it.
-	if c.onProgrammed != nil {
+	if ctl.onProgrammed != nil {
 		now := time.Now()
 		for key, ch := range services {
 			if !ch.at.IsZero() {
-				c.onProgrammed(ch, c.b.serviceKind(key), now)
+				ctl.onProgrammed(ch, ctl.b.serviceKind(key), now)
 			}
 		}
 	}
@@ -347,10 +347,10 @@ func (c *controller) apply() bool {
 }
 
 // observeIndex reports the size of the published index to onPublished.
-func (c *controller) observeIndex() {
-	if c.onPublished != nil {
-		snap := c.w.Published()
-		c.onPublished(snap.Services.Len(), c.w.Endpoints(), snap.Reverse.Len())
+func (ctl *controller) observeIndex() {
+	if ctl.onPublished != nil {
+		snap := ctl.w.Published()
+		ctl.onPublished(snap.Services.Len(), ctl.w.Endpoints(), snap.Reverse.Len())
 	}
 }
 

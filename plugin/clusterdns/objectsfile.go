@@ -38,28 +38,28 @@ type fileObjects struct {
 
 // start loads the file once (an error here stops the server from starting)
 // and then watches it for changes.
-func (s *fileSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controller) (func() bool, error) {
-	stamp, err := fileStamp(s.cfg.objectsFile)
+func (fs *fileSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controller) (func() bool, error) {
+	stamp, err := fileStamp(fs.cfg.objectsFile)
 	if err != nil {
 		return nil, fmt.Errorf("objects_file: %w", err)
 	}
-	objs, err := loadObjectsFile(s.cfg.objectsFile, s.cfg)
+	objs, err := loadObjectsFile(fs.cfg.objectsFile, fs.cfg)
 	if err != nil {
 		return nil, fmt.Errorf("objects_file: %w", err)
 	}
-	s.replace(ctl, objs)
+	fs.replace(ctl, objs)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		s.watch(ctx, ctl, stamp)
+		fs.watch(ctx, ctl, stamp)
 	}()
 	return func() bool { return true }, nil
 }
 
 // watch polls the file and reloads it when its size or modification time changes.
-func (s *fileSource) watch(ctx context.Context, ctl *controller, stamp string) {
-	every(ctx, s.cfg.objectsFilePoll, func() {
-		now, err := fileStamp(s.cfg.objectsFile)
+func (fs *fileSource) watch(ctx context.Context, ctl *controller, stamp string) {
+	every(ctx, fs.cfg.objectsFilePoll, func() {
+		now, err := fileStamp(fs.cfg.objectsFile)
 		if err != nil || now == stamp {
 			return
 		}
@@ -67,21 +67,21 @@ func (s *fileSource) watch(ctx context.Context, ctl *controller, stamp string) {
 		if strings.HasPrefix(now, "0/") {
 			// Most writers truncate the file before they write it: an empty
 			// file is one being replaced, not a cluster without objects.
-			log.Warningf("objects_file: %s is empty; keeping the previous objects", s.cfg.objectsFile)
+			log.Warningf("objects_file: %s is empty; keeping the previous objects", fs.cfg.objectsFile)
 			return
 		}
-		objs, err := loadObjectsFile(s.cfg.objectsFile, s.cfg)
+		objs, err := loadObjectsFile(fs.cfg.objectsFile, fs.cfg)
 		if err != nil {
 			log.Errorf("objects_file: keeping the previous objects: %v", err)
 			return
 		}
-		log.Infof("objects_file: reloaded %s", s.cfg.objectsFile)
-		s.replace(ctl, objs)
+		log.Infof("objects_file: reloaded %s", fs.cfg.objectsFile)
+		fs.replace(ctl, objs)
 	})
 }
 
 // replace swaps the stores' content for objs and queues a full rebuild.
-func (s *fileSource) replace(ctl *controller, objs *fileObjects) {
+func (fs *fileSource) replace(ctl *controller, objs *fileObjects) {
 	_ = ctl.st.services.Replace(objs.services, "")
 	_ = ctl.st.namespaces.Replace(objs.namespaces, "")
 	if ctl.st.slices != nil {

@@ -74,110 +74,110 @@ func newPodState(cfg *config) *podState {
 
 // rebuild brings what is published of pods in line with the whole content
 // of st: pods that are gone are forgotten, every other pod synced again.
-func (s *podState) rebuild(st stores, w *index.Writer) {
+func (ps *podState) rebuild(st stores, w *index.Writer) {
 	if st.pods == nil {
 		return
 	}
-	for key := range s.have {
+	for key := range ps.have {
 		if _, ok, _ := st.pods.GetByKey(key); !ok {
-			s.sync(key, st, w)
+			ps.sync(key, st, w)
 		}
 	}
-	for key := range s.zoned.have {
+	for key := range ps.zoned.have {
 		if _, ok, _ := st.pods.GetByKey(key); !ok {
-			s.sync(key, st, w)
+			ps.sync(key, st, w)
 		}
 	}
 	for _, key := range st.pods.ListKeys() {
-		s.sync(key, st, w)
+		ps.sync(key, st, w)
 	}
 }
 
 // sync updates what the pod with key ("<ns>/<name>") contributes, as st
 // now holds it.
-func (s *podState) sync(key string, st stores, w *index.Writer) {
+func (ps *podState) sync(key string, st stores, w *index.Writer) {
 	var p *object.Pod
 	if obj, exists, _ := st.pods.GetByKey(key); exists {
 		p, _ = obj.(*object.Pod)
 	}
-	if s.verified {
-		s.syncRecords(key, p, st, w)
+	if ps.verified {
+		ps.syncRecords(key, p, st, w)
 	}
-	if s.zoneFirst {
-		s.syncZone(key, p, st, w)
+	if ps.zoneFirst {
+		ps.syncZone(key, p, st, w)
 	}
 }
 
 // syncNode updates the zone of every pod on a node.
-func (s *podState) syncNode(name string, st stores, w *index.Writer) {
-	for key := range s.zoned.byNode[name] {
+func (ps *podState) syncNode(name string, st stores, w *index.Writer) {
+	for key := range ps.zoned.byNode[name] {
 		obj, _, _ := st.pods.GetByKey(key)
 		p, _ := obj.(*object.Pod)
-		s.syncZone(key, p, st, w)
+		ps.syncZone(key, p, st, w)
 	}
 }
 
 // syncRecords updates the addresses one pod holds (p nil: gone) and the
 // clients they identify, for `pods verified`.
-func (s *podState) syncRecords(key string, p *object.Pod, st stores, w *index.Writer) {
+func (ps *podState) syncRecords(key string, p *object.Pod, st stores, w *index.Writer) {
 	ns, _, err := cache.SplitMetaNamespaceKey(key)
 	if err != nil {
 		return
 	}
 	addrs := podAddrs(p)
-	old := s.have[key]
+	old := ps.have[key]
 	for _, a := range old {
 		k := index.PodKey{Namespace: ns, Addr: a}
-		s.refs[k]--
-		if s.refs[k] <= 0 {
-			delete(s.refs, k)
+		ps.refs[k]--
+		if ps.refs[k] <= 0 {
+			delete(ps.refs, k)
 			w.SetPod(k, false)
 		}
 	}
-	delete(s.have, key)
+	delete(ps.have, key)
 	for _, a := range addrs {
 		k := index.PodKey{Namespace: ns, Addr: a}
-		s.refs[k]++
+		ps.refs[k]++
 		w.SetPod(k, true)
 	}
 	if len(addrs) > 0 {
-		s.have[key] = addrs
+		ps.have[key] = addrs
 	}
-	s.syncClients(key, old, addrs, p, st, w)
+	ps.syncClients(key, old, addrs, p, st, w)
 }
 
 // syncClients moves pod key from the addresses it held (old) to those it
 // holds now (cur) and picks again the client pod of each of them. Pods on
 // the host network are never clients: their address is their node's, which
 // every host-network pod and the node itself share.
-func (s *podState) syncClients(key string, old, cur []netip.Addr, p *object.Pod, st stores, w *index.Writer) {
+func (ps *podState) syncClients(key string, old, cur []netip.Addr, p *object.Pod, st stores, w *index.Writer) {
 	for _, a := range old {
-		keys := slices.DeleteFunc(s.clients[a], func(k string) bool { return k == key })
+		keys := slices.DeleteFunc(ps.clients[a], func(k string) bool { return k == key })
 		if len(keys) == 0 {
-			delete(s.clients, a)
+			delete(ps.clients, a)
 		} else {
-			s.clients[a] = keys
+			ps.clients[a] = keys
 		}
 	}
 	if p != nil && !p.HostNetwork {
 		for _, a := range cur {
-			s.clients[a] = append(s.clients[a], key)
+			ps.clients[a] = append(ps.clients[a], key)
 		}
 	}
 	for _, a := range old {
-		s.pickClient(a, st, w)
+		ps.pickClient(a, st, w)
 	}
 	for _, a := range cur {
 		if !slices.Contains(old, a) {
-			s.pickClient(a, st, w)
+			ps.pickClient(a, st, w)
 		}
 	}
 }
 
 // pickClient publishes the pod that best explains a query from addr.
-func (s *podState) pickClient(addr netip.Addr, st stores, w *index.Writer) {
+func (ps *podState) pickClient(addr netip.Addr, st stores, w *index.Writer) {
 	var best *object.Pod
-	for _, key := range s.clients[addr] {
+	for _, key := range ps.clients[addr] {
 		obj, ok, _ := st.pods.GetByKey(key)
 		if p, _ := obj.(*object.Pod); ok && p != nil && (best == nil || preferClient(p, best)) {
 			best = p
@@ -187,60 +187,60 @@ func (s *podState) pickClient(addr netip.Addr, st stores, w *index.Writer) {
 		w.SetClient(addr, index.Client{}, false)
 		return
 	}
-	w.SetClient(addr, index.Client{Namespace: best.Namespace, Name: best.Name, Search: s.searchOf(best.Namespace)}, true)
+	w.SetClient(addr, index.Client{Namespace: best.Namespace, Name: best.Name, Search: ps.searchOf(best.Namespace)}, true)
 }
 
 // searchOf returns the search path of the pods of namespace ns, built once
 // per namespace.
-func (s *podState) searchOf(ns string) []string {
-	path, ok := s.searches[ns]
+func (ps *podState) searchOf(ns string) []string {
+	path, ok := ps.searches[ns]
 	if !ok {
-		path = dnsname.SearchPath(ns, s.zone, s.hostSearch)
-		s.searches[ns] = path
+		path = dnsname.SearchPath(ns, ps.zone, ps.hostSearch)
+		ps.searches[ns] = path
 	}
 	return path
 }
 
 // syncZone publishes the zone of one pod's addresses (p nil: gone), for
 // client_zone_first.
-func (s *podState) syncZone(key string, p *object.Pod, st stores, w *index.Writer) {
+func (ps *podState) syncZone(key string, p *object.Pod, st stores, w *index.Writer) {
 	var now zonedPod
 	if p != nil && p.Node != "" {
 		now = zonedPod{addrs: podAddrs(p), node: p.Node, zone: zoneOfNode(st, p.Node)}
 	}
-	old := s.zoned.have[key]
+	old := ps.zoned.have[key]
 	if now.zone == old.zone && now.node == old.node && slices.Equal(now.addrs, old.addrs) {
 		return
 	}
 	if old.zone != "" {
 		for _, a := range old.addrs {
-			s.zoned.refs[a]--
-			if s.zoned.refs[a] <= 0 {
-				delete(s.zoned.refs, a)
+			ps.zoned.refs[a]--
+			if ps.zoned.refs[a] <= 0 {
+				delete(ps.zoned.refs, a)
 				w.SetClientZone(a, "")
 			}
 		}
 	}
 	if old.node != "" {
-		delete(s.zoned.byNode[old.node], key)
-		if len(s.zoned.byNode[old.node]) == 0 {
-			delete(s.zoned.byNode, old.node)
+		delete(ps.zoned.byNode[old.node], key)
+		if len(ps.zoned.byNode[old.node]) == 0 {
+			delete(ps.zoned.byNode, old.node)
 		}
 	}
-	delete(s.zoned.have, key)
+	delete(ps.zoned.have, key)
 	if now.node == "" {
 		return
 	}
-	s.zoned.have[key] = now
-	if s.zoned.byNode[now.node] == nil {
-		s.zoned.byNode[now.node] = make(map[string]struct{})
+	ps.zoned.have[key] = now
+	if ps.zoned.byNode[now.node] == nil {
+		ps.zoned.byNode[now.node] = make(map[string]struct{})
 	}
-	s.zoned.byNode[now.node][key] = struct{}{}
+	ps.zoned.byNode[now.node][key] = struct{}{}
 	if now.zone == "" {
 		return
 	}
 	for _, a := range now.addrs {
-		s.zoned.refs[a]++
+		ps.zoned.refs[a]++
 		w.SetClientZone(a, now.zone)
 	}
 }

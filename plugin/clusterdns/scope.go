@@ -16,12 +16,12 @@ import (
 
 // watchScopes returns the namespaces each kind is watched in: every one
 // listed in `namespaces`, in order, or all of them at once.
-func (c *config) watchScopes() []string {
-	if len(c.namespaces) == 0 {
+func (cfg *config) watchScopes() []string {
+	if len(cfg.namespaces) == 0 {
 		return []string{metav1.NamespaceAll}
 	}
-	scopes := make([]string, 0, len(c.namespaces))
-	for ns := range c.namespaces {
+	scopes := make([]string, 0, len(cfg.namespaces))
+	for ns := range cfg.namespaces {
 		scopes = append(scopes, ns)
 	}
 	slices.Sort(scopes)
@@ -33,9 +33,9 @@ func (c *config) watchScopes() []string {
 // Roles cannot read them: a listed namespace is taken to exist, and
 // `<ns>.svc.<zone>` answers NODATA for it even before it is created. Names
 // in other namespaces never exist.
-func (c *config) listedNamespaces() cache.Indexer {
+func (cfg *config) listedNamespaces() cache.Indexer {
 	st := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
-	for ns := range c.namespaces {
+	for ns := range cfg.namespaces {
 		_ = st.Add(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
 	}
 	return st

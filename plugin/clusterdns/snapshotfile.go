@@ -73,9 +73,9 @@ type snapshotContent struct {
 }
 
 // services counts the services of a snapshot.
-func (s *snapshotContent) services() int {
+func (content *snapshotContent) services() int {
 	n := 0
-	for _, ns := range s.namespaces {
+	for _, ns := range content.namespaces {
 		n += len(ns.services)
 	}
 	return n
@@ -129,8 +129,8 @@ func snapshotOf(st stores, written time.Time) *snapshotContent {
 }
 
 // fill adds the content to empty stores made for the same options.
-func (s *snapshotContent) fill(st stores) error {
-	for name, ns := range s.namespaces {
+func (content *snapshotContent) fill(st stores) error {
+	for name, ns := range content.namespaces {
 		if ns.exists {
 			if err := st.namespaces.Add(object.SlimNamespace(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})); err != nil {
 				return err

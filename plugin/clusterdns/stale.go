@@ -20,36 +20,36 @@ type staleness struct {
 var staleOwner atomic.Pointer[staleness]
 
 // own makes the gauges show s.
-func (s *staleness) own() {
-	staleOwner.Store(s)
-	s.publish()
+func (stale *staleness) own() {
+	staleOwner.Store(stale)
+	stale.publish()
 }
 
 // mark records that the state is stale from t on, unless it already is,
 // and reports whether that changed anything.
-func (s *staleness) mark(t time.Time) bool {
-	if !s.since.CompareAndSwap(0, t.UnixNano()) {
+func (stale *staleness) mark(t time.Time) bool {
+	if !stale.since.CompareAndSwap(0, t.UnixNano()) {
 		return false
 	}
-	s.publish()
+	stale.publish()
 	return true
 }
 
 // clear records that the state is current again and returns how long it
 // was stale; ok is false if it was not.
-func (s *staleness) clear(now time.Time) (d time.Duration, ok bool) {
-	old := s.since.Swap(0)
+func (stale *staleness) clear(now time.Time) (d time.Duration, ok bool) {
+	old := stale.since.Swap(0)
 	if old == 0 {
 		return 0, false
 	}
-	s.unready.Store(false)
-	s.publish()
+	stale.unready.Store(false)
+	stale.publish()
 	return now.Sub(time.Unix(0, old)), true
 }
 
 // staleFor returns how long the state has been stale at now; 0 if it is current.
-func (s *staleness) staleFor(now time.Time) time.Duration {
-	since := s.since.Load()
+func (stale *staleness) staleFor(now time.Time) time.Duration {
+	since := stale.since.Load()
 	if since == 0 {
 		return 0
 	}
@@ -58,21 +58,21 @@ func (s *staleness) staleFor(now time.Time) time.Duration {
 
 // tooStale reports whether the state has been stale for longer than limit
 // (never, when limit is 0), and logs when that answer changes.
-func (s *staleness) tooStale(limit time.Duration, now time.Time) bool {
-	d := s.staleFor(now)
+func (stale *staleness) tooStale(limit time.Duration, now time.Time) bool {
+	d := stale.staleFor(now)
 	over := limit > 0 && d > limit
-	if over && s.unready.CompareAndSwap(false, true) {
+	if over && stale.unready.CompareAndSwap(false, true) {
 		log.Warningf("not ready: answers have been stale for %s, longer than ready_stale_limit %s", d.Round(time.Millisecond), limit)
 	}
 	return over
 }
 
 // publish sets the gauges, if s is the instance they follow.
-func (s *staleness) publish() {
-	if staleOwner.Load() != s {
+func (stale *staleness) publish() {
+	if staleOwner.Load() != stale {
 		return
 	}
-	since := s.since.Load()
+	since := stale.since.Load()
 	if since == 0 {
 		staleGauge.Set(0)
 		staleSinceGauge.Set(0)

@@ -35,23 +35,23 @@ type apiSource struct {
 
 // start builds the client, starts one informer per watched kind and returns
 // when they are running.
-func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controller) (func() bool, error) {
-	if err := s.clients(); err != nil {
+func (api *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controller) (func() bool, error) {
+	if err := api.clients(); err != nil {
 		return nil, err
 	}
-	cs := s.client
+	cs := api.client
 	sel := metav1.ListOptions{}
-	if s.cfg.labelSelector != nil {
-		sel.LabelSelector = s.cfg.labelSelector.String()
+	if api.cfg.labelSelector != nil {
+		sel.LabelSelector = api.cfg.labelSelector.String()
 	}
 	nsSel := metav1.ListOptions{}
-	if s.cfg.namespaceSelector != nil {
-		nsSel.LabelSelector = s.cfg.namespaceSelector.String()
+	if api.cfg.namespaceSelector != nil {
+		nsSel.LabelSelector = api.cfg.namespaceSelector.String()
 	}
 
-	slim := newSlimmer(s.cfg)
+	slim := newSlimmer(api.cfg)
 	contact := &apiContact{stale: &ctl.stale, synced: ctl.synced.Load}
-	scopes := s.cfg.watchScopes()
+	scopes := api.cfg.watchScopes()
 	var informers []cache.SharedIndexInformer
 	// add starts an informer on lw and returns its store.
 	add := func(lw *cache.ListWatch, example runtime.Object, idx cache.Indexers, resource string, h cache.ResourceEventHandler) cache.Indexer {
@@ -87,8 +87,8 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 				return cs.CoreV1().Services(ns).Watch(ctx, o)
 			})
 	}, &corev1.Service{}, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, resourceServices, serviceHandler(ctl.markService))
-	if len(s.cfg.namespaces) > 0 {
-		ctl.st.namespaces = s.cfg.listedNamespaces()
+	if len(api.cfg.namespaces) > 0 {
+		ctl.st.namespaces = api.cfg.listedNamespaces()
 	} else {
 		ctl.st.namespaces = add(listWatch(contact, nsSel,
 			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
@@ -99,7 +99,7 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 			}),
 			&corev1.Namespace{}, cache.Indexers{}, resourceNamespaces, namespaceHandler(ctl))
 	}
-	if !s.cfg.noEndpoints {
+	if !api.cfg.noEndpoints {
 		ctl.st.slices = perScope(func(ns string) *cache.ListWatch {
 			return listWatch(contact, sel,
 				func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
@@ -110,7 +110,7 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 				})
 		}, &discoveryv1.EndpointSlice{}, sliceIndexers(), resourceSlices, sliceHandler(ctl))
 	}
-	if s.cfg.watchPods() {
+	if api.cfg.watchPods() {
 		podSel := sel
 		// Finished pods keep their address in the API but no longer own it.
 		podSel.FieldSelector = fields.AndSelectors(
@@ -128,7 +128,7 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 				})
 		}, &corev1.Pod{}, cache.Indexers{}, resourcePods, podHandler(ctl))
 	}
-	if s.cfg.clientZoneFirst {
+	if api.cfg.clientZoneFirst {
 		// Nodes are cluster-scoped; the slimmer keeps their zone label only.
 		ctl.st.nodes = add(listWatch(contact, metav1.ListOptions{},
 			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
@@ -139,10 +139,10 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 			}),
 			&corev1.Node{}, cache.Indexers{}, resourceNodes, nodeHandler(ctl))
 	}
-	if s.cfg.multicluster() {
+	if api.cfg.multicluster() {
 		// The Services of the multicluster zones; `labels` applies to them
 		// as to Services, and to the slices derived for them (above).
-		mcs := s.mcs.MulticlusterV1alpha1()
+		mcs := api.mcs.MulticlusterV1alpha1()
 		ctl.st.imports = perScope(func(ns string) *cache.ListWatch {
 			return listWatch(contact, sel,
 				func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
@@ -162,14 +162,14 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 			inf.RunWithContext(ctx)
 		}()
 	}
-	if s.cfg.resync > 0 {
+	if api.cfg.resync > 0 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resyncLoop(ctx, s.cfg.resync, contact)
+			resyncLoop(ctx, api.cfg.resync, contact)
 		}()
 	}
-	s.contact = contact
+	api.contact = contact
 	return func() bool {
 		for _, inf := range informers {
 			if !inf.HasSynced() {
@@ -182,24 +182,24 @@ func (s *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controll
 
 // clients builds the API clients the configuration needs, unless set.
 // ServiceImports are custom resources, which the API serves as JSON only.
-func (s *apiSource) clients() error {
-	needMCS := s.cfg.multicluster() && s.mcs == nil
-	if s.client != nil && !needMCS {
+func (api *apiSource) clients() error {
+	needMCS := api.cfg.multicluster() && api.mcs == nil
+	if api.client != nil && !needMCS {
 		return nil
 	}
-	rc, err := restConfig(s.cfg)
+	rc, err := restConfig(api.cfg)
 	if err != nil {
 		return fmt.Errorf("kubernetes API client: %w", err)
 	}
-	if s.client == nil {
-		if s.client, err = kubernetes.NewForConfig(rc); err != nil {
+	if api.client == nil {
+		if api.client, err = kubernetes.NewForConfig(rc); err != nil {
 			return fmt.Errorf("kubernetes API client: %w", err)
 		}
 	}
 	if needMCS {
 		rc = rest.CopyConfig(rc)
 		rc.ContentType, rc.AcceptContentTypes = "application/json", "application/json"
-		if s.mcs, err = mcsclient.NewForConfig(rc); err != nil {
+		if api.mcs, err = mcsclient.NewForConfig(rc); err != nil {
 			return fmt.Errorf("multicluster API client: %w", err)
 		}
 	}
