@@ -95,7 +95,7 @@ func writeFile(path string, data io.Reader) error {
 		return err
 	}
 	if _, err := io.Copy(f, data); err != nil {
-		f.Close()
+		_ = f.Close() // the copy's error is the one to report
 		return err
 	}
 	return f.Close()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"image"
 	"image/color"
 	"image/png"
@@ -204,12 +205,11 @@ func writeAndDecode(t *testing.T, panels ...Panel) (image.Image, string) {
 	if err := WriteChart(path, panels...); err != nil {
 		t.Fatalf("WriteChart: %v", err)
 	}
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	img, err := png.Decode(f)
+	img, err := png.Decode(bytes.NewReader(data))
 	if err != nil {
 		t.Fatalf("written file is not a PNG: %v", err)
 	}

@@ -58,7 +58,7 @@ func TestGeneratedClusterShape(t *testing.T) {
 
 func TestServiceAtIsStable(t *testing.T) {
 	for i := 0; i < 1000; i++ {
-		if serviceAt(i) != serviceAt(i) {
+		if first, again := serviceAt(i), serviceAt(i); first != again {
 			t.Fatalf("service %d differs between calls", i)
 		}
 	}

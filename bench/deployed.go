@@ -94,10 +94,11 @@ func writeCacheFill(path string, n int) error {
 		if i%2 == 1 {
 			zone = deniedZone
 		}
-		fmt.Fprintf(w, "name-%d.%s A\n", i, zone)
+		// A bufio.Writer keeps its first error and Flush returns it.
+		_, _ = fmt.Fprintf(w, "name-%d.%s A\n", i, zone)
 	}
 	if err := w.Flush(); err != nil {
-		f.Close()
+		_ = f.Close() // the write's error is the one to report
 		return err
 	}
 	return f.Close()

@@ -158,7 +158,9 @@ func run(ctx context.Context, o *options) error {
 		if o.keepControlDirs {
 			logf("control plane files kept in %s", dir)
 		} else {
-			os.RemoveAll(dir)
+			if err := os.RemoveAll(dir); err != nil {
+				logf("control plane files left in %s: %v", dir, err)
+			}
 		}
 	}()
 	if err := cp.StartEtcd(true); err != nil {
@@ -196,7 +198,7 @@ func run(ctx context.Context, o *options) error {
 		have = size
 		st := statsFor(size)
 		logf("cluster: %d services, %d slices, %d endpoints (%d objects) in %s", st.Services, st.Slices, st.Endpoints, st.Objects(), time.Since(start).Round(time.Second))
-		p, err := measureSize(ctx, o, e, st, size == o.headline, rep)
+		p, err := measureSize(ctx, o, e, st, size == o.headline)
 		if err != nil {
 			return fmt.Errorf("at %d services: %w", size, err)
 		}

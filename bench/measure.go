@@ -71,7 +71,7 @@ func median[T int64 | float64 | time.Duration](v []T) T {
 
 // measureSize starts the three servers on the cluster as it is and
 // measures them; at the headline size it runs everything else too.
-func measureSize(ctx context.Context, o *options, e *env, st clusterStats, isHeadline bool, rep *report) (sizePoint, error) {
+func measureSize(ctx context.Context, o *options, e *env, st clusterStats, isHeadline bool) (sizePoint, error) {
 	p := sizePoint{Stats: st, Plugins: map[string]*pluginPoint{}}
 	// First, alone on the machine: clusterdns as deployed, for sizing.
 	deployed, err := measureDeployed(ctx, o, e)

@@ -53,7 +53,9 @@ func pick(r *rand.Rand, c *queryCluster, ns string, want func(serviceKind) bool)
 
 func nsIndex(ns string) int {
 	var n int
-	fmt.Sscanf(ns, "bench-%d", &n)
+	if _, err := fmt.Sscanf(ns, "bench-%d", &n); err != nil {
+		return 0
+	}
 	return n
 }
 
@@ -76,7 +78,7 @@ var queryMix = []lookup{
 		short := s.name + "." + s.ns
 		return append(bothFamilies(short+"."+searchPath(ns)[0]+"."), bothFamilies(short+".svc.cluster.local.")...)
 	}},
-	{"name outside the cluster, e.g. api.example.com (3 NXDOMAIN expansions; the final query goes to forward and is not sent)", 35, func(r *rand.Rand, c *queryCluster, ns string) []string {
+	{"name outside the cluster, e.g. api.example.com (3 NXDOMAIN expansions; the final query goes to forward and is not sent)", 35, func(r *rand.Rand, _ *queryCluster, ns string) []string {
 		name := fmt.Sprintf("api%d.example.com", r.IntN(50))
 		var qs []string
 		for _, suffix := range searchPath(ns) {
@@ -88,7 +90,7 @@ var queryMix = []lookup{
 		s := pick(r, c, ns, func(k serviceKind) bool { return k != kindExternalName })
 		return []string{"_http._tcp." + s.name + "." + s.ns + ".svc.cluster.local. SRV"}
 	}},
-	{"PTR of a ClusterIP", 5, func(r *rand.Rand, c *queryCluster, ns string) []string {
+	{"PTR of a ClusterIP", 5, func(r *rand.Rand, c *queryCluster, _ string) []string {
 		ip := c.clusterIPs[r.IntN(len(c.clusterIPs))]
 		rev, _ := dns.ReverseAddr(netip.MustParseAddr(ip).String())
 		return []string{rev + " PTR"}

@@ -92,7 +92,7 @@ func (s *server) waitReady(ctx context.Context, timeout time.Duration) (time.Dur
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return time.Since(s.started), nil
 			}
@@ -179,7 +179,7 @@ func (s *server) metric(name string) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return 0, err
@@ -200,7 +200,7 @@ func (s *server) liveHeap() (float64, error) {
 		return 0, err
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	return s.metric("go_memstats_heap_alloc_bytes")
 }
 
@@ -210,13 +210,13 @@ func (s *server) saveProfile(path, profile string) error {
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	out, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	if _, err := io.Copy(out, resp.Body); err != nil {
-		out.Close()
+		_ = out.Close() // the copy's error is the one to report
 		return err
 	}
 	return out.Close()

@@ -79,8 +79,11 @@ func FreePort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	port := l.Addr().(*net.TCPAddr).Port
+	if err := l.Close(); err != nil {
+		return 0, err
+	}
+	return port, nil
 }
 
 // writeCredentials writes the admin token file and the service account
@@ -121,13 +124,13 @@ func (cp *ControlPlane) Start(name, binary string, env []string, args ...string)
 	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		out.Close()
+		_ = out.Close() // the start's error is the one to report
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	p := &Process{Cmd: cmd, Done: make(chan struct{}), Log: logPath}
 	go func() {
 		_ = cmd.Wait()
-		out.Close()
+		_ = out.Close()
 		close(p.Done)
 	}()
 	cp.Procs[name] = p
@@ -229,7 +232,7 @@ func (cp *ControlPlane) WaitReady(ctx context.Context, name, url string) error {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		req.Header.Set("Authorization", "Bearer "+cp.Token)
 		if resp, err := hc.Do(req); err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}

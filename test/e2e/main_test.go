@@ -174,7 +174,7 @@ func ready(port int) bool {
 	if err != nil {
 		return false
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
 }
 
@@ -183,9 +183,11 @@ func appendFile(path, s string) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	_, err = f.WriteString(s)
-	return err
+	if _, err := f.WriteString(s); err != nil {
+		_ = f.Close() // the write's error is the one to report
+		return err
+	}
+	return f.Close()
 }
 
 // waitFor polls cond every 50 ms until it holds or timeout passes, and

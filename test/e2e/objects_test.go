@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"time"
 
@@ -21,8 +20,6 @@ import (
 )
 
 const nodeName = "kwok-node-0"
-
-func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
 // dnsRole is the name of the DNS server's ClusterRole and of its binding to
 // the user clusterdns.
