@@ -166,7 +166,7 @@ func BenchmarkServeDNS(b *testing.B) {
 				w := dnstest.NewRecorder(&test.ResponseWriter{})
 				b.ReportAllocs()
 				for b.Loop() {
-					p.h.ServeDNS(ctx, w, r)
+					_, _ = p.h.ServeDNS(ctx, w, r)
 				}
 			})
 		}

@@ -84,7 +84,7 @@ func BenchmarkClientFeatures(b *testing.B) {
 	b.Run("serve", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			c.ServeDNS(ctx, w, r)
+			_, _ = c.ServeDNS(ctx, w, r)
 		}
 	})
 	b.Run("autopath", func(b *testing.B) {
@@ -97,7 +97,7 @@ func BenchmarkClientFeatures(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			mctx := c.Metadata(metadata.ContextWithMetadata(ctx), state)
-			c.ServeDNS(mctx, w, r)
+			_, _ = c.ServeDNS(mctx, w, r)
 		}
 	})
 }

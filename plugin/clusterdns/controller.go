@@ -85,7 +85,7 @@ func sliceImportKey(s *object.EndpointSlice) string {
 	return s.Namespace + "/" + s.Service
 }
 
-// controller turns changes of the stores into published snapshots: it
+// controller turns changes of the stores into published views: it
 // collects what changed (services, namespaces, pods) and rebuilds only that.
 type controller struct {
 	cfg *config
@@ -112,7 +112,7 @@ type controller struct {
 	// onProgrammed observes the programming latency of each timed change
 	// once it is published.
 	onProgrammed func(ch change, kind string, published time.Time)
-	// onPublished observes the size of each published snapshot.
+	// onPublished observes the size of each published view.
 	onPublished func(services, endpoints, reverse int)
 }
 
@@ -286,7 +286,7 @@ func (ctl *controller) serveSnapshot(s *snapshotContent) (bool, error) {
 	return true, nil
 }
 
-// process applies everything queued since the last call as one snapshot.
+// process applies everything queued since the last call as one view.
 func (ctl *controller) process() {
 	ctl.build.Lock()
 	published := ctl.apply()

@@ -13,7 +13,7 @@ import (
 )
 
 // ServeDNS implements plugin.Handler. It matches the zone, answers from the
-// current snapshot, and alone turns the lookup result into an rcode.
+// current view of the index, and alone turns the lookup result into an rcode.
 func (c *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	if len(r.Question) != 1 {
 		// RFC 1035 §4.1.2 queries carry exactly one question.

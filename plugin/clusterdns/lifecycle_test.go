@@ -21,7 +21,9 @@ func TestStartupWithoutAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
-	l.Close() // nothing listens there now
+	if err := l.Close(); err != nil { // nothing listens there now
+		t.Fatal(err)
+	}
 
 	cfg := testConfig()
 	cfg.endpoint = "http://" + addr
@@ -31,7 +33,7 @@ func TestStartupWithoutAPI(t *testing.T) {
 	if err := c.onStartup(); err != nil {
 		t.Fatal(err)
 	}
-	defer c.onShutdown()
+	defer func() { _ = c.onShutdown() }()
 	if waited := time.Since(start); waited < cfg.startupTimeout || waited > 5*time.Second {
 		t.Errorf("startup waited %s, want about %s", waited, cfg.startupTimeout)
 	}

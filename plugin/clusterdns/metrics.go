@@ -14,7 +14,7 @@ import (
 )
 
 var (
-	// publishDuration is how long building and publishing one snapshot took.
+	// publishDuration is how long building and publishing one view took.
 	publishDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: plugin.Namespace,
 		Subsystem: pluginName,
@@ -23,12 +23,12 @@ var (
 		Help:      "Time to rebuild and publish the index after a change, by kind (full or incremental).",
 	}, []string{"kind"})
 
-	// publishes counts published snapshots.
+	// publishes counts published views.
 	publishes = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace,
 		Subsystem: pluginName,
 		Name:      "publishes_total",
-		Help:      "Snapshots of the index published, by kind (full or incremental).",
+		Help:      "Views of the index published, by kind (full or incremental).",
 	}, []string{"kind"})
 
 	// programmingDuration is the DNS programming latency: from a change of a
@@ -121,7 +121,7 @@ func skipped(kind, reason string) {
 // The slimmer counts what it leaves out here.
 func init() { object.Skipped = skipped }
 
-// observeSync records one published snapshot.
+// observeSync records one published view.
 func observeSync(d time.Duration, full bool) {
 	kind := "incremental"
 	if full {
@@ -143,7 +143,7 @@ func observeProgramming(ch change, kind string, published time.Time) {
 	programmingDuration.WithLabelValues(kind, origin).Observe(max(published.Sub(ch.at), 0).Seconds())
 }
 
-// observeIndexSize records the size of a published snapshot.
+// observeIndexSize records the size of a published view.
 func observeIndexSize(services, endpoints, reverse int) {
 	indexSize.WithLabelValues("services").Set(float64(services))
 	indexSize.WithLabelValues("endpoints").Set(float64(endpoints))

@@ -104,7 +104,7 @@ func newRecordingController(t *testing.T) *recordingController {
 // selector whose slice is written by hand (without it).
 func TestProgrammingLatencyPaths(t *testing.T) {
 	r := newRecordingController(t)
-	svcs, slices := serviceHandler(r.controller.markService), sliceHandler(r.controller)
+	svcs, slices := serviceHandler(r.markService), sliceHandler(r.controller)
 	sl := object.Slimmer{}
 	trig := time.Now().Add(-2 * time.Second).Truncate(time.Microsecond)
 

@@ -114,7 +114,7 @@ func TestFileSourceReloads(t *testing.T) {
 	if err := c.onStartup(); err != nil {
 		t.Fatal(err)
 	}
-	defer c.onShutdown()
+	defer func() { _ = c.onShutdown() }()
 	if got := addrsOf(c, "web.prod.svc"); len(got) != 1 || got[0] != "10.96.0.20" {
 		t.Fatalf("web.prod.svc = %v", got)
 	}

@@ -67,9 +67,9 @@ func TestRelistGuard(t *testing.T) {
 		t.Error("a streaming list did not count as a relist")
 	}
 	// Answers of the server, errors included, go straight back.
-	gone := apierrors.NewGone("too old resource version")
+	gone := apierrors.NewResourceExpired("too old resource version")
 	calls = 0
-	if _, err := g.watch(ctx, resume, func(context.Context, metav1.ListOptions) (watch.Interface, error) { calls++; return nil, gone }); !apierrors.IsGone(err) || calls != 1 {
+	if _, err := g.watch(ctx, resume, func(context.Context, metav1.ListOptions) (watch.Interface, error) { calls++; return nil, gone }); !apierrors.IsResourceExpired(err) || calls != 1 {
 		t.Errorf("410 from the server: %v after %d calls, want it returned at once", err, calls)
 	}
 	// A request cancelled by shutdown is not an outage, and does not wait.
@@ -92,7 +92,7 @@ func TestUnreachable(t *testing.T) {
 	}{
 		{errors.New("connection refused"), true},
 		{apierrors.NewServiceUnavailable("starting"), true},
-		{apierrors.NewGone("too old"), false},
+		{apierrors.NewResourceExpired("too old"), false},
 		{apierrors.NewForbidden(schema.GroupResource{Resource: "services"}, "", errors.New("no")), false},
 		{apierrors.NewTimeoutError("too large resource version", 1), false},
 	} {

@@ -116,7 +116,7 @@ func TestRestConfigRates(t *testing.T) {
 // certificate from the cert and key files.
 func TestRestConfigTLS(t *testing.T) {
 	var peer atomic.Value // CommonName of the client certificate
-	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
 			peer.Store(r.TLS.PeerCertificates[0].Subject.CommonName)
 		}
@@ -173,7 +173,7 @@ func TestRestConfigMaxInflight(t *testing.T) {
 		started             atomic.Int32
 		completed, failures atomic.Int32
 	)
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ts := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		mu.Lock()
 		inflight++
 		most = max(most, inflight)

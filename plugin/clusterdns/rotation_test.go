@@ -225,7 +225,7 @@ func BenchmarkMaxAnswers(b *testing.B) {
 				ctx := context.Background()
 				b.ReportAllocs()
 				for b.Loop() {
-					c.ServeDNS(ctx, w, r)
+					_, _ = c.ServeDNS(ctx, w, r)
 				}
 			})
 		}

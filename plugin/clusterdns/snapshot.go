@@ -104,9 +104,9 @@ func writeFileAtomic(path string, data []byte) (err error) {
 		return err
 	}
 	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
+		if err != nil { // err is the one to report; the rest is cleanup
+			_ = f.Close()
+			_ = os.Remove(f.Name())
 		}
 	}()
 	if _, err = f.Write(data); err != nil {
@@ -125,8 +125,8 @@ func writeFileAtomic(path string, data []byte) (err error) {
 	if err != nil {
 		return nil // the file is in place; only its durability is less sure
 	}
-	defer d.Close()
-	_ = d.Sync()
+	_ = d.Sync() // as above: the file is in place either way
+	_ = d.Close()
 	return nil
 }
 

@@ -310,7 +310,7 @@ func TestSnapshotIgnored(t *testing.T) {
 			if err := c.onStartup(); err != nil {
 				t.Fatal(err)
 			}
-			defer c.onShutdown()
+			defer func() { _ = c.onShutdown() }()
 			if c.answering() || c.Ready() {
 				t.Error("answering from an unusable snapshot")
 			}

@@ -22,7 +22,7 @@ import (
 var errNotSynced = errors.New("object caches not synced yet")
 
 // Transfer implements transfer.Transferer, so the transfer plugin can send
-// a forward zone by AXFR, or answer IXFR. The zone comes from one snapshot,
+// a forward zone by AXFR, or answer IXFR. The zone comes from one view,
 // whose generation counter is the SOA serial, and holds exactly the RRsets
 // queries get: every record is produced by the lookup that answers the
 // query for its name and type. Namespace scoping (namespaces,
@@ -40,13 +40,13 @@ func (c *ClusterDNS) Transfer(zone string, serial uint32) (<-chan []dns.RR, erro
 	if !c.Ready() {
 		return nil, errNotSynced
 	}
-	x := &zoneTransfer{c: c, snap: c.index.Load(), zone: zone}
+	x := &zoneTransfer{c: c, view: c.index.Load(), zone: zone}
 	soa := x.lookup(zone, dns.TypeSOA)
 	ch := make(chan []dns.RR)
 	go func() {
 		defer close(ch)
 		ch <- soa
-		if serial != 0 && !serialBefore(serial, x.snap.Serial) {
+		if serial != 0 && !serialBefore(serial, x.view.Serial) {
 			return
 		}
 		x.send(ch)
@@ -61,16 +61,16 @@ func serialBefore(a, b uint32) bool {
 	return a != b && int32(b-a) > 0
 }
 
-// zoneTransfer lists one zone of one snapshot.
+// zoneTransfer lists one zone of one view of the index.
 type zoneTransfer struct {
 	c    *ClusterDNS
-	snap *index.View
+	view *index.View
 	zone string
 }
 
 // lookup returns the RRset at owner of type qtype, as a query gets it, or nil.
 func (x *zoneTransfer) lookup(owner string, qtype uint16) []dns.RR {
-	l := answer.New(context.Background(), x.c.answers, x.snap, request.Request{}, owner, qtype, x.zone)
+	l := answer.New(context.Background(), x.c.answers, x.view, request.Request{}, owner, qtype, x.zone)
 	if l.Run() != answer.Success {
 		return nil
 	}
@@ -88,7 +88,7 @@ func (x *zoneTransfer) send(ch chan<- []dns.RR) {
 	ch <- slices.Concat(x.lookup(x.zone, dns.TypeNS), x.lookup(ns, dns.TypeA), x.lookup(ns, dns.TypeAAAA),
 		x.lookup("dns-version."+x.zone, dns.TypeTXT))
 
-	services := x.snap.ServicesIn(x.c.cfg.isMulticluster(x.zone))
+	services := x.view.ServicesIn(x.c.cfg.isMulticluster(x.zone))
 	keys := services.Keys()
 	slices.SortFunc(keys, func(a, b index.ServiceKey) int {
 		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
@@ -105,7 +105,7 @@ func (x *zoneTransfer) send(ch chan<- []dns.RR) {
 		return // insecure pod names are every address: not a zone's content
 	}
 	var pods []dns.RR
-	for _, k := range x.snap.Pods.Keys() {
+	for _, k := range x.view.Pods.Keys() {
 		owner := dnsname.Dashed(k.Addr) + "." + k.Namespace + ".pod." + x.zone
 		pods = append(pods, x.lookup(owner, dns.TypeA)...)
 		pods = append(pods, x.lookup(owner, dns.TypeAAAA)...)

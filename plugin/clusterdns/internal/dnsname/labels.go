@@ -13,12 +13,17 @@ func IsDNSLabel(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+		if !isLabelByte(s[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+// isLabelByte reports whether c may stand in an RFC 1123 label: a letter, a
+// digit or a hyphen.
+func isLabelByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-'
 }
 
 // ValidLabel reports whether s can be a single DNS label of an owner name.

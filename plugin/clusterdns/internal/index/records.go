@@ -171,9 +171,9 @@ func terminatingOf(s *Slice) ([]Endpoint, []string) {
 // zoneEntries groups the endpoints pick chooses by their topology zone and
 // builds a headless entry for each zone of service entry e; endpoints
 // without a zone are in none. Nil when no endpoint has a zone.
-func zoneEntries(e *Entry, slices_ []*Slice, pick func(*Slice) ([]Endpoint, []string), o BuildOptions) map[string]*ZoneEntry {
+func zoneEntries(e *Entry, endpointSlices []*Slice, pick func(*Slice) ([]Endpoint, []string), o BuildOptions) map[string]*ZoneEntry {
 	var byZone map[string][]*Endpoint
-	for _, s := range slices_ {
+	for _, s := range endpointSlices {
 		eps, zones := pick(s)
 		for i, z := range zones {
 			if z == "" {
@@ -215,9 +215,9 @@ func (e *Entry) addAddr(ip netip.Addr) {
 // duplicates (the same address under the same name, as during slice
 // rebalancing) and sorts them by name, then address, so names can be found
 // by binary search.
-func mergeEndpoints(slices_ []*Slice, pick func(*Slice) ([]Endpoint, []string)) []*Endpoint {
+func mergeEndpoints(endpointSlices []*Slice, pick func(*Slice) ([]Endpoint, []string)) []*Endpoint {
 	n := 0
-	for _, s := range slices_ {
+	for _, s := range endpointSlices {
 		picked, _ := pick(s)
 		n += len(picked)
 	}
@@ -225,7 +225,7 @@ func mergeEndpoints(slices_ []*Slice, pick func(*Slice) ([]Endpoint, []string)) 
 		return nil
 	}
 	eps := make([]*Endpoint, 0, n)
-	for _, s := range slices_ {
+	for _, s := range endpointSlices {
 		picked, _ := pick(s)
 		for i := range picked {
 			eps = append(eps, &picked[i])
