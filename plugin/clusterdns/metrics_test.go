@@ -79,7 +79,7 @@ type recordingController struct {
 func newRecordingController(t *testing.T) *recordingController {
 	t.Helper()
 	cfg := testConfig()
-	r := &recordingController{controller: newController(cfg, newStores(cfg), index.New())}
+	r := &recordingController{controller: newController(cfg, index.New())}
 	r.onProgrammed = func(ch change, kind string, published time.Time) {
 		r.kinds = append(r.kinds, kind)
 		if published.Before(ch.at) && !ch.trigger {
@@ -170,7 +170,7 @@ func TestProgrammingLatencyPaths(t *testing.T) {
 // timed: it is not a change.
 func TestProgrammingLatencyNotBeforeSync(t *testing.T) {
 	cfg := testConfig()
-	ctl := newController(cfg, newStores(cfg), index.New())
+	ctl := newController(cfg, index.New())
 	var timed int
 	ctl.onProgrammed = func(change, string, time.Time) { timed++ }
 	svc := object.SlimService(testService("prod", "web", []string{"10.96.0.20"}))

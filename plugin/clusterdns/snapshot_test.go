@@ -363,7 +363,7 @@ func BenchmarkSnapshot(b *testing.B) {
 		})
 		b.Run("load/"+size.String(), func(b *testing.B) {
 			for b.Loop() {
-				ctl := newController(cfg, newStores(cfg), index.New())
+				ctl := newController(cfg, index.New())
 				from, ok := serveSnapshotFile(&config{snapshotPath: path, labelSelector: cfg.labelSelector}, ctl)
 				if !ok || ctl.w.Published().Services.Len() != size.services {
 					b.Fatalf("snapshot not served: %q", from)
