@@ -133,10 +133,10 @@ func (ch change) earlier(o change) change {
 	return ch
 }
 
-func newController(cfg *config, st stores, ix *index.Index) *controller {
+func newController(cfg *config, ix *index.Index) *controller {
 	c := &controller{
 		cfg:      cfg,
-		st:       st,
+		st:       newStores(cfg),
 		w:        index.NewWriter(ix),
 		services: make(map[string]change),
 		nsKeys:   make(map[string]struct{}),
@@ -194,6 +194,12 @@ func (ctl *controller) markPod(key string) {
 func (ctl *controller) markNode(name string) {
 	ctl.mark(func() { ctl.nodeKeys[name] = struct{}{} })
 }
+
+// staleState returns the staleness of the served state.
+func (ctl *controller) staleState() *staleness { return &ctl.stale }
+
+// isSynced reports whether the index holds the stores' content.
+func (ctl *controller) isSynced() bool { return ctl.synced.Load() }
 
 // markAll queues a rebuild of everything, e.g. after the file of objects changed.
 func (ctl *controller) markAll() {

@@ -53,7 +53,8 @@ func newTestPlugin(tb testing.TB, cfg *config, objs ...runtime.Object) *ClusterD
 			tb.Fatal(err)
 		}
 	}
-	ctl := newController(cfg, st, c.index)
+	ctl := newController(cfg, c.index)
+	ctl.st = st
 	ctl.markAll()
 	ctl.process()
 	ctl.synced.Store(true)

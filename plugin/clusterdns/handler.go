@@ -62,6 +62,9 @@ func (c *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 	case answer.NoData:
 		m.Ns = []dns.RR{l.SOA()}
 	}
-	w.WriteMsg(m)
+	// The rcode is decided and the reply is ours to write: a failed write
+	// (the client has gone) is not the plugin's error, and logging it would
+	// be a line per query.
+	_ = w.WriteMsg(m)
 	return dns.RcodeSuccess, nil
 }

@@ -11,12 +11,26 @@ import (
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
-// source fills the stores with Kubernetes objects and keeps them current,
-// telling the controller what changed, until ctx ends. Every goroutine it
-// starts is counted in wg. The returned function reports whether the stores
-// hold their initial content.
+// source fills stores of its own with Kubernetes objects and keeps them
+// current, telling to what changed, until ctx ends. Every goroutine it
+// starts is counted in wg. It returns the stores, which only it writes, and
+// a function that reports whether they hold their initial content.
 type source interface {
-	start(ctx context.Context, wg *sync.WaitGroup, ctl *controller) (hasSynced func() bool, err error)
+	start(ctx context.Context, wg *sync.WaitGroup, to feed) (st stores, hasSynced func() bool, err error)
+}
+
+// feed is all a source sees of the controller: where it reports what
+// changed, and the state its contact with the API counts against.
+type feed interface {
+	markService(key string)              // a Service changed, now
+	markServiceAt(key string, ch change) // a Service's endpoints changed, at ch
+	markImport(key string)               // a ServiceImport or its slices changed
+	markNamespace(ns string)             // a namespace appeared or went away
+	markPod(key string)                  // a pod's addresses may have changed
+	markNode(name string)                // a node's zone may have changed
+	markAll()                            // everything may have changed
+	staleState() *staleness              // marked stale while the API is out of reach
+	isSynced() bool                      // whether the index holds the source's content
 }
 
 // newClusterDNS builds the plugin for a parsed configuration. Nothing runs
@@ -50,18 +64,19 @@ func (c *ClusterDNS) onStartup() error {
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	ctl := newController(c.cfg, newStores(c.cfg), c.index)
+	ctl := newController(c.cfg, c.index)
 	ctl.onSync = observeSync
 	ctl.onProgrammed = observeProgramming
 	ctl.onPublished = observeIndexSize
 	ctl.stale.own()
 	run := &lifecycle{cancel: cancel}
-	hasSynced, err := c.source.start(ctx, &run.wg, ctl)
+	st, hasSynced, err := c.source.start(ctx, &run.wg, ctl)
 	if err != nil {
 		cancel()
 		run.wg.Wait()
 		return err
 	}
+	ctl.st = st
 	if c.cfg.snapshotPath != "" {
 		w := newSnapshotWriter(c.cfg, ctl.st)
 		ctl.onPublish = w.changed

@@ -38,26 +38,27 @@ type fileObjects struct {
 
 // start loads the file once (an error here stops the server from starting)
 // and then watches it for changes.
-func (fs *fileSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controller) (func() bool, error) {
+func (fs *fileSource) start(ctx context.Context, wg *sync.WaitGroup, to feed) (stores, func() bool, error) {
 	stamp, err := fileStamp(fs.cfg.objectsFile)
 	if err != nil {
-		return nil, fmt.Errorf("objects_file: %w", err)
+		return stores{}, nil, fmt.Errorf("objects_file: %w", err)
 	}
 	objs, err := loadObjectsFile(fs.cfg.objectsFile, fs.cfg)
 	if err != nil {
-		return nil, fmt.Errorf("objects_file: %w", err)
+		return stores{}, nil, fmt.Errorf("objects_file: %w", err)
 	}
-	fs.replace(ctl, objs)
+	st := newStores(fs.cfg)
+	fs.replace(st, to, objs)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		fs.watch(ctx, ctl, stamp)
+		fs.watch(ctx, st, to, stamp)
 	}()
-	return func() bool { return true }, nil
+	return st, func() bool { return true }, nil
 }
 
 // watch polls the file and reloads it when its size or modification time changes.
-func (fs *fileSource) watch(ctx context.Context, ctl *controller, stamp string) {
+func (fs *fileSource) watch(ctx context.Context, st stores, to feed, stamp string) {
 	every(ctx, fs.cfg.objectsFilePoll, func() {
 		now, err := fileStamp(fs.cfg.objectsFile)
 		if err != nil || now == stamp {
@@ -76,24 +77,24 @@ func (fs *fileSource) watch(ctx context.Context, ctl *controller, stamp string) 
 			return
 		}
 		log.Infof("objects_file: reloaded %s", fs.cfg.objectsFile)
-		fs.replace(ctl, objs)
+		fs.replace(st, to, objs)
 	})
 }
 
 // replace swaps the stores' content for objs and queues a full rebuild.
-func (fs *fileSource) replace(ctl *controller, objs *fileObjects) {
-	_ = ctl.st.services.Replace(objs.services, "")
-	_ = ctl.st.namespaces.Replace(objs.namespaces, "")
-	if ctl.st.slices != nil {
-		_ = ctl.st.slices.Replace(objs.slices, "")
+func (fs *fileSource) replace(st stores, to feed, objs *fileObjects) {
+	_ = st.services.Replace(objs.services, "")
+	_ = st.namespaces.Replace(objs.namespaces, "")
+	if st.slices != nil {
+		_ = st.slices.Replace(objs.slices, "")
 	}
-	if ctl.st.pods != nil {
-		_ = ctl.st.pods.Replace(objs.pods, "")
+	if st.pods != nil {
+		_ = st.pods.Replace(objs.pods, "")
 	}
 	if objs.ignored > 0 {
 		log.Infof("objects_file: ignored %d objects of kinds clusterdns does not use", objs.ignored)
 	}
-	ctl.markAll()
+	to.markAll()
 }
 
 // fileStamp is "<size>/<modification time>" of path.

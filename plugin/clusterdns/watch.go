@@ -35,11 +35,12 @@ type apiSource struct {
 
 // start builds the client, starts one informer per watched kind and returns
 // when they are running.
-func (api *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *controller) (func() bool, error) {
+func (api *apiSource) start(ctx context.Context, wg *sync.WaitGroup, to feed) (stores, func() bool, error) {
 	if err := api.clients(); err != nil {
-		return nil, err
+		return stores{}, nil, err
 	}
 	cs := api.client
+	var st stores // the informers' own stores; kinds not watched stay nil
 	sel := metav1.ListOptions{}
 	if api.cfg.labelSelector != nil {
 		sel.LabelSelector = api.cfg.labelSelector.String()
@@ -50,7 +51,7 @@ func (api *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *contro
 	}
 
 	slim := newSlimmer(api.cfg)
-	contact := &apiContact{stale: &ctl.stale, synced: ctl.synced.Load}
+	contact := &apiContact{stale: to.staleState(), synced: to.isSynced}
 	scopes := api.cfg.watchScopes()
 	var informers []cache.SharedIndexInformer
 	// add starts an informer on lw and returns its store.
@@ -77,8 +78,7 @@ func (api *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *contro
 		return joinIndexers(scopes, stores)
 	}
 
-	// The controller reads the informers' own stores.
-	ctl.st.services = perScope(func(ns string) *cache.ListWatch {
+	st.services = perScope(func(ns string) *cache.ListWatch {
 		return listWatch(contact, sel,
 			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 				return cs.CoreV1().Services(ns).List(ctx, o)
@@ -86,21 +86,21 @@ func (api *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *contro
 			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 				return cs.CoreV1().Services(ns).Watch(ctx, o)
 			})
-	}, &corev1.Service{}, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, resourceServices, serviceHandler(ctl.markService))
+	}, &corev1.Service{}, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, resourceServices, serviceHandler(to.markService))
 	if len(api.cfg.namespaces) > 0 {
-		ctl.st.namespaces = api.cfg.listedNamespaces()
+		st.namespaces = api.cfg.listedNamespaces()
 	} else {
-		ctl.st.namespaces = add(listWatch(contact, nsSel,
+		st.namespaces = add(listWatch(contact, nsSel,
 			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 				return cs.CoreV1().Namespaces().List(ctx, o)
 			},
 			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 				return cs.CoreV1().Namespaces().Watch(ctx, o)
 			}),
-			&corev1.Namespace{}, cache.Indexers{}, resourceNamespaces, namespaceHandler(ctl))
+			&corev1.Namespace{}, cache.Indexers{}, resourceNamespaces, namespaceHandler(to))
 	}
 	if !api.cfg.noEndpoints {
-		ctl.st.slices = perScope(func(ns string) *cache.ListWatch {
+		st.slices = perScope(func(ns string) *cache.ListWatch {
 			return listWatch(contact, sel,
 				func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 					return cs.DiscoveryV1().EndpointSlices(ns).List(ctx, o)
@@ -108,7 +108,7 @@ func (api *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *contro
 				func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 					return cs.DiscoveryV1().EndpointSlices(ns).Watch(ctx, o)
 				})
-		}, &discoveryv1.EndpointSlice{}, sliceIndexers(), resourceSlices, sliceHandler(ctl))
+		}, &discoveryv1.EndpointSlice{}, sliceIndexers(), resourceSlices, sliceHandler(to))
 	}
 	if api.cfg.watchPods() {
 		podSel := sel
@@ -118,7 +118,7 @@ func (api *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *contro
 			fields.OneTermNotEqualSelector("status.phase", string(corev1.PodFailed)),
 			fields.OneTermNotEqualSelector("status.phase", string(corev1.PodUnknown)),
 		).String()
-		ctl.st.pods = perScope(func(ns string) *cache.ListWatch {
+		st.pods = perScope(func(ns string) *cache.ListWatch {
 			return listWatch(contact, podSel,
 				func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 					return cs.CoreV1().Pods(ns).List(ctx, o)
@@ -126,24 +126,24 @@ func (api *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *contro
 				func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 					return cs.CoreV1().Pods(ns).Watch(ctx, o)
 				})
-		}, &corev1.Pod{}, cache.Indexers{}, resourcePods, podHandler(ctl))
+		}, &corev1.Pod{}, cache.Indexers{}, resourcePods, podHandler(to))
 	}
 	if api.cfg.clientZoneFirst {
 		// Nodes are cluster-scoped; the slimmer keeps their zone label only.
-		ctl.st.nodes = add(listWatch(contact, metav1.ListOptions{},
+		st.nodes = add(listWatch(contact, metav1.ListOptions{},
 			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 				return cs.CoreV1().Nodes().List(ctx, o)
 			},
 			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 				return cs.CoreV1().Nodes().Watch(ctx, o)
 			}),
-			&corev1.Node{}, cache.Indexers{}, resourceNodes, nodeHandler(ctl))
+			&corev1.Node{}, cache.Indexers{}, resourceNodes, nodeHandler(to))
 	}
 	if api.cfg.multicluster() {
 		// The Services of the multicluster zones; `labels` applies to them
 		// as to Services, and to the slices derived for them (above).
 		mcs := api.mcs.MulticlusterV1alpha1()
-		ctl.st.imports = perScope(func(ns string) *cache.ListWatch {
+		st.imports = perScope(func(ns string) *cache.ListWatch {
 			return listWatch(contact, sel,
 				func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 					return mcs.ServiceImports(ns).List(ctx, o)
@@ -152,7 +152,7 @@ func (api *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *contro
 					return mcs.ServiceImports(ns).Watch(ctx, o)
 				})
 		}, &mcsv1alpha1.ServiceImport{}, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, resourceServiceImports,
-			serviceHandler(ctl.markImport))
+			serviceHandler(to.markImport))
 	}
 
 	for _, inf := range informers {
@@ -170,7 +170,7 @@ func (api *apiSource) start(ctx context.Context, wg *sync.WaitGroup, ctl *contro
 		}()
 	}
 	api.contact = contact
-	return func() bool {
+	return st, func() bool {
 		for _, inf := range informers {
 			if !inf.HasSynced() {
 				return false
@@ -266,16 +266,16 @@ func stamped(resource string, h cache.ResourceEventHandler) cache.ResourceEventH
 
 // sliceHandler queues the service(s) a slice belongs to, before and after a
 // change, timed from the change the slice says triggered it.
-func sliceHandler(ctl *controller) cache.ResourceEventHandler {
+func sliceHandler(to feed) cache.ResourceEventHandler {
 	mark := func(obj any, ch change) {
 		if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 			obj = t.Obj
 		}
 		if s, ok := obj.(*object.EndpointSlice); ok {
 			if key := sliceServiceKey(s); key != "" {
-				ctl.markServiceAt(key, ch)
+				to.markServiceAt(key, ch)
 			} else if key := sliceImportKey(s); key != "" {
-				ctl.markImport(key)
+				to.markImport(key)
 			}
 		}
 	}
@@ -319,30 +319,30 @@ func sameSlice(a, b *object.EndpointSlice) bool {
 }
 
 // namespaceHandler queues a namespace when it appears or goes away.
-func namespaceHandler(ctl *controller) cache.ResourceEventHandler {
+func namespaceHandler(to feed) cache.ResourceEventHandler {
 	mark := func(obj any) {
 		if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 			obj = t.Obj
 		}
 		if ns, ok := obj.(*corev1.Namespace); ok {
-			ctl.markNamespace(ns.Name)
+			to.markNamespace(ns.Name)
 		}
 	}
 	return cache.ResourceEventHandlerFuncs{AddFunc: mark, DeleteFunc: mark}
 }
 
 // podHandler queues a pod whose addresses may have changed.
-func podHandler(ctl *controller) cache.ResourceEventHandler {
+func podHandler(to feed) cache.ResourceEventHandler {
 	return cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { markKey(obj, ctl.markPod) },
-		UpdateFunc: func(_, cur any) { markKey(cur, ctl.markPod) },
-		DeleteFunc: func(obj any) { markKey(obj, ctl.markPod) },
+		AddFunc:    func(obj any) { markKey(obj, to.markPod) },
+		UpdateFunc: func(_, cur any) { markKey(cur, to.markPod) },
+		DeleteFunc: func(obj any) { markKey(obj, to.markPod) },
 	}
 }
 
 // nodeHandler queues a node whose zone may have changed.
-func nodeHandler(ctl *controller) cache.ResourceEventHandler {
-	mark := func(obj any) { markKey(obj, ctl.markNode) }
+func nodeHandler(to feed) cache.ResourceEventHandler {
+	mark := func(obj any) { markKey(obj, to.markNode) }
 	return cache.ResourceEventHandlerFuncs{
 		AddFunc: mark,
 		UpdateFunc: func(old, cur any) {
