@@ -1,12 +1,18 @@
 package clusterdns
 
 import (
+	"context"
 	"testing"
+	"time"
 
+	"github.com/coredns/coredns/plugin/pkg/dnstest"
+	"github.com/coredns/coredns/plugin/test"
+	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 )
 
@@ -138,3 +144,152 @@ func testSlicePort(name string, proto corev1.Protocol, port int32) discoveryv1.E
 }
 
 func boolPtr(b bool) *bool { return &b }
+
+// startFake runs the plugin's API source against a fake clientset holding
+// objs and waits for the first snapshot.
+func startFake(t *testing.T, cfg *config, objs ...runtime.Object) (*ClusterDNS, *fake.Clientset) {
+	t.Helper()
+	cs := fake.NewClientset(objs...)
+	return startClientset(t, cfg, cs), cs
+}
+
+// startClientset is startFake on a clientset the caller prepared.
+func startClientset(t *testing.T, cfg *config, cs *fake.Clientset) *ClusterDNS {
+	t.Helper()
+	if cfg == nil {
+		cfg = testConfig()
+	}
+	c := newClusterDNS(cfg)
+	c.source = &apiSource{cfg: cfg, client: cs}
+	if err := c.onStartup(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.onShutdown() })
+	if !c.Ready() {
+		t.Fatal("not ready after startup")
+	}
+	return c
+}
+
+// eventually polls cond until it holds or a few seconds pass.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	eventuallyWithin(t, 5*time.Second, what, cond)
+}
+
+// eventuallyWithin polls cond until it holds or timeout passes.
+func eventuallyWithin(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// testPod returns a pod of ns holding ips, created at minute created of a
+// fixed day, in phase.
+func testPod(ns, name string, phase corev1.PodPhase, created int, ips ...string) *corev1.Pod {
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
+		Namespace: ns, Name: name,
+		CreationTimestamp: metav1.NewTime(time.Date(2026, 1, 1, 0, created, 0, 0, time.UTC)),
+	}}
+	p.Status.Phase = phase
+	for _, ip := range ips {
+		p.Status.PodIPs = append(p.Status.PodIPs, corev1.PodIP{IP: ip})
+	}
+	if len(ips) > 0 {
+		p.Status.PodIP = ips[0]
+	}
+	return p
+}
+
+func hostNetworkPod(p *corev1.Pod) *corev1.Pod { p.Spec.HostNetwork = true; return p }
+
+func deletingPod(p *corev1.Pod) *corev1.Pod {
+	now := metav1.NewTime(time.Date(2026, 1, 1, 1, 0, 0, 0, time.UTC))
+	p.DeletionTimestamp = &now
+	return p
+}
+
+func verifiedConfig() *config {
+	cfg := testConfig()
+	cfg.podMode = podsVerified
+	return cfg
+}
+
+func testNode(name, zone string) *corev1.Node {
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if zone != "" {
+		n.Labels = map[string]string{corev1.LabelTopologyZone: zone, "other": "dropped"}
+	}
+	return n
+}
+
+func testClientPod(ns, name, node, ip string) *corev1.Pod {
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	p.Spec.NodeName = node
+	p.Status.Phase = corev1.PodRunning
+	p.Status.PodIP = ip
+	p.Status.PodIPs = []corev1.PodIP{{IP: ip}}
+	return p
+}
+
+// ask sends one query through ServeDNS and returns the reply.
+func ask(t *testing.T, c *ClusterDNS, name string, qtype uint16) *dns.Msg {
+	t.Helper()
+	rec := dnstest.NewRecorder(&test.ResponseWriter{})
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	if _, err := c.ServeDNS(context.Background(), rec, m); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Msg == nil {
+		t.Fatal("no reply written")
+	}
+	return rec.Msg
+}
+
+// answerData returns the data of each answer record, in the order sent.
+func answerData(m *dns.Msg) []string {
+	var out []string
+	for _, rr := range m.Answer {
+		switch r := rr.(type) {
+		case *dns.A:
+			out = append(out, r.A.String())
+		case *dns.AAAA:
+			out = append(out, r.AAAA.String())
+		case *dns.SRV:
+			out = append(out, r.Target)
+		case *dns.PTR:
+			out = append(out, r.Ptr)
+		case *dns.CNAME:
+			out = append(out, r.Target)
+		}
+	}
+	return out
+}
+
+// runCases runs each case through ServeDNS and checks the whole reply.
+func runCases(t *testing.T, c *ClusterDNS, cases []test.Case) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(dns.TypeToString[tc.Qtype]+" "+tc.Qname, func(t *testing.T) {
+			rec := dnstest.NewRecorder(&test.ResponseWriter{})
+			if _, err := c.ServeDNS(context.Background(), rec, tc.Msg()); err != nil {
+				t.Fatal(err)
+			}
+			if rec.Msg == nil {
+				t.Fatal("no reply written")
+			}
+			if !rec.Msg.Authoritative {
+				t.Error("AA not set")
+			}
+			if err := test.SortAndCheck(rec.Msg, tc); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}

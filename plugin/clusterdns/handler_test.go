@@ -296,25 +296,3 @@ func TestServeDNSMalformed(t *testing.T) {
 		})
 	}
 }
-
-// runCases runs each case through ServeDNS and checks the whole reply.
-func runCases(t *testing.T, c *ClusterDNS, cases []test.Case) {
-	t.Helper()
-	for _, tc := range cases {
-		t.Run(dns.TypeToString[tc.Qtype]+" "+tc.Qname, func(t *testing.T) {
-			rec := dnstest.NewRecorder(&test.ResponseWriter{})
-			if _, err := c.ServeDNS(context.Background(), rec, tc.Msg()); err != nil {
-				t.Fatal(err)
-			}
-			if rec.Msg == nil {
-				t.Fatal("no reply written")
-			}
-			if !rec.Msg.Authoritative {
-				t.Error("AA not set")
-			}
-			if err := test.SortAndCheck(rec.Msg, tc); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-}

@@ -66,41 +66,6 @@ func rotationObjects() []runtime.Object {
 	}
 }
 
-// ask sends one query through ServeDNS and returns the reply.
-func ask(t *testing.T, c *ClusterDNS, name string, qtype uint16) *dns.Msg {
-	t.Helper()
-	rec := dnstest.NewRecorder(&test.ResponseWriter{})
-	m := new(dns.Msg)
-	m.SetQuestion(name, qtype)
-	if _, err := c.ServeDNS(context.Background(), rec, m); err != nil {
-		t.Fatal(err)
-	}
-	if rec.Msg == nil {
-		t.Fatal("no reply written")
-	}
-	return rec.Msg
-}
-
-// answerData returns the data of each answer record, in the order sent.
-func answerData(m *dns.Msg) []string {
-	var out []string
-	for _, rr := range m.Answer {
-		switch r := rr.(type) {
-		case *dns.A:
-			out = append(out, r.A.String())
-		case *dns.AAAA:
-			out = append(out, r.AAAA.String())
-		case *dns.SRV:
-			out = append(out, r.Target)
-		case *dns.PTR:
-			out = append(out, r.Ptr)
-		case *dns.CNAME:
-			out = append(out, r.Target)
-		}
-	}
-	return out
-}
-
 // TestMaxAnswersRotates asks a capped headless name repeatedly, A, AAAA and
 // SRV interleaved as resolvers do: every answer has exactly the cap of
 // distinct records, each starts somewhere else, and together they cover

@@ -6,62 +6,16 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
-
-// startFake runs the plugin's API source against a fake clientset holding
-// objs and waits for the first snapshot.
-func startFake(t *testing.T, cfg *config, objs ...runtime.Object) (*ClusterDNS, *fake.Clientset) {
-	t.Helper()
-	cs := fake.NewClientset(objs...)
-	return startClientset(t, cfg, cs), cs
-}
-
-// startClientset is startFake on a clientset the caller prepared.
-func startClientset(t *testing.T, cfg *config, cs *fake.Clientset) *ClusterDNS {
-	t.Helper()
-	if cfg == nil {
-		cfg = testConfig()
-	}
-	c := newClusterDNS(cfg)
-	c.source = &apiSource{cfg: cfg, client: cs}
-	if err := c.onStartup(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.onShutdown() })
-	if !c.Ready() {
-		t.Fatal("not ready after startup")
-	}
-	return c
-}
-
-// eventually polls cond until it holds or a few seconds pass.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	eventuallyWithin(t, 5*time.Second, what, cond)
-}
-
-// eventuallyWithin polls cond until it holds or timeout passes.
-func eventuallyWithin(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for: %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // addrsOf returns the addresses published at a service name "<svc>.<ns>.svc".
 func addrsOf(c *ClusterDNS, rel string) []string {

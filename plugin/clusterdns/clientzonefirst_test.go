@@ -17,23 +17,6 @@ import (
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
-func testNode(name, zone string) *corev1.Node {
-	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	if zone != "" {
-		n.Labels = map[string]string{corev1.LabelTopologyZone: zone, "other": "dropped"}
-	}
-	return n
-}
-
-func testClientPod(ns, name, node, ip string) *corev1.Pod {
-	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
-	p.Spec.NodeName = node
-	p.Status.Phase = corev1.PodRunning
-	p.Status.PodIP = ip
-	p.Status.PodIPs = []corev1.PodIP{{IP: ip}}
-	return p
-}
-
 // clientZoneObjects: a headless service with endpoints in zones a and b and
 // one without a zone, and client pods on nodes in each zone and on a node
 // without a zone.

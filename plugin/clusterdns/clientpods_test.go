@@ -15,37 +15,6 @@ import (
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
-// testPod returns a pod of ns holding ips, created at minute created of a
-// fixed day, in phase.
-func testPod(ns, name string, phase corev1.PodPhase, created int, ips ...string) *corev1.Pod {
-	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
-		Namespace: ns, Name: name,
-		CreationTimestamp: metav1.NewTime(time.Date(2026, 1, 1, 0, created, 0, 0, time.UTC)),
-	}}
-	p.Status.Phase = phase
-	for _, ip := range ips {
-		p.Status.PodIPs = append(p.Status.PodIPs, corev1.PodIP{IP: ip})
-	}
-	if len(ips) > 0 {
-		p.Status.PodIP = ips[0]
-	}
-	return p
-}
-
-func hostNetworkPod(p *corev1.Pod) *corev1.Pod { p.Spec.HostNetwork = true; return p }
-
-func deletingPod(p *corev1.Pod) *corev1.Pod {
-	now := metav1.NewTime(time.Date(2026, 1, 1, 1, 0, 0, 0, time.UTC))
-	p.DeletionTimestamp = &now
-	return p
-}
-
-func verifiedConfig() *config {
-	cfg := testConfig()
-	cfg.podMode = podsVerified
-	return cfg
-}
-
 // clientAt returns "<ns>/<name>" of the pod a query from ip comes from, or "".
 func clientAt(c *ClusterDNS, ip string) string {
 	p, ok := c.clientOf(&test.ResponseWriter{RemoteIP: ip})
