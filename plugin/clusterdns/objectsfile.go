@@ -116,7 +116,7 @@ func loadObjectsFile(path string, cfg *config) (*fileObjects, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: closing cannot lose data
 
 	out := &fileObjects{}
 	used := make(map[string]bool)
