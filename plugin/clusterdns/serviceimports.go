@@ -11,7 +11,7 @@ import (
 
 // The builder's side of `multicluster`: ServiceImports and the slices
 // derived for them become the entries of the multicluster zones, built as
-// Services' entries are (buildEntry), in a map of their own.
+// Services' entries are (index.Build), in a map of their own.
 
 // importOptions are the build options of imports: zone-scoped names and
 // the client's zone first are not defined in multicluster zones.

@@ -346,7 +346,7 @@ func (l *Lookup) srv(e *index.Entry, targets []index.SRVTarget) Result {
 
 // externalName answers an ExternalName service: the CNAME for every type
 // (RFC 1034 §3.6.2), followed for A and AAAA to the target's addresses,
-// inside the zone from the snapshot and outside through the server's own
+// inside the zone from the view and outside through the server's own
 // plugin chain (usually forward).
 func (l *Lookup) externalName(owner, target string) Result {
 	l.Answer = append(l.Answer, &dns.CNAME{Hdr: l.hdr(owner, dns.TypeCNAME, l.o.TTL), Target: target})

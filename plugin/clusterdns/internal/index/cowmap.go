@@ -5,7 +5,7 @@ import (
 	"maps"
 )
 
-// shardCount is the number of shards of a cowMap. A write batch clones only
+// shardCount is the number of shards of a Map. A write batch clones only
 // the shards it touches, so publishing a change to one service costs about
 // 1/shardCount of the map instead of all of it.
 const shardCount = 64
@@ -32,7 +32,7 @@ func (m *Map[K, V]) Get(k K) (V, bool) {
 // Len returns the number of entries.
 func (m *Map[K, V]) Len() int { return m.n }
 
-// MapEdit builds the next version of a cowMap. It must not be used after the
+// MapEdit builds the next version of a Map. It must not be used after the
 // map it returns from done has been published.
 type MapEdit[K comparable, V any] struct {
 	m     *Map[K, V]

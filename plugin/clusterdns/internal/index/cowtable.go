@@ -5,13 +5,13 @@ import (
 	"slices"
 )
 
-// ordered keys sort themselves; cowTable keeps its entries in their order.
+// ordered keys sort themselves; Table keeps its entries in their order.
 type ordered[K any] interface {
 	comparable
 	compare(K) int
 }
 
-// Table is an immutable, sharded table like cowMap, stored as sorted
+// Table is an immutable, sharded table like Map, stored as sorted
 // arrays instead of hash maps: an entry costs its key and value and
 // nothing more, which matters for the reverse index (one entry per
 // address in the cluster). Lookups are binary searches in one shard.
@@ -44,7 +44,7 @@ type tableChange[V any] struct {
 	del bool
 }
 
-// TableEdit builds the next version of a cowTable. Changes wait in small
+// TableEdit builds the next version of a Table. Changes wait in small
 // maps and are merged into copies of the touched shards by done.
 type TableEdit[K ordered[K], V any] struct {
 	base    *Table[K, V]

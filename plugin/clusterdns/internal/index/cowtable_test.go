@@ -7,7 +7,7 @@ import (
 )
 
 // TestCowTableMatchesAMap applies random batches of sets and deletes to a
-// cowTable and to a plain map and checks they agree after every batch, and
+// Table and to a plain map and checks they agree after every batch, and
 // that every earlier version is unchanged.
 func TestCowTableMatchesAMap(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))

@@ -77,7 +77,7 @@ type PodKey struct {
 }
 
 // Index publishes views. Reads are a single atomic load; all writes go
-// through one indexWriter.
+// through one Writer.
 type Index struct {
 	cur atomic.Pointer[View]
 }
