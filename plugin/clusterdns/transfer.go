@@ -84,9 +84,9 @@ func (x *zoneTransfer) lookup(owner string, qtype uint16) []dns.RR {
 // the apex NS and the name server's addresses, dns-version, the services
 // (ServiceImports in a multicluster zone) in namespace then name order, and pod names with `pods verified`.
 func (x *zoneTransfer) send(ch chan<- []dns.RR) {
-	ns := "ns.dns." + x.zone
+	ns := dnsname.Join("ns.dns", x.zone)
 	ch <- slices.Concat(x.lookup(x.zone, dns.TypeNS), x.lookup(ns, dns.TypeA), x.lookup(ns, dns.TypeAAAA),
-		x.lookup("dns-version."+x.zone, dns.TypeTXT))
+		x.lookup(dnsname.Join("dns-version", x.zone), dns.TypeTXT))
 
 	services := x.view.ServicesIn(x.c.cfg.isMulticluster(x.zone))
 	keys := services.Keys()
@@ -106,7 +106,7 @@ func (x *zoneTransfer) send(ch chan<- []dns.RR) {
 	}
 	var pods []dns.RR
 	for _, k := range x.view.Pods.Keys() {
-		owner := dnsname.Dashed(k.Addr) + "." + k.Namespace + ".pod." + x.zone
+		owner := dnsname.Join(dnsname.Dashed(k.Addr)+"."+k.Namespace+".pod", x.zone)
 		pods = append(pods, x.lookup(owner, dns.TypeA)...)
 		pods = append(pods, x.lookup(owner, dns.TypeAAAA)...)
 	}
@@ -119,7 +119,7 @@ func (x *zoneTransfer) send(ch chan<- []dns.RR) {
 // service returns the RRsets of a service: at its name, at its endpoints'
 // names and at the _<port>._<proto> names of its named ports.
 func (x *zoneTransfer) service(e *index.Entry) []dns.RR {
-	base := e.Owner + "." + x.zone
+	base := dnsname.Join(e.Owner, x.zone)
 	if e.CNAME != "" {
 		return x.lookup(base, dns.TypeCNAME)
 	}

@@ -323,7 +323,7 @@ func (l *Lookup) srv(e *index.Entry, targets []index.SRVTarget) Result {
 	l.Answer = make([]dns.RR, len(targets))
 	var last *index.Endpoint
 	for i, t := range targets {
-		target := e.Owner + "." + l.spelled
+		target := dnsname.Join(e.Owner, l.spelled)
 		if t.Endpoints != nil {
 			target = index.EndpointOwner(t.Endpoints[0]) + "." + target
 		}
@@ -410,7 +410,7 @@ func (l *Lookup) apex() Result {
 		l.Answer = []dns.RR{l.SOA()}
 		return Success
 	case dns.TypeNS:
-		ns := "ns.dns." + l.spelled
+		ns := dnsname.Join("ns.dns", l.spelled)
 		l.Answer = []dns.RR{&dns.NS{Hdr: l.hdr(l.qname, dns.TypeNS, l.o.TTL), Ns: ns}}
 		addrs := l.nameserverAddrs()
 		l.Extra = appendAddrs(l.Extra, ns, addrs, dns.TypeA, l.o.TTL)
@@ -485,8 +485,8 @@ func (l *Lookup) SOA() dns.RR {
 	ttl := l.o.TTL
 	return &dns.SOA{
 		Hdr:     l.hdr(l.spelled, dns.TypeSOA, min(ttl, 300)),
-		Ns:      "ns.dns." + l.spelled,
-		Mbox:    "hostmaster." + l.spelled,
+		Ns:      dnsname.Join("ns.dns", l.spelled),
+		Mbox:    dnsname.Join("hostmaster", l.spelled),
 		Serial:  l.view.Serial,
 		Refresh: 7200,
 		Retry:   1800,

@@ -62,7 +62,7 @@ func (l *Lookup) ptr(addr netip.Addr) Result {
 	}
 	slices.Sort(targets)
 	for _, t := range slices.Compact(targets) {
-		l.Answer = append(l.Answer, &dns.PTR{Hdr: l.hdr(l.qname, dns.TypePTR, l.o.TTL), Ptr: t + "." + l.o.PrimaryZone})
+		l.Answer = append(l.Answer, &dns.PTR{Hdr: l.hdr(l.qname, dns.TypePTR, l.o.TTL), Ptr: dnsname.Join(t, l.o.PrimaryZone)})
 	}
 	if len(l.Answer) == 0 {
 		return NoData

@@ -57,12 +57,22 @@ func Parse(rel string) Name {
 }
 
 // Relative returns the lower-case part of name (absolute) above zone, one
-// of its zones as MatchZone found it; "" at the apex.
+// of its zones as MatchZone found it; "" at the apex. In the root zone it
+// is the whole name without its trailing dot.
 func Relative(name, zone string) string {
 	if len(name) <= len(zone) {
 		return ""
 	}
-	return strings.ToLower(name[:len(name)-len(zone)-1])
+	return strings.ToLower(strings.TrimSuffix(name[:len(name)-len(zone)], "."))
+}
+
+// Join returns the absolute name of rel (not empty) in zone; the
+// inverse of Relative, the root zone included.
+func Join(rel, zone string) string {
+	if zone == "." {
+		return rel + "."
+	}
+	return rel + "." + zone
 }
 
 // Underscored returns s without its leading underscore, and whether it had

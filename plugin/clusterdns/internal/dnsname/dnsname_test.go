@@ -181,9 +181,14 @@ func TestRelative(t *testing.T) {
 	for _, tc := range []struct{ name, zone, want string }{
 		{"Web.Prod.svc.cluster.local.", "cluster.local.", "web.prod.svc"},
 		{"cluster.local.", "cluster.local.", ""},
+		{"Web.Prod.svc.", ".", "web.prod.svc"},
+		{".", ".", ""},
 	} {
 		if got := Relative(tc.name, tc.zone); got != tc.want {
 			t.Errorf("Relative(%q, %q) = %q, want %q", tc.name, tc.zone, got, tc.want)
+		}
+		if tc.want != "" && !strings.EqualFold(Join(tc.want, tc.zone), tc.name) {
+			t.Errorf("Join(%q, %q) = %q, want %q", tc.want, tc.zone, Join(tc.want, tc.zone), tc.name)
 		}
 	}
 }
