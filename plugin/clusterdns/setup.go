@@ -153,228 +153,346 @@ func parseStanza(c *caddy.Controller) (*config, error) {
 		return nil, c.Errf("%s: non-reverse zone name must be used; zones are %v", pluginName, cfg.zones)
 	}
 
-	// seen records the options given so far, to reject conflicting pairs at
-	// the line of the second one, in whichever order they appear.
-	seen := map[string]bool{}
-	conflict := func(opt string, others ...string) error {
-		for _, o := range others {
-			if seen[o] {
-				return c.Errf("%s: cannot be combined with %s", opt, o)
-			}
-		}
-		return nil
-	}
+	p := &stanzaParser{c: c, cfg: cfg, seen: map[string]bool{}}
 
 	for c.NextBlock() {
-		opt := c.Val()
-		args := c.RemainingArgs()
-		var err error
-		switch opt {
-		case "endpoint":
-			if err = argCount(c, opt, args, 1, -1); err != nil {
-				break
-			}
-			if err = conflict(opt, "objects_file"); err != nil {
-				break
-			}
-			cfg.endpoint = args[0]
-			if len(args) > 1 {
-				log.Warningf("Multiple endpoints are deprecated, only the first one, %q, is used", args[0])
-			}
-
-		case "tls":
-			if err = argCount(c, opt, args, 3, 3); err != nil {
-				break
-			}
-			if err = conflict(opt, "objects_file"); err != nil {
-				break
-			}
-			cfg.tlsCert, cfg.tlsKey, cfg.tlsCA = args[0], args[1], args[2]
-
-		case "kubeconfig":
-			if err = argCount(c, opt, args, 1, 2); err != nil {
-				break
-			}
-			if err = conflict(opt, "objects_file"); err != nil {
-				break
-			}
-			cfg.kubeconfig = args[0]
-			if len(args) == 2 {
-				cfg.kubeContext = args[1]
-			}
-
-		case "objects_file":
-			err = parseObjectsFile(c, cfg, opt, args)
-			if err == nil {
-				err = conflict(opt, "endpoint", "tls", "kubeconfig", "ready_stale_limit", "resync", "snapshot", "client_zone_first", "multicluster")
-			}
-
-		case "namespaces":
-			if err = argCount(c, opt, args, 1, -1); err != nil {
-				break
-			}
-			if err = conflict(opt, "namespace_labels"); err != nil {
-				break
-			}
-			if cfg.namespaces == nil {
-				cfg.namespaces = make(map[string]struct{}, len(args))
-			}
-			for _, ns := range args {
-				cfg.namespaces[ns] = struct{}{}
-			}
-
-		case "namespace_labels":
-			if err = conflict(opt, "namespaces"); err != nil {
-				break
-			}
-			cfg.namespaceSelector, err = parseSelector(c, opt, args)
-
-		case "labels":
-			cfg.labelSelector, err = parseSelector(c, opt, args)
-
-		case "pods":
-			if err = argCount(c, opt, args, 1, 1); err != nil {
-				break
-			}
-			switch args[0] {
-			case podsDisabled, podsInsecure, podsVerified:
-				cfg.podMode = args[0]
-			default:
-				err = c.Errf("%s: invalid mode %q, must be one of %s, %s, %s",
-					opt, args[0], podsDisabled, podsInsecure, podsVerified)
-			}
-
-		case "endpoint_pod_names":
-			if err = argCount(c, opt, args, 0, 0); err == nil {
-				cfg.endpointPodNames = true
-			}
-
-		case "ttl":
-			var t int
-			if t, err = parseIntIn(c, opt, args, 0, maxTTL); err == nil {
-				cfg.ttl = uint32(t)
-			}
-
-		case "fallback_terminating":
-			if err = argCount(c, opt, args, 0, 0); err != nil {
-				break
-			}
-			if err = conflict(opt, "noendpoints"); err == nil {
-				cfg.fallbackTerminating = true
-			}
-
-		case "noendpoints":
-			if err = argCount(c, opt, args, 0, 0); err != nil {
-				break
-			}
-			if err = conflict(opt, "fallback_terminating", "zonal", "client_zone_first"); err == nil {
-				cfg.noEndpoints = true
-			}
-
-		case "fallthrough":
-			cfg.fall.SetZonesFromArgs(args)
-
-		case "ignore":
-			if err = argCount(c, opt, args, 1, 1); err != nil {
-				break
-			}
-			if args[0] != "empty_service" {
-				err = c.Errf("%s: invalid value %q, the only one supported is empty_service", opt, args[0])
-				break
-			}
-			cfg.ignoreEmptyServices = true
-
-		case "max_answers":
-			if cfg.maxAnswers, err = parseIntIn(c, opt, args, 1, maxAnswersLimit); err == nil {
-				err = conflict(opt, "client_zone_first")
-			}
-
-		case "startup_timeout":
-			if err = argCount(c, opt, args, 1, 1); err != nil {
-				break
-			}
-			d, perr := time.ParseDuration(args[0])
-			if perr != nil || d < 0 {
-				err = c.Errf("%s: invalid duration %q, must be a non-negative duration such as 5s", opt, args[0])
-				break
-			}
-			cfg.startupTimeout = d
-
-		case "ready_stale_limit":
-			cfg.readyStaleLimit, err = parseAPIDuration(c, opt, args, conflict)
-
-		case "resync":
-			cfg.resync, err = parseAPIDuration(c, opt, args, conflict)
-
-		case "snapshot":
-			if err = argCount(c, opt, args, 1, 2); err != nil {
-				break
-			}
-			if err = conflict(opt, "objects_file", "multicluster"); err != nil {
-				break
-			}
-			if args[0] == "" {
-				err = c.Errf("%s: path must not be empty", opt)
-				break
-			}
-			cfg.snapshotPath = args[0]
-			if len(args) == 2 {
-				cfg.snapshotInterval, err = parsePositiveDuration(c, opt, "interval", args[1])
-			}
-
-		case "apiserver_qps":
-			if err = argCount(c, opt, args, 1, 1); err != nil {
-				break
-			}
-			q, perr := strconv.ParseFloat(args[0], 32)
-			if perr != nil || q < 0 || math.IsNaN(q) {
-				err = c.Errf("%s: invalid value %q, must be a number >= 0", opt, args[0])
-				break
-			}
-			cfg.apiQPS = float32(q)
-
-		case "apiserver_burst":
-			cfg.apiBurst, err = parseNonNegativeInt(c, opt, args)
-
-		case "apiserver_max_inflight":
-			cfg.apiMaxInflight, err = parseNonNegativeInt(c, opt, args)
-
-		case "zonal":
-			if err = argCount(c, opt, args, 0, 0); err != nil {
-				break
-			}
-			// Zone-scoped names select endpoints, which noendpoints does not watch.
-			if err = conflict(opt, "noendpoints"); err == nil {
-				cfg.zonal = true
-			}
-
-		case "client_zone_first":
-			if err = argCount(c, opt, args, 0, 0); err != nil {
-				break
-			}
-			// It needs the API's Pods and Nodes and every record of the
-			// answer, in an order of its own.
-			if err = conflict(opt, "noendpoints", "max_answers", "objects_file"); err == nil {
-				cfg.clientZoneFirst = true
-			}
-
-		case "multicluster":
-			err = parseMulticluster(c, cfg, opt, args)
-			if err == nil {
-				// Both hold only what the Services and EndpointSlices give.
-				err = conflict(opt, "objects_file", "snapshot")
-			}
-
-		default:
-			err = c.Errf("unknown option %q", opt)
+		o := option{name: c.Val(), args: c.RemainingArgs()}
+		read, ok := stanzaOptions[o.name]
+		if !ok {
+			return nil, c.Errf("unknown option %q", o.name)
 		}
-		if err != nil {
+		if err := read(p, o); err != nil {
 			return nil, err
 		}
-		seen[opt] = true
+		p.seen[o.name] = true
 	}
 	cfg.primaryZone = primaryZone(cfg)
 	return cfg, nil
+}
+
+// stanzaParser reads the options of one stanza into cfg.
+type stanzaParser struct {
+	c    *caddy.Controller
+	cfg  *config
+	seen map[string]bool // the options given so far
+}
+
+// option is one line of a stanza: an option's name and its arguments.
+type option struct {
+	name string
+	args []string
+}
+
+// stanzaOptions reads each option of a stanza. Every reader checks its
+// arguments and the options it cannot be combined with, and sets cfg.
+var stanzaOptions = map[string]func(*stanzaParser, option) error{
+	"endpoint":               (*stanzaParser).endpoint,
+	"tls":                    (*stanzaParser).tls,
+	"kubeconfig":             (*stanzaParser).kubeconfig,
+	"objects_file":           (*stanzaParser).objectsFile,
+	"namespaces":             (*stanzaParser).namespaces,
+	"namespace_labels":       (*stanzaParser).namespaceLabels,
+	"labels":                 (*stanzaParser).labels,
+	"pods":                   (*stanzaParser).pods,
+	"endpoint_pod_names":     (*stanzaParser).endpointPodNames,
+	"ttl":                    (*stanzaParser).ttl,
+	"fallback_terminating":   (*stanzaParser).fallbackTerminating,
+	"noendpoints":            (*stanzaParser).noendpoints,
+	"fallthrough":            (*stanzaParser).fallThrough,
+	"ignore":                 (*stanzaParser).ignore,
+	"max_answers":            (*stanzaParser).maxAnswers,
+	"startup_timeout":        (*stanzaParser).startupTimeout,
+	"ready_stale_limit":      (*stanzaParser).readyStaleLimit,
+	"resync":                 (*stanzaParser).resync,
+	"snapshot":               (*stanzaParser).snapshot,
+	"apiserver_qps":          (*stanzaParser).apiserverQPS,
+	"apiserver_burst":        (*stanzaParser).apiserverBurst,
+	"apiserver_max_inflight": (*stanzaParser).apiserverMaxInflight,
+	"zonal":                  (*stanzaParser).zonal,
+	"client_zone_first":      (*stanzaParser).clientZoneFirst,
+	"multicluster":           (*stanzaParser).multicluster,
+}
+
+// conflict rejects option opt if one of others was given before it, so a
+// conflicting pair is reported at the line of the second one, in
+// whichever order they appear.
+func (p *stanzaParser) conflict(opt string, others ...string) error {
+	for _, o := range others {
+		if p.seen[o] {
+			return p.c.Errf("%s: cannot be combined with %s", opt, o)
+		}
+	}
+	return nil
+}
+
+// endpoint reads `endpoint`.
+func (p *stanzaParser) endpoint(o option) (err error) {
+	if err = argCount(p.c, o.name, o.args, 1, -1); err != nil {
+		return err
+	}
+	if err = p.conflict(o.name, "objects_file"); err != nil {
+		return err
+	}
+	p.cfg.endpoint = o.args[0]
+	if len(o.args) > 1 {
+		log.Warningf("Multiple endpoints are deprecated, only the first one, %q, is used", o.args[0])
+	}
+	return err
+}
+
+// tls reads `tls`.
+func (p *stanzaParser) tls(o option) (err error) {
+	if err = argCount(p.c, o.name, o.args, 3, 3); err != nil {
+		return err
+	}
+	if err = p.conflict(o.name, "objects_file"); err != nil {
+		return err
+	}
+	p.cfg.tlsCert, p.cfg.tlsKey, p.cfg.tlsCA = o.args[0], o.args[1], o.args[2]
+	return err
+}
+
+// kubeconfig reads `kubeconfig`.
+func (p *stanzaParser) kubeconfig(o option) (err error) {
+	if err = argCount(p.c, o.name, o.args, 1, 2); err != nil {
+		return err
+	}
+	if err = p.conflict(o.name, "objects_file"); err != nil {
+		return err
+	}
+	p.cfg.kubeconfig = o.args[0]
+	if len(o.args) == 2 {
+		p.cfg.kubeContext = o.args[1]
+	}
+	return err
+}
+
+// objectsFile reads `objects_file`.
+func (p *stanzaParser) objectsFile(o option) (err error) {
+	err = parseObjectsFile(p.c, p.cfg, o.name, o.args)
+	if err == nil {
+		err = p.conflict(o.name, "endpoint", "tls", "kubeconfig", "ready_stale_limit", "resync", "snapshot", "client_zone_first", "multicluster")
+	}
+	return err
+}
+
+// namespaces reads `namespaces`.
+func (p *stanzaParser) namespaces(o option) (err error) {
+	if err = argCount(p.c, o.name, o.args, 1, -1); err != nil {
+		return err
+	}
+	if err = p.conflict(o.name, "namespace_labels"); err != nil {
+		return err
+	}
+	if p.cfg.namespaces == nil {
+		p.cfg.namespaces = make(map[string]struct{}, len(o.args))
+	}
+	for _, ns := range o.args {
+		p.cfg.namespaces[ns] = struct{}{}
+	}
+	return err
+}
+
+// namespaceLabels reads `namespace_labels`.
+func (p *stanzaParser) namespaceLabels(o option) (err error) {
+	if err = p.conflict(o.name, "namespaces"); err != nil {
+		return err
+	}
+	p.cfg.namespaceSelector, err = parseSelector(p.c, o.name, o.args)
+	return err
+}
+
+// labels reads `labels`.
+func (p *stanzaParser) labels(o option) (err error) {
+	p.cfg.labelSelector, err = parseSelector(p.c, o.name, o.args)
+	return err
+}
+
+// pods reads `pods`.
+func (p *stanzaParser) pods(o option) (err error) {
+	if err = argCount(p.c, o.name, o.args, 1, 1); err != nil {
+		return err
+	}
+	switch o.args[0] {
+	case podsDisabled, podsInsecure, podsVerified:
+		p.cfg.podMode = o.args[0]
+	default:
+		err = p.c.Errf("%s: invalid mode %q, must be one of %s, %s, %s",
+			o.name, o.args[0], podsDisabled, podsInsecure, podsVerified)
+	}
+	return err
+}
+
+// endpointPodNames reads `endpoint_pod_names`.
+func (p *stanzaParser) endpointPodNames(o option) (err error) {
+	if err = argCount(p.c, o.name, o.args, 0, 0); err == nil {
+		p.cfg.endpointPodNames = true
+	}
+	return err
+}
+
+// ttl reads `ttl`.
+func (p *stanzaParser) ttl(o option) (err error) {
+	var t int
+	if t, err = parseIntIn(p.c, o.name, o.args, 0, maxTTL); err == nil {
+		p.cfg.ttl = uint32(t)
+	}
+	return err
+}
+
+// fallbackTerminating reads `fallback_terminating`.
+func (p *stanzaParser) fallbackTerminating(o option) (err error) {
+	if err = argCount(p.c, o.name, o.args, 0, 0); err != nil {
+		return err
+	}
+	if err = p.conflict(o.name, "noendpoints"); err == nil {
+		p.cfg.fallbackTerminating = true
+	}
+	return err
+}
+
+// noendpoints reads `noendpoints`.
+func (p *stanzaParser) noendpoints(o option) (err error) {
+	if err = argCount(p.c, o.name, o.args, 0, 0); err != nil {
+		return err
+	}
+	if err = p.conflict(o.name, "fallback_terminating", "zonal", "client_zone_first"); err == nil {
+		p.cfg.noEndpoints = true
+	}
+	return err
+}
+
+// fallThrough reads `fallthrough`.
+func (p *stanzaParser) fallThrough(o option) (err error) {
+	p.cfg.fall.SetZonesFromArgs(o.args)
+	return err
+}
+
+// ignore reads `ignore`.
+func (p *stanzaParser) ignore(o option) (err error) {
+	if err = argCount(p.c, o.name, o.args, 1, 1); err != nil {
+		return err
+	}
+	if o.args[0] != "empty_service" {
+		err = p.c.Errf("%s: invalid value %q, the only one supported is empty_service", o.name, o.args[0])
+		return err
+	}
+	p.cfg.ignoreEmptyServices = true
+	return err
+}
+
+// maxAnswers reads `max_answers`.
+func (p *stanzaParser) maxAnswers(o option) (err error) {
+	if p.cfg.maxAnswers, err = parseIntIn(p.c, o.name, o.args, 1, maxAnswersLimit); err == nil {
+		err = p.conflict(o.name, "client_zone_first")
+	}
+	return err
+}
+
+// startupTimeout reads `startup_timeout`.
+func (p *stanzaParser) startupTimeout(o option) (err error) {
+	if err = argCount(p.c, o.name, o.args, 1, 1); err != nil {
+		return err
+	}
+	d, perr := time.ParseDuration(o.args[0])
+	if perr != nil || d < 0 {
+		err = p.c.Errf("%s: invalid duration %q, must be a non-negative duration such as 5s", o.name, o.args[0])
+		return err
+	}
+	p.cfg.startupTimeout = d
+	return err
+}
+
+// readyStaleLimit reads `ready_stale_limit`.
+func (p *stanzaParser) readyStaleLimit(o option) (err error) {
+	p.cfg.readyStaleLimit, err = parseAPIDuration(p.c, o.name, o.args, p.conflict)
+	return err
+}
+
+// resync reads `resync`.
+func (p *stanzaParser) resync(o option) (err error) {
+	p.cfg.resync, err = parseAPIDuration(p.c, o.name, o.args, p.conflict)
+	return err
+}
+
+// snapshot reads `snapshot`.
+func (p *stanzaParser) snapshot(o option) (err error) {
+	if err = argCount(p.c, o.name, o.args, 1, 2); err != nil {
+		return err
+	}
+	if err = p.conflict(o.name, "objects_file", "multicluster"); err != nil {
+		return err
+	}
+	if o.args[0] == "" {
+		err = p.c.Errf("%s: path must not be empty", o.name)
+		return err
+	}
+	p.cfg.snapshotPath = o.args[0]
+	if len(o.args) == 2 {
+		p.cfg.snapshotInterval, err = parsePositiveDuration(p.c, o.name, "interval", o.args[1])
+	}
+	return err
+}
+
+// apiserverQPS reads `apiserver_qps`.
+func (p *stanzaParser) apiserverQPS(o option) (err error) {
+	if err = argCount(p.c, o.name, o.args, 1, 1); err != nil {
+		return err
+	}
+	q, perr := strconv.ParseFloat(o.args[0], 32)
+	if perr != nil || q < 0 || math.IsNaN(q) {
+		err = p.c.Errf("%s: invalid value %q, must be a number >= 0", o.name, o.args[0])
+		return err
+	}
+	p.cfg.apiQPS = float32(q)
+	return err
+}
+
+// apiserverBurst reads `apiserver_burst`.
+func (p *stanzaParser) apiserverBurst(o option) (err error) {
+	p.cfg.apiBurst, err = parseNonNegativeInt(p.c, o.name, o.args)
+	return err
+}
+
+// apiserverMaxInflight reads `apiserver_max_inflight`.
+func (p *stanzaParser) apiserverMaxInflight(o option) (err error) {
+	p.cfg.apiMaxInflight, err = parseNonNegativeInt(p.c, o.name, o.args)
+	return err
+}
+
+// zonal reads `zonal`.
+func (p *stanzaParser) zonal(o option) (err error) {
+	if err = argCount(p.c, o.name, o.args, 0, 0); err != nil {
+		return err
+	}
+	// Zone-scoped names select endpoints, which noendpoints does not watch.
+	if err = p.conflict(o.name, "noendpoints"); err == nil {
+		p.cfg.zonal = true
+	}
+	return err
+}
+
+// clientZoneFirst reads `client_zone_first`.
+func (p *stanzaParser) clientZoneFirst(o option) (err error) {
+	if err = argCount(p.c, o.name, o.args, 0, 0); err != nil {
+		return err
+	}
+	// It needs the API's Pods and Nodes and every record of the
+	// answer, in an order of its own.
+	if err = p.conflict(o.name, "noendpoints", "max_answers", "objects_file"); err == nil {
+		p.cfg.clientZoneFirst = true
+	}
+	return err
+}
+
+// multicluster reads `multicluster`.
+func (p *stanzaParser) multicluster(o option) (err error) {
+	err = parseMulticluster(p.c, p.cfg, o.name, o.args)
+	if err == nil {
+		// Both hold only what the Services and EndpointSlices give.
+		err = p.conflict(o.name, "objects_file", "snapshot")
+	}
+	return err
 }
 
 // primaryZone returns the zone PTR records point into: the first forward
