@@ -12,6 +12,8 @@ import (
 	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 )
 
 func TestHostSearch(t *testing.T) {
@@ -30,7 +32,7 @@ func TestHostSearch(t *testing.T) {
 
 func TestAutoPath(t *testing.T) {
 	const podIP = "10.244.0.9"
-	objs := []runtime.Object{testNamespace("prod"), testPod("prod", "client", corev1.PodRunning, 1, podIP)}
+	objs := []runtime.Object{fixture.Namespace("prod"), fixture.Pod("prod", "client", corev1.PodRunning, 1, podIP)}
 	verified := verifiedConfig()
 	verified.zones = append(verified.zones, "example.org.")
 	verified.hostSearch = []string{"corp.example."}
@@ -68,7 +70,7 @@ func TestAutoPath(t *testing.T) {
 }
 
 func TestAutoPathNotSynced(t *testing.T) {
-	c := newTestPlugin(t, verifiedConfig(), testPod("prod", "client", corev1.PodRunning, 1, "10.244.0.9"))
+	c := newTestPlugin(t, verifiedConfig(), fixture.Pod("prod", "client", corev1.PodRunning, 1, "10.244.0.9"))
 	c.ctl.Load().synced.Store(false)
 	r := new(dns.Msg)
 	r.SetQuestion("api.example.com.prod.svc.cluster.local.", dns.TypeA)

@@ -16,6 +16,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 )
 
 // benchNamespaces is how many namespaces benchObjects spreads services over.
@@ -41,7 +43,7 @@ const (
 func benchObjects(nServices int) []runtime.Object {
 	var objs []runtime.Object
 	for i := range benchNamespaces {
-		objs = append(objs, testNamespace(fmt.Sprintf("ns-%d", i)))
+		objs = append(objs, fixture.Namespace(fmt.Sprintf("ns-%d", i)))
 	}
 	ipAt := func(base netip.Addr, n int) string {
 		b := base.As4()
@@ -53,27 +55,27 @@ func benchObjects(nServices int) []runtime.Object {
 	svcN, epN := 0, 0
 	clusterIPService := func(ns, name string) {
 		svcN++
-		objs = append(objs, testService(ns, name, []string{ipAt(svcBase, svcN)}, testPort("http", corev1.ProtocolTCP, 80)))
-		eps := make([]testEndpoint, 3)
+		objs = append(objs, fixture.Service(ns, name, []string{ipAt(svcBase, svcN)}, fixture.Port("http", corev1.ProtocolTCP, 80)))
+		eps := make([]fixture.Endpoint, 3)
 		for j := range eps {
 			epN++
-			eps[j] = testEndpoint{ip: ipAt(epBase, epN)}
+			eps[j] = fixture.Endpoint{IP: ipAt(epBase, epN)}
 		}
-		ports := []discoveryv1.EndpointPort{testSlicePort("http", corev1.ProtocolTCP, 8080)}
-		objs = append(objs, testSlice(ns, name, name+"-0", discoveryv1.AddressTypeIPv4, ports, eps...))
+		ports := []discoveryv1.EndpointPort{fixture.SlicePort("http", corev1.ProtocolTCP, 8080)}
+		objs = append(objs, fixture.Slice(ns, name, name+"-0", discoveryv1.AddressTypeIPv4, ports, eps...))
 	}
 
 	clusterIPService("ns-0", "web") // first, so it gets benchWebIP
 
-	bigEPs := make([]testEndpoint, 100)
+	bigEPs := make([]fixture.Endpoint, 100)
 	bigBase := netip.MustParseAddr(benchBigIP)
 	for j := range bigEPs {
-		bigEPs[j] = testEndpoint{ip: ipAt(bigBase, j+1)}
+		bigEPs[j] = fixture.Endpoint{IP: ipAt(bigBase, j+1)}
 	}
 	objs = append(objs,
-		testService("ns-0", "big", []string{corev1.ClusterIPNone}, testPort("http", corev1.ProtocolTCP, 8080)),
-		testSlice("ns-0", "big", "big-0", discoveryv1.AddressTypeIPv4,
-			[]discoveryv1.EndpointPort{testSlicePort("http", corev1.ProtocolTCP, 8080)}, bigEPs...),
+		fixture.Service("ns-0", "big", []string{corev1.ClusterIPNone}, fixture.Port("http", corev1.ProtocolTCP, 8080)),
+		fixture.Slice("ns-0", "big", "big-0", discoveryv1.AddressTypeIPv4,
+			[]discoveryv1.EndpointPort{fixture.SlicePort("http", corev1.ProtocolTCP, 8080)}, bigEPs...),
 	)
 
 	for i := range nServices - 2 {

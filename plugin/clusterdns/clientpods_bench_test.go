@@ -13,6 +13,8 @@ import (
 	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 )
 
 // benchPods returns n running pods spread over the namespaces of
@@ -22,7 +24,7 @@ import (
 func benchPods(tb testing.TB, n int) []runtime.Object {
 	objs := make([]runtime.Object, 0, n)
 	for i := range n {
-		p := testPod(fmt.Sprintf("ns-%d", i%benchNamespaces), fmt.Sprintf("app-%d-7db6d8ff4d-%05x", i/100, i), corev1.PodRunning, 1,
+		p := fixture.Pod(fmt.Sprintf("ns-%d", i%benchNamespaces), fmt.Sprintf("app-%d-7db6d8ff4d-%05x", i/100, i), corev1.PodRunning, 1,
 			fmt.Sprintf("10.246.%d.%d", (i+1)>>8, (i+1)&0xff))
 		p.ResourceVersion = fmt.Sprint(100000 + i)
 		p.Labels = map[string]string{"app": fmt.Sprintf("app-%d", i/100), "pod-template-hash": "7db6d8ff4d"}

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
@@ -22,17 +23,17 @@ import (
 // without a zone.
 func clientZoneObjects() []runtime.Object {
 	return []runtime.Object{
-		testNamespace("prod"),
-		testService("prod", "db", []string{"None"}),
-		testSlice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, nil,
-			testEndpoint{ip: "10.244.1.1", zone: "zone-a"},
-			testEndpoint{ip: "10.244.1.2", zone: "zone-b"},
-			testEndpoint{ip: "10.244.1.3"},
-			testEndpoint{ip: "10.244.1.4", zone: "zone-b"}),
-		testNode("node-a", "zone-a"), testNode("node-b", "Zone-B"), testNode("node-x", ""),
-		testClientPod("prod", "client-a", "node-a", "10.240.0.1"),
-		testClientPod("other", "client-b", "node-b", "10.240.0.2"),
-		testClientPod("prod", "client-x", "node-x", "10.240.0.3"),
+		fixture.Namespace("prod"),
+		fixture.Service("prod", "db", []string{"None"}),
+		fixture.Slice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, nil,
+			fixture.Endpoint{IP: "10.244.1.1", Zone: "zone-a"},
+			fixture.Endpoint{IP: "10.244.1.2", Zone: "zone-b"},
+			fixture.Endpoint{IP: "10.244.1.3"},
+			fixture.Endpoint{IP: "10.244.1.4", Zone: "zone-b"}),
+		fixture.Node("node-a", "zone-a"), fixture.Node("node-b", "Zone-B"), fixture.Node("node-x", ""),
+		fixture.ClientPod("prod", "client-a", "node-a", "10.240.0.1"),
+		fixture.ClientPod("other", "client-b", "node-b", "10.240.0.2"),
+		fixture.ClientPod("prod", "client-x", "node-x", "10.240.0.3"),
 	}
 }
 
@@ -99,7 +100,7 @@ func TestClientZoneFollowsWatches(t *testing.T) {
 		t.Fatalf("client in zone-a starts with %s", got)
 	}
 	// The node's zone changes.
-	if _, err := cs.CoreV1().Nodes().Update(ctx, testNode("node-a", "zone-b"), metav1.UpdateOptions{}); err != nil {
+	if _, err := cs.CoreV1().Nodes().Update(ctx, fixture.Node("node-a", "zone-b"), metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "node-a moved to zone-b", func() bool { return firstFrom("10.240.0.1") == "10.244.1.2" })
@@ -109,7 +110,7 @@ func TestClientZoneFollowsWatches(t *testing.T) {
 	}
 	eventually(t, "client-a forgotten", func() bool { return firstFrom("10.240.0.1") == "10.244.1.1" })
 	// A new pod with that address on the zone-b node.
-	if _, err := cs.CoreV1().Pods("prod").Create(ctx, testClientPod("prod", "client-a2", "node-b", "10.240.0.1"), metav1.CreateOptions{}); err != nil {
+	if _, err := cs.CoreV1().Pods("prod").Create(ctx, fixture.ClientPod("prod", "client-a2", "node-b", "10.240.0.1"), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "client-a2 in zone-b", func() bool { return firstFrom("10.240.0.1") == "10.244.1.2" })
@@ -118,13 +119,13 @@ func TestClientZoneFollowsWatches(t *testing.T) {
 // TestSlimNodeAndPod checks the client_zone_first watches keep only what
 // they need.
 func TestSlimNodeAndPod(t *testing.T) {
-	if n := object.SlimNode(testNode("node-a", "Zone-A")); n.Zone != "zone-a" || n.Name != "node-a" {
+	if n := object.SlimNode(fixture.Node("node-a", "Zone-A")); n.Zone != "zone-a" || n.Name != "node-a" {
 		t.Errorf("slim node %q zone %q, want node-a in zone-a", n.Name, n.Zone)
 	}
-	if n := object.SlimNode(testNode("node-x", "")); n.Zone != "" {
+	if n := object.SlimNode(fixture.Node("node-x", "")); n.Zone != "" {
 		t.Errorf("slim node without zone label has zone %q", n.Zone)
 	}
-	p := testClientPod("prod", "p", "node-a", "10.0.0.1")
+	p := fixture.ClientPod("prod", "p", "node-a", "10.0.0.1")
 	if got := (object.Slimmer{}).Pod(p); got.Node != "" || len(got.Addrs) != 1 {
 		t.Errorf("without client_zone_first: node %q addrs %v, want no node and one address", got.Node, got.Addrs)
 	}

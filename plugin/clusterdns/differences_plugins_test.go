@@ -14,6 +14,8 @@ import (
 	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 )
 
 // verifiedPlugins returns both plugins with `pods verified` serving objs,
@@ -37,7 +39,7 @@ func verifiedPlugins(t *testing.T, objs ...runtime.Object) (*ClusterDNS, *kubern
 func TestPluginDifferencesFromUpstream(t *testing.T) {
 	const nodeIP = "10.0.0.5"
 	ours, theirs := verifiedPlugins(t, append(transferObjects(),
-		hostNetworkPod(testPod("kube-system", "kube-proxy-x7k2p", corev1.PodRunning, 1, nodeIP)))...)
+		fixture.HostNetwork(fixture.Pod("kube-system", "kube-proxy-x7k2p", corev1.PodRunning, 1, nodeIP)))...)
 	question := func(name string) *dns.Msg {
 		r := new(dns.Msg)
 		r.SetQuestion(name, dns.TypeA)

@@ -17,43 +17,45 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 )
 
 // differenceObjects is the cluster both plugins answer from in
 // TestDifferencesFromUpstream.
 func differenceObjects() []runtime.Object {
-	http := testSlicePort("http", corev1.ProtocolTCP, 8080)
-	pg := testSlicePort("pg", corev1.ProtocolTCP, 5432)
-	dnsPort := testSlicePort("dns", corev1.ProtocolUDP, 53)
+	http := fixture.SlicePort("http", corev1.ProtocolTCP, 8080)
+	pg := fixture.SlicePort("pg", corev1.ProtocolTCP, 5432)
+	dnsPort := fixture.SlicePort("dns", corev1.ProtocolUDP, 53)
 	return []runtime.Object{
-		testNamespace("prod"), testNamespace("kube-system"),
-		testService("kube-system", "kube-dns", []string{"10.96.0.10"}, testPort("dns", corev1.ProtocolUDP, 53)),
-		testSlice("kube-system", "kube-dns", "kube-dns-1", discoveryv1.AddressTypeIPv4, []discoveryv1.EndpointPort{dnsPort},
-			testEndpoint{ip: "10.244.5.5"}),
-		testService("prod", "web", []string{"10.96.0.20"}, testPort("http", corev1.ProtocolTCP, 80)),
-		testSlice("prod", "web", "web-1", discoveryv1.AddressTypeIPv4, []discoveryv1.EndpointPort{http},
-			testEndpoint{ip: "10.244.0.5"}),
-		testService("prod", "dual", []string{"10.96.0.30", "fd00::30"}, testPort("http", corev1.ProtocolTCP, 80)),
-		testService("prod", "idle", []string{"10.96.0.40"}, testPort("http", corev1.ProtocolTCP, 80)),
+		fixture.Namespace("prod"), fixture.Namespace("kube-system"),
+		fixture.Service("kube-system", "kube-dns", []string{"10.96.0.10"}, fixture.Port("dns", corev1.ProtocolUDP, 53)),
+		fixture.Slice("kube-system", "kube-dns", "kube-dns-1", discoveryv1.AddressTypeIPv4, []discoveryv1.EndpointPort{dnsPort},
+			fixture.Endpoint{IP: "10.244.5.5"}),
+		fixture.Service("prod", "web", []string{"10.96.0.20"}, fixture.Port("http", corev1.ProtocolTCP, 80)),
+		fixture.Slice("prod", "web", "web-1", discoveryv1.AddressTypeIPv4, []discoveryv1.EndpointPort{http},
+			fixture.Endpoint{IP: "10.244.0.5"}),
+		fixture.Service("prod", "dual", []string{"10.96.0.30", "fd00::30"}, fixture.Port("http", corev1.ProtocolTCP, 80)),
+		fixture.Service("prod", "idle", []string{"10.96.0.40"}, fixture.Port("http", corev1.ProtocolTCP, 80)),
 		// Headless, one endpoint listed in two slices, as during rebalancing.
-		testService("prod", "db", []string{"None"}, testPort("pg", corev1.ProtocolTCP, 5432)),
-		testSlice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, []discoveryv1.EndpointPort{pg},
-			testEndpoint{ip: "10.244.1.1", hostname: "db-0"}, testEndpoint{ip: "10.244.1.2", hostname: "db-1"}),
-		testSlice("prod", "db", "db-b", discoveryv1.AddressTypeIPv4, []discoveryv1.EndpointPort{pg},
-			testEndpoint{ip: "10.244.1.2", hostname: "db-1"}),
-		testExternalName("prod", "search", "search.example.com"),
-		testExternalName("prod", "alias", "web.prod.svc.cluster.local"),
+		fixture.Service("prod", "db", []string{"None"}, fixture.Port("pg", corev1.ProtocolTCP, 5432)),
+		fixture.Slice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, []discoveryv1.EndpointPort{pg},
+			fixture.Endpoint{IP: "10.244.1.1", Hostname: "db-0"}, fixture.Endpoint{IP: "10.244.1.2", Hostname: "db-1"}),
+		fixture.Slice("prod", "db", "db-b", discoveryv1.AddressTypeIPv4, []discoveryv1.EndpointPort{pg},
+			fixture.Endpoint{IP: "10.244.1.2", Hostname: "db-1"}),
+		fixture.ExternalName("prod", "search", "search.example.com"),
+		fixture.ExternalName("prod", "alias", "web.prod.svc.cluster.local"),
 		// A headless service whose only slice is of the deprecated FQDN type.
-		testService("prod", "fq", []string{"None"}),
-		testSlice("prod", "fq", "fq-1", discoveryv1.AddressTypeFQDN, nil, testEndpoint{ip: "example.com"}),
+		fixture.Service("prod", "fq", []string{"None"}),
+		fixture.Slice("prod", "fq", "fq-1", discoveryv1.AddressTypeFQDN, nil, fixture.Endpoint{IP: "example.com"}),
 		// Endpoint names that are not one DNS label.
-		testService("prod", "odd", []string{"None"}),
-		testSlice("prod", "odd", "odd-1", discoveryv1.AddressTypeIPv4, nil,
-			testEndpoint{ip: "10.244.4.1", hostname: "a.b"}, testEndpoint{ip: "10.244.4.2", pod: "api.v2"}),
+		fixture.Service("prod", "odd", []string{"None"}),
+		fixture.Slice("prod", "odd", "odd-1", discoveryv1.AddressTypeIPv4, nil,
+			fixture.Endpoint{IP: "10.244.4.1", Hostname: "a.b"}, fixture.Endpoint{IP: "10.244.4.2", Pod: "api.v2"}),
 		// A slice whose Service does not exist.
-		testSlice("prod", "ghost", "ghost-1", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.244.9.9"}),
+		fixture.Slice("prod", "ghost", "ghost-1", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.244.9.9"}),
 		// A service in a namespace that does not exist.
-		testService("gone", "web", []string{"10.96.9.9"}),
+		fixture.Service("gone", "web", []string{"10.96.9.9"}),
 	}
 }
 

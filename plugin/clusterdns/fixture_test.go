@@ -11,7 +11,6 @@ import (
 	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
@@ -77,75 +76,6 @@ func testConfig() *config {
 	return cfg
 }
 
-// Object constructors for fixtures.
-
-func testNamespace(name string) *corev1.Namespace {
-	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-}
-
-func testService(ns, name string, clusterIPs []string, ports ...corev1.ServicePort) *corev1.Service {
-	s := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
-	s.Spec.Type = corev1.ServiceTypeClusterIP
-	s.Spec.ClusterIPs = clusterIPs
-	if len(clusterIPs) > 0 {
-		s.Spec.ClusterIP = clusterIPs[0]
-	}
-	s.Spec.Ports = ports
-	return s
-}
-
-func testExternalName(ns, name, target string) *corev1.Service {
-	s := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
-	s.Spec.Type = corev1.ServiceTypeExternalName
-	s.Spec.ExternalName = target
-	return s
-}
-
-func testPort(name string, proto corev1.Protocol, port int32) corev1.ServicePort {
-	return corev1.ServicePort{Name: name, Protocol: proto, Port: port}
-}
-
-// testEndpoint is one endpoint of a fixture slice.
-type testEndpoint struct {
-	ip       string
-	hostname string // "" for none
-	ready    *bool  // nil means unset (ready)
-	serving  *bool  // nil means unset
-	term     *bool  // terminating; nil means unset
-	pod      string // targetRef pod name, "" for none
-	zone     string // topology zone, "" for none
-}
-
-func testSlice(ns, svc, name string, family discoveryv1.AddressType, ports []discoveryv1.EndpointPort, eps ...testEndpoint) *discoveryv1.EndpointSlice {
-	s := &discoveryv1.EndpointSlice{
-		ObjectMeta:  metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{discoveryv1.LabelServiceName: svc}},
-		AddressType: family,
-		Ports:       ports,
-	}
-	for _, e := range eps {
-		ep := discoveryv1.Endpoint{Addresses: []string{e.ip}, Conditions: discoveryv1.EndpointConditions{Ready: e.ready, Serving: e.serving, Terminating: e.term}}
-		if e.hostname != "" {
-			h := e.hostname
-			ep.Hostname = &h
-		}
-		if e.zone != "" {
-			z := e.zone
-			ep.Zone = &z
-		}
-		if e.pod != "" {
-			ep.TargetRef = &corev1.ObjectReference{Kind: "Pod", Name: e.pod, Namespace: ns}
-		}
-		s.Endpoints = append(s.Endpoints, ep)
-	}
-	return s
-}
-
-func testSlicePort(name string, proto corev1.Protocol, port int32) discoveryv1.EndpointPort {
-	return discoveryv1.EndpointPort{Name: &name, Protocol: &proto, Port: &port}
-}
-
-func boolPtr(b bool) *bool { return &b }
-
 // startFake runs the plugin's API source against a fake clientset holding
 // objs and waits for the first snapshot.
 func startFake(t *testing.T, cfg *config, objs ...runtime.Object) (*ClusterDNS, *fake.Clientset) {
@@ -190,52 +120,10 @@ func eventuallyWithin(t *testing.T, timeout time.Duration, what string, cond fun
 	}
 }
 
-// testPod returns a pod of ns holding ips, created at minute created of a
-// fixed day, in phase.
-func testPod(ns, name string, phase corev1.PodPhase, created int, ips ...string) *corev1.Pod {
-	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
-		Namespace: ns, Name: name,
-		CreationTimestamp: metav1.NewTime(time.Date(2026, 1, 1, 0, created, 0, 0, time.UTC)),
-	}}
-	p.Status.Phase = phase
-	for _, ip := range ips {
-		p.Status.PodIPs = append(p.Status.PodIPs, corev1.PodIP{IP: ip})
-	}
-	if len(ips) > 0 {
-		p.Status.PodIP = ips[0]
-	}
-	return p
-}
-
-func hostNetworkPod(p *corev1.Pod) *corev1.Pod { p.Spec.HostNetwork = true; return p }
-
-func deletingPod(p *corev1.Pod) *corev1.Pod {
-	now := metav1.NewTime(time.Date(2026, 1, 1, 1, 0, 0, 0, time.UTC))
-	p.DeletionTimestamp = &now
-	return p
-}
-
 func verifiedConfig() *config {
 	cfg := testConfig()
 	cfg.podMode = podsVerified
 	return cfg
-}
-
-func testNode(name, zone string) *corev1.Node {
-	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	if zone != "" {
-		n.Labels = map[string]string{corev1.LabelTopologyZone: zone, "other": "dropped"}
-	}
-	return n
-}
-
-func testClientPod(ns, name, node, ip string) *corev1.Pod {
-	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
-	p.Spec.NodeName = node
-	p.Status.Phase = corev1.PodRunning
-	p.Status.PodIP = ip
-	p.Status.PodIPs = []corev1.PodIP{{IP: ip}}
-	return p
 }
 
 // ask sends one query through ServeDNS and returns the reply.

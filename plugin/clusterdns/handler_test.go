@@ -11,37 +11,39 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 )
 
 // handlerObjects is the cluster the handler tests query.
 func handlerObjects() []runtime.Object {
-	http := testSlicePort("http", corev1.ProtocolTCP, 8080)
+	http := fixture.SlicePort("http", corev1.ProtocolTCP, 8080)
 	return []runtime.Object{
-		testNamespace("prod"), testNamespace("other"),
-		testService("prod", "web", []string{"10.96.0.20"}, testPort("http", corev1.ProtocolTCP, 80), testPort("", corev1.ProtocolUDP, 53)),
-		testSlice("prod", "web", "web-1", discoveryv1.AddressTypeIPv4, []discoveryv1.EndpointPort{http},
-			testEndpoint{ip: "10.244.0.5"}, testEndpoint{ip: "10.244.0.6", ready: boolPtr(false)}),
-		testService("prod", "dual", []string{"10.96.0.30", "fd00::30"}, testPort("http", corev1.ProtocolTCP, 80)),
-		testService("prod", "db", []string{"None"}, testPort("pg", corev1.ProtocolTCP, 5432)),
-		testSlice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, []discoveryv1.EndpointPort{testSlicePort("pg", corev1.ProtocolTCP, 5432)},
-			testEndpoint{ip: "10.244.1.1", hostname: "db-0"}, testEndpoint{ip: "10.244.1.2", hostname: "db-1"}),
+		fixture.Namespace("prod"), fixture.Namespace("other"),
+		fixture.Service("prod", "web", []string{"10.96.0.20"}, fixture.Port("http", corev1.ProtocolTCP, 80), fixture.Port("", corev1.ProtocolUDP, 53)),
+		fixture.Slice("prod", "web", "web-1", discoveryv1.AddressTypeIPv4, []discoveryv1.EndpointPort{http},
+			fixture.Endpoint{IP: "10.244.0.5"}, fixture.Endpoint{IP: "10.244.0.6", Ready: fixture.Bool(false)}),
+		fixture.Service("prod", "dual", []string{"10.96.0.30", "fd00::30"}, fixture.Port("http", corev1.ProtocolTCP, 80)),
+		fixture.Service("prod", "db", []string{"None"}, fixture.Port("pg", corev1.ProtocolTCP, 5432)),
+		fixture.Slice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, []discoveryv1.EndpointPort{fixture.SlicePort("pg", corev1.ProtocolTCP, 5432)},
+			fixture.Endpoint{IP: "10.244.1.1", Hostname: "db-0"}, fixture.Endpoint{IP: "10.244.1.2", Hostname: "db-1"}),
 		// The same endpoint again in a second slice, as during rebalancing.
-		testSlice("prod", "db", "db-b", discoveryv1.AddressTypeIPv4, []discoveryv1.EndpointPort{testSlicePort("pg", corev1.ProtocolTCP, 5432)},
-			testEndpoint{ip: "10.244.1.2", hostname: "db-1"}),
-		testSlice("prod", "db", "db-v6", discoveryv1.AddressTypeIPv6, []discoveryv1.EndpointPort{testSlicePort("pg", corev1.ProtocolTCP, 5432)},
-			testEndpoint{ip: "fd00::1:1", hostname: "db-0"}),
-		testService("prod", "cache", []string{"None"}),
-		testSlice("prod", "cache", "cache-a", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.244.2.1"}),
-		testService("prod", "empty", []string{"None"}, testPort("http", corev1.ProtocolTCP, 80)),
-		testSlice("prod", "empty", "empty-a", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.244.3.1", ready: boolPtr(false)}),
-		testExternalName("prod", "search", "search.example.com"),
-		testExternalName("prod", "alias", "web.prod.svc.cluster.local"),
-		testExternalName("prod", "ipname", "192.0.2.1"),
+		fixture.Slice("prod", "db", "db-b", discoveryv1.AddressTypeIPv4, []discoveryv1.EndpointPort{fixture.SlicePort("pg", corev1.ProtocolTCP, 5432)},
+			fixture.Endpoint{IP: "10.244.1.2", Hostname: "db-1"}),
+		fixture.Slice("prod", "db", "db-v6", discoveryv1.AddressTypeIPv6, []discoveryv1.EndpointPort{fixture.SlicePort("pg", corev1.ProtocolTCP, 5432)},
+			fixture.Endpoint{IP: "fd00::1:1", Hostname: "db-0"}),
+		fixture.Service("prod", "cache", []string{"None"}),
+		fixture.Slice("prod", "cache", "cache-a", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.244.2.1"}),
+		fixture.Service("prod", "empty", []string{"None"}, fixture.Port("http", corev1.ProtocolTCP, 80)),
+		fixture.Slice("prod", "empty", "empty-a", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.244.3.1", Ready: fixture.Bool(false)}),
+		fixture.ExternalName("prod", "search", "search.example.com"),
+		fixture.ExternalName("prod", "alias", "web.prod.svc.cluster.local"),
+		fixture.ExternalName("prod", "ipname", "192.0.2.1"),
 		// Ignored: an FQDN slice and a slice of no service.
-		testSlice("prod", "web", "web-fqdn", discoveryv1.AddressTypeFQDN, nil, testEndpoint{ip: "example.com"}),
-		testSlice("prod", "ghost", "ghost-1", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.244.9.9"}),
+		fixture.Slice("prod", "web", "web-fqdn", discoveryv1.AddressTypeFQDN, nil, fixture.Endpoint{IP: "example.com"}),
+		fixture.Slice("prod", "ghost", "ghost-1", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.244.9.9"}),
 		// A service in a namespace that does not exist is not served.
-		testService("gone", "web", []string{"10.96.9.9"}),
+		fixture.Service("gone", "web", []string{"10.96.9.9"}),
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"github.com/coredns/coredns/plugin/test"
 
 	"github.com/miekg/dns"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 )
 
 // TestStartupWithoutAPI starts against an API address where nothing
@@ -54,7 +56,7 @@ func TestStartupWithoutAPI(t *testing.T) {
 // TestShutdownIsIdempotent checks a second shutdown (as a failed reload may
 // cause) does nothing.
 func TestShutdownIsIdempotent(t *testing.T) {
-	c, _ := startFake(t, nil, testNamespace("prod"))
+	c, _ := startFake(t, nil, fixture.Namespace("prod"))
 	if err := c.onShutdown(); err != nil {
 		t.Fatal(err)
 	}

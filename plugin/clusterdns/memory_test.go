@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
@@ -158,10 +159,10 @@ func genCluster(tb testing.TB, size clusterSize) []k8sruntime.Object {
 		name := fmt.Sprintf("service-%d", i)
 		ns := fmt.Sprintf("namespace-%d", i%nsCount)
 		ports := []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 80, TargetPort: intstr.FromInt32(8080)}}
-		slicePorts := []discoveryv1.EndpointPort{testSlicePort("http", corev1.ProtocolTCP, 8080)}
+		slicePorts := []discoveryv1.EndpointPort{fixture.SlicePort("http", corev1.ProtocolTCP, 8080)}
 		if i%4 == 0 {
 			ports = append(ports, corev1.ServicePort{Name: "metrics", Protocol: corev1.ProtocolTCP, Port: 9090, TargetPort: intstr.FromString("metrics")})
-			slicePorts = append(slicePorts, testSlicePort("metrics", corev1.ProtocolTCP, 9090))
+			slicePorts = append(slicePorts, fixture.SlicePort("metrics", corev1.ProtocolTCP, 9090))
 		}
 		svc := &corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 )
 
 func TestNameFields(t *testing.T) {
@@ -60,10 +61,10 @@ func TestNameFieldsMulticluster(t *testing.T) {
 
 func TestMetadata(t *testing.T) {
 	const podIP = "10.244.0.9"
-	c := newTestPlugin(t, verifiedConfig(), testNamespace("prod"), testPod("prod", "client-0", corev1.PodRunning, 1, podIP))
+	c := newTestPlugin(t, verifiedConfig(), fixture.Namespace("prod"), fixture.Pod("prod", "client-0", corev1.PodRunning, 1, podIP))
 	insecure := testConfig()
 	insecure.podMode = podsInsecure
-	ci := newTestPlugin(t, insecure, testNamespace("prod"), testPod("prod", "client-0", corev1.PodRunning, 1, podIP))
+	ci := newTestPlugin(t, insecure, fixture.Namespace("prod"), fixture.Pod("prod", "client-0", corev1.PodRunning, 1, podIP))
 	tests := []struct {
 		name  string
 		c     *ClusterDNS

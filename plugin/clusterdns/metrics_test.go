@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
@@ -88,7 +89,7 @@ func newRecordingController(t *testing.T) *recordingController {
 		r.programmed = append(r.programmed, ch)
 	}
 	r.onPublished = func(s, e, rev int) { r.sizes = [3]int{s, e, rev} }
-	if err := r.st.namespaces.Add(object.SlimNamespace(testNamespace("prod"))); err != nil {
+	if err := r.st.namespaces.Add(object.SlimNamespace(fixture.Namespace("prod"))); err != nil {
 		t.Fatal(err)
 	}
 	r.markAll()
@@ -108,9 +109,9 @@ func TestProgrammingLatencyPaths(t *testing.T) {
 	sl := object.Slimmer{}
 	trig := time.Now().Add(-2 * time.Second).Truncate(time.Microsecond)
 
-	annotated := testSlice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.244.1.1"}, testEndpoint{ip: "10.244.1.2"})
+	annotated := fixture.Slice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.244.1.1"}, fixture.Endpoint{IP: "10.244.1.2"})
 	annotated.Annotations = map[string]string{corev1.EndpointsLastChangeTriggerTime: trig.Format(time.RFC3339Nano)}
-	manual := testSlice("prod", "manual", "manual-a", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.244.2.1"})
+	manual := fixture.Slice("prod", "manual", "manual-a", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.244.2.1"})
 
 	steps := []struct {
 		name        string
@@ -119,13 +120,13 @@ func TestProgrammingLatencyPaths(t *testing.T) {
 		wantKind    string
 		wantSizes   [3]int
 	}{
-		{"ClusterIP service created", []any{testService("prod", "web", []string{"10.96.0.20"})}, false, kindClusterIP, [3]int{1, 0, 1}},
-		{"headless service created", []any{withSelector(testService("prod", "db", []string{"None"}))}, false, kindHeadlessSelector, [3]int{1, 0, 1}},
+		{"ClusterIP service created", []any{fixture.Service("prod", "web", []string{"10.96.0.20"})}, false, kindClusterIP, [3]int{1, 0, 1}},
+		{"headless service created", []any{withSelector(fixture.Service("prod", "db", []string{"None"}))}, false, kindHeadlessSelector, [3]int{1, 0, 1}},
 		{"controller's slice", []any{annotated}, true, kindHeadlessSelector, [3]int{2, 2, 3}},
-		{"selectorless service created", []any{testService("prod", "manual", []string{"None"})}, false, kindHeadlessManual, [3]int{2, 2, 3}},
+		{"selectorless service created", []any{fixture.Service("prod", "manual", []string{"None"})}, false, kindHeadlessManual, [3]int{2, 2, 3}},
 		{"hand-written slice", []any{manual}, false, kindHeadlessManual, [3]int{3, 3, 4}},
-		{"ExternalName created", []any{testExternalName("prod", "ext", "example.com")}, false, kindExternalName, [3]int{4, 3, 4}},
-		{"slice of a service not seen yet", []any{testSlice("prod", "later", "later-a", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.244.3.1"})}, false, kindUnknown, [3]int{4, 3, 4}},
+		{"ExternalName created", []any{fixture.ExternalName("prod", "ext", "example.com")}, false, kindExternalName, [3]int{4, 3, 4}},
+		{"slice of a service not seen yet", []any{fixture.Slice("prod", "later", "later-a", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.244.3.1"})}, false, kindUnknown, [3]int{4, 3, 4}},
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
@@ -173,7 +174,7 @@ func TestProgrammingLatencyNotBeforeSync(t *testing.T) {
 	ctl := newController(cfg, index.New())
 	var timed int
 	ctl.onProgrammed = func(change, string, time.Time) { timed++ }
-	svc := object.SlimService(testService("prod", "web", []string{"10.96.0.20"}))
+	svc := object.SlimService(fixture.Service("prod", "web", []string{"10.96.0.20"}))
 	if err := ctl.st.services.Add(svc); err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +217,7 @@ func gaugeValue(t *testing.T, g prometheus.Metric) float64 {
 // follows, and the services watch's event time moves on.
 func TestMetricsThroughWatch(t *testing.T) {
 	ctx := context.Background()
-	c, cs := startFake(t, nil, testNamespace("prod"))
+	c, cs := startFake(t, nil, fixture.Namespace("prod"))
 	before := histogramCount(t, programmingDuration.WithLabelValues(kindClusterIP, originEvent))
 	stamp, ok := lastEvent.Load(resourceServices)
 	if !ok {
@@ -224,7 +225,7 @@ func TestMetricsThroughWatch(t *testing.T) {
 	}
 	startedAt := stamp.(*atomic.Int64).Load()
 
-	if _, err := cs.CoreV1().Services("prod").Create(ctx, testService("prod", "api", []string{"10.96.0.21"}), metav1.CreateOptions{}); err != nil {
+	if _, err := cs.CoreV1().Services("prod").Create(ctx, fixture.Service("prod", "api", []string{"10.96.0.21"}), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "api added", func() bool { return len(addrsOf(c, "api.prod.svc")) == 1 })

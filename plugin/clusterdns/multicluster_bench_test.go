@@ -8,31 +8,33 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 )
 
 // genImports returns n ServiceImports in namespace prod, every other one
 // Headless, each with one derived slice of perCluster endpoints in each of
 // the clusters east and west (none when perCluster is 0).
 func genImports(n, perCluster int) []k8sruntime.Object {
-	objs := []k8sruntime.Object{testNamespace("prod")}
-	http := []discoveryv1.EndpointPort{testSlicePort("http", corev1.ProtocolTCP, 8080)}
+	objs := []k8sruntime.Object{fixture.Namespace("prod")}
+	http := []discoveryv1.EndpointPort{fixture.SlicePort("http", corev1.ProtocolTCP, 8080)}
 	for i := range n {
 		name := fmt.Sprintf("import-%d", i)
 		if i%2 == 0 {
-			objs = append(objs, testImport("prod", name, mcsv1alpha1.ClusterSetIP,
-				[]string{fmt.Sprintf("10.100.%d.%d", i/250, i%250+1)}, testImportPort("http", corev1.ProtocolTCP, 80)))
+			objs = append(objs, fixture.Import("prod", name, mcsv1alpha1.ClusterSetIP,
+				[]string{fmt.Sprintf("10.100.%d.%d", i/250, i%250+1)}, fixture.ImportPort("http", corev1.ProtocolTCP, 80)))
 		} else {
-			objs = append(objs, testImport("prod", name, mcsv1alpha1.Headless, nil, testImportPort("http", corev1.ProtocolTCP, 8080)))
+			objs = append(objs, fixture.Import("prod", name, mcsv1alpha1.Headless, nil, fixture.ImportPort("http", corev1.ProtocolTCP, 8080)))
 		}
 		if perCluster == 0 {
 			continue
 		}
 		for c, cluster := range []string{"east", "west"} {
-			eps := make([]testEndpoint, perCluster)
+			eps := make([]fixture.Endpoint, perCluster)
 			for j := range eps {
-				eps[j] = testEndpoint{ip: fmt.Sprintf("10.%d.%d.%d", 1+c, i/64, (i%64)*perCluster+j+1)}
+				eps[j] = fixture.Endpoint{IP: fmt.Sprintf("10.%d.%d.%d", 1+c, i/64, (i%64)*perCluster+j+1)}
 			}
-			objs = append(objs, testImportedSlice("prod", name, cluster, name+"-"+cluster, discoveryv1.AddressTypeIPv4, http, eps...))
+			objs = append(objs, fixture.ImportedSlice("prod", name, cluster, name+"-"+cluster, discoveryv1.AddressTypeIPv4, http, eps...))
 		}
 	}
 	return objs

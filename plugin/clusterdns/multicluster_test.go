@@ -20,6 +20,7 @@ import (
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 	mcsfake "sigs.k8s.io/mcs-api/pkg/client/clientset/versioned/fake"
 
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
@@ -32,49 +33,27 @@ func multiclusterConfig() *config {
 	return cfg
 }
 
-func testImport(ns, name string, typ mcsv1alpha1.ServiceImportType, ips []string, ports ...mcsv1alpha1.ServicePort) *mcsv1alpha1.ServiceImport {
-	return &mcsv1alpha1.ServiceImport{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec:       mcsv1alpha1.ServiceImportSpec{Type: typ, IPs: ips, Ports: ports},
-	}
-}
-
-func testImportPort(name string, proto corev1.Protocol, port int32) mcsv1alpha1.ServicePort {
-	return mcsv1alpha1.ServicePort{Name: name, Protocol: proto, Port: port}
-}
-
-// testImportedSlice is a slice an MCS implementation derives for the
-// import svc from the endpoints in cluster ("" leaves the label out).
-func testImportedSlice(ns, svc, cluster, name string, family discoveryv1.AddressType, ports []discoveryv1.EndpointPort, eps ...testEndpoint) *discoveryv1.EndpointSlice {
-	s := testSlice(ns, svc, name, family, ports, eps...)
-	s.Labels = map[string]string{mcsv1alpha1.LabelServiceName: svc}
-	if cluster != "" {
-		s.Labels[mcsv1alpha1.LabelSourceCluster] = cluster
-	}
-	return s
-}
-
 // multiclusterObjects is a cluster with a local Service web and the
 // imports web (ClusterSetIP) and db (Headless) from clusters east and west.
 func multiclusterObjects() []runtime.Object {
-	pg := []discoveryv1.EndpointPort{testSlicePort("pg", corev1.ProtocolTCP, 5432)}
-	http := []discoveryv1.EndpointPort{testSlicePort("http", corev1.ProtocolTCP, 8080)}
+	pg := []discoveryv1.EndpointPort{fixture.SlicePort("pg", corev1.ProtocolTCP, 5432)}
+	http := []discoveryv1.EndpointPort{fixture.SlicePort("http", corev1.ProtocolTCP, 8080)}
 	return []runtime.Object{
-		testNamespace("prod"),
-		testService("prod", "web", []string{"10.96.0.20"}, testPort("http", corev1.ProtocolTCP, 80)),
-		testSlice("prod", "web", "web-local", discoveryv1.AddressTypeIPv4, http, testEndpoint{ip: "10.244.0.5"}),
-		testImport("prod", "web", mcsv1alpha1.ClusterSetIP, []string{"10.100.0.1", "fd00:100::1"}, testImportPort("http", corev1.ProtocolTCP, 80)),
-		testImportedSlice("prod", "web", "east", "web-east", discoveryv1.AddressTypeIPv4, http, testEndpoint{ip: "10.1.0.5"}),
-		testImportedSlice("prod", "web", "west", "web-west", discoveryv1.AddressTypeIPv4, http, testEndpoint{ip: "10.2.0.5"}),
-		testImport("prod", "db", mcsv1alpha1.Headless, nil, testImportPort("pg", corev1.ProtocolTCP, 5432)),
-		testImportedSlice("prod", "db", "east", "db-east", discoveryv1.AddressTypeIPv4, pg, testEndpoint{ip: "10.1.1.1", hostname: "db-0"}),
-		testImportedSlice("prod", "db", "west", "db-west", discoveryv1.AddressTypeIPv4, pg,
-			testEndpoint{ip: "10.2.1.1", hostname: "db-0"}, testEndpoint{ip: "10.2.1.2"}, testEndpoint{ip: "10.2.1.3", ready: boolPtr(false)}),
+		fixture.Namespace("prod"),
+		fixture.Service("prod", "web", []string{"10.96.0.20"}, fixture.Port("http", corev1.ProtocolTCP, 80)),
+		fixture.Slice("prod", "web", "web-local", discoveryv1.AddressTypeIPv4, http, fixture.Endpoint{IP: "10.244.0.5"}),
+		fixture.Import("prod", "web", mcsv1alpha1.ClusterSetIP, []string{"10.100.0.1", "fd00:100::1"}, fixture.ImportPort("http", corev1.ProtocolTCP, 80)),
+		fixture.ImportedSlice("prod", "web", "east", "web-east", discoveryv1.AddressTypeIPv4, http, fixture.Endpoint{IP: "10.1.0.5"}),
+		fixture.ImportedSlice("prod", "web", "west", "web-west", discoveryv1.AddressTypeIPv4, http, fixture.Endpoint{IP: "10.2.0.5"}),
+		fixture.Import("prod", "db", mcsv1alpha1.Headless, nil, fixture.ImportPort("pg", corev1.ProtocolTCP, 5432)),
+		fixture.ImportedSlice("prod", "db", "east", "db-east", discoveryv1.AddressTypeIPv4, pg, fixture.Endpoint{IP: "10.1.1.1", Hostname: "db-0"}),
+		fixture.ImportedSlice("prod", "db", "west", "db-west", discoveryv1.AddressTypeIPv4, pg,
+			fixture.Endpoint{IP: "10.2.1.1", Hostname: "db-0"}, fixture.Endpoint{IP: "10.2.1.2"}, fixture.Endpoint{IP: "10.2.1.3", Ready: fixture.Bool(false)}),
 		// Not served: a Headless import without endpoints, a slice without
 		// its source cluster, an import in a namespace that does not exist.
-		testImport("prod", "empty", mcsv1alpha1.Headless, nil),
-		testImportedSlice("prod", "empty", "", "empty-x", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.3.0.1"}),
-		testImport("gone", "web", mcsv1alpha1.ClusterSetIP, []string{"10.100.9.9"}),
+		fixture.Import("prod", "empty", mcsv1alpha1.Headless, nil),
+		fixture.ImportedSlice("prod", "empty", "", "empty-x", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.3.0.1"}),
+		fixture.Import("gone", "web", mcsv1alpha1.ClusterSetIP, []string{"10.100.9.9"}),
 	}
 }
 
@@ -157,9 +136,9 @@ func TestMulticlusterServeDNS(t *testing.T) {
 // ClusterSetIP import without ready endpoints, as it does a Service.
 func TestMulticlusterIgnoreEmpty(t *testing.T) {
 	objs := []runtime.Object{
-		testNamespace("prod"),
-		testImport("prod", "idle", mcsv1alpha1.ClusterSetIP, []string{"10.100.0.2"}),
-		testImportedSlice("prod", "idle", "east", "idle-east", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.1.2.1", ready: boolPtr(false)}),
+		fixture.Namespace("prod"),
+		fixture.Import("prod", "idle", mcsv1alpha1.ClusterSetIP, []string{"10.100.0.2"}),
+		fixture.ImportedSlice("prod", "idle", "east", "idle-east", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.1.2.1", Ready: fixture.Bool(false)}),
 	}
 	for _, ignore := range []bool{false, true} {
 		cfg := multiclusterConfig()
@@ -200,12 +179,12 @@ func TestSlimImport(t *testing.T) {
 		ips      []string
 		ports    int
 	}{
-		{"clusterset ip", testImport("prod", "web", mcsv1alpha1.ClusterSetIP, []string{"10.100.0.1", "::ffff:10.100.0.1", "fd00::1", "bad"},
-			testImportPort("http", corev1.ProtocolTCP, 80), testImportPort("Bad_Name", corev1.ProtocolTCP, 81), testImportPort("", corev1.ProtocolUDP, 0)),
+		{"clusterset ip", fixture.Import("prod", "web", mcsv1alpha1.ClusterSetIP, []string{"10.100.0.1", "::ffff:10.100.0.1", "fd00::1", "bad"},
+			fixture.ImportPort("http", corev1.ProtocolTCP, 80), fixture.ImportPort("Bad_Name", corev1.ProtocolTCP, 81), fixture.ImportPort("", corev1.ProtocolUDP, 0)),
 			false, false, []string{"10.100.0.1", "fd00::1"}, 1},
-		{"headless keeps no ips", testImport("prod", "db", mcsv1alpha1.Headless, []string{"10.100.0.1"}, testImportPort("pg", "", 5432)), false, true, nil, 1},
-		{"unknown type", testImport("prod", "x", "LoadBalancer", []string{"10.100.0.1"}), true, false, nil, 0},
-		{"name with a dot", testImport("prod", "a.b", mcsv1alpha1.ClusterSetIP, []string{"10.100.0.1"}), true, false, nil, 0},
+		{"headless keeps no ips", fixture.Import("prod", "db", mcsv1alpha1.Headless, []string{"10.100.0.1"}, fixture.ImportPort("pg", "", 5432)), false, true, nil, 1},
+		{"unknown type", fixture.Import("prod", "x", "LoadBalancer", []string{"10.100.0.1"}), true, false, nil, 0},
+		{"name with a dot", fixture.Import("prod", "a.b", mcsv1alpha1.ClusterSetIP, []string{"10.100.0.1"}), true, false, nil, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -227,7 +206,7 @@ func TestSlimImport(t *testing.T) {
 
 // TestSlimImportedSlice checks the MCS labels are read only with the option.
 func TestSlimImportedSlice(t *testing.T) {
-	s := testImportedSlice("prod", "db", "East", "db-east", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.1.1.1"})
+	s := fixture.ImportedSlice("prod", "db", "East", "db-east", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.1.1.1"})
 	on := object.Slimmer{Multicluster: true}.EndpointSlice(s)
 	if on.Service != "db" || on.Cluster != "east" || len(on.Ready) != 1 || sliceImportKey(on) != "prod/db" || sliceServiceKey(on) != "" {
 		t.Errorf("multicluster: service %q cluster %q eps %d keys %q %q", on.Service, on.Cluster, len(on.Ready), sliceImportKey(on), sliceServiceKey(on))
@@ -235,12 +214,12 @@ func TestSlimImportedSlice(t *testing.T) {
 	if off := (object.Slimmer{}).EndpointSlice(s); off.Service != "" || off.Cluster != "" || len(off.Ready) != 0 {
 		t.Errorf("without multicluster: service %q cluster %q eps %d, want nothing kept", off.Service, off.Cluster, len(off.Ready))
 	}
-	noCluster := testImportedSlice("prod", "db", "", "db-x", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.1.1.1"})
+	noCluster := fixture.ImportedSlice("prod", "db", "", "db-x", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.1.1.1"})
 	if got := (object.Slimmer{Multicluster: true}).EndpointSlice(noCluster); got.Service != "" || got.Imported() {
 		t.Errorf("no source cluster: service %q cluster %q, want neither", got.Service, got.Cluster)
 	}
 	// A Service's slice keeps its Service even with the MCS label.
-	both := testSlice("prod", "web", "web-1", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.244.0.5"})
+	both := fixture.Slice("prod", "web", "web-1", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.244.0.5"})
 	both.Labels[mcsv1alpha1.LabelServiceName] = "other"
 	both.Labels[mcsv1alpha1.LabelSourceCluster] = "east"
 	if got := (object.Slimmer{Multicluster: true}).EndpointSlice(both); sliceServiceKey(got) != "prod/web" || got.Imported() {
@@ -284,7 +263,7 @@ func TestMulticlusterWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "db without west", func() bool { return answers("db.prod.svc.clusterset.local.", dns.TypeA) == 1 })
-	si := testImport("prod", "api", mcsv1alpha1.ClusterSetIP, []string{"10.100.0.3"})
+	si := fixture.Import("prod", "api", mcsv1alpha1.ClusterSetIP, []string{"10.100.0.3"})
 	if _, err := mcs.MulticlusterV1alpha1().ServiceImports("prod").Create(ctx, si, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
@@ -70,7 +71,7 @@ func hasPodRecord(v *index.View, ns, ip string) bool {
 func TestPodStateRecordsAndClients(t *testing.T) {
 	r := newPodStateRig(t, verifiedConfig())
 	const ip = "10.244.0.9"
-	r.put(testPod("prod", "old", corev1.PodRunning, 1, ip), false)
+	r.put(fixture.Pod("prod", "old", corev1.PodRunning, 1, ip), false)
 	v := r.batch(func() { r.s.sync("prod/old", r.st, r.w) })
 	if !hasPodRecord(v, "prod", ip) || clientIn(v, ip) != "prod/old" {
 		t.Fatalf("after the first pod: record %v, client %q", hasPodRecord(v, "prod", ip), clientIn(v, ip))
@@ -81,21 +82,21 @@ func TestPodStateRecordsAndClients(t *testing.T) {
 	}
 
 	// A newer pod takes the address over; its own namespace gets a record.
-	r.put(testPod("dev", "new", corev1.PodRunning, 2, ip), false)
+	r.put(fixture.Pod("dev", "new", corev1.PodRunning, 2, ip), false)
 	v = r.batch(func() { r.s.sync("dev/new", r.st, r.w) })
 	if clientIn(v, ip) != "dev/new" || !hasPodRecord(v, "dev", ip) || !hasPodRecord(v, "prod", ip) {
 		t.Errorf("after the newer pod: client %q, records dev %v prod %v", clientIn(v, ip), hasPodRecord(v, "dev", ip), hasPodRecord(v, "prod", ip))
 	}
 
 	// It goes: the address is the old pod's again.
-	r.put(testPod("dev", "new", corev1.PodRunning, 2, ip), true)
+	r.put(fixture.Pod("dev", "new", corev1.PodRunning, 2, ip), true)
 	v = r.batch(func() { r.s.sync("dev/new", r.st, r.w) })
 	if clientIn(v, ip) != "prod/old" || hasPodRecord(v, "dev", ip) {
 		t.Errorf("after the newer pod left: client %q, dev record %v", clientIn(v, ip), hasPodRecord(v, "dev", ip))
 	}
 
 	// A finished pod holds no address.
-	r.put(testPod("prod", "old", corev1.PodSucceeded, 1, ip), false)
+	r.put(fixture.Pod("prod", "old", corev1.PodSucceeded, 1, ip), false)
 	v = r.batch(func() { r.s.sync("prod/old", r.st, r.w) })
 	if clientIn(v, ip) != "" || hasPodRecord(v, "prod", ip) || v.Pods.Len() != 0 || v.Clients.Len() != 0 {
 		t.Errorf("after the pod finished: client %q, %d records, %d clients", clientIn(v, ip), v.Pods.Len(), v.Clients.Len())
@@ -108,7 +109,7 @@ func TestPodStateRecordsAndClients(t *testing.T) {
 func TestPodStateHostNetwork(t *testing.T) {
 	r := newPodStateRig(t, verifiedConfig())
 	const ip = "10.0.0.5" // the node's address
-	r.put(hostNetworkPod(testPod("kube-system", "proxy", corev1.PodRunning, 1, ip)), false)
+	r.put(fixture.HostNetwork(fixture.Pod("kube-system", "proxy", corev1.PodRunning, 1, ip)), false)
 	v := r.batch(func() { r.s.sync("kube-system/proxy", r.st, r.w) })
 	if !hasPodRecord(v, "kube-system", ip) {
 		t.Error("a host-network pod's address has no pod record")
@@ -126,9 +127,9 @@ func TestPodStateZones(t *testing.T) {
 		z, _ := v.ClientZones.Get(index.KeyOf(netip.MustParseAddr(ip)))
 		return z
 	}
-	r.put(testNode("node-a", "zone-a"), false)
-	r.put(testClientPod("prod", "a", "node-a", "10.240.0.1"), false)
-	r.put(testClientPod("prod", "b", "node-a", "10.240.0.2"), false)
+	r.put(fixture.Node("node-a", "zone-a"), false)
+	r.put(fixture.ClientPod("prod", "a", "node-a", "10.240.0.1"), false)
+	r.put(fixture.ClientPod("prod", "b", "node-a", "10.240.0.2"), false)
 	v := r.batch(func() { r.s.rebuild(r.st, r.w) })
 	if zoneOf(v, "10.240.0.1") != "zone-a" || zoneOf(v, "10.240.0.2") != "zone-a" {
 		t.Fatalf("zones %q %q, want zone-a", zoneOf(v, "10.240.0.1"), zoneOf(v, "10.240.0.2"))
@@ -138,14 +139,14 @@ func TestPodStateZones(t *testing.T) {
 	}
 
 	// The node moves zone: every pod on it follows.
-	r.put(testNode("node-a", "zone-b"), false)
+	r.put(fixture.Node("node-a", "zone-b"), false)
 	v = r.batch(func() { r.s.syncNode("node-a", r.st, r.w) })
 	if zoneOf(v, "10.240.0.1") != "zone-b" || zoneOf(v, "10.240.0.2") != "zone-b" {
 		t.Errorf("after the node moved: zones %q %q, want zone-b", zoneOf(v, "10.240.0.1"), zoneOf(v, "10.240.0.2"))
 	}
 
 	// A rebuild from stores without pod a forgets it, and only it.
-	r.put(testClientPod("prod", "a", "node-a", "10.240.0.1"), true)
+	r.put(fixture.ClientPod("prod", "a", "node-a", "10.240.0.1"), true)
 	v = r.batch(func() { r.s.rebuild(r.st, r.w) })
 	if zoneOf(v, "10.240.0.1") != "" || zoneOf(v, "10.240.0.2") != "zone-b" {
 		t.Errorf("after a rebuild without pod a: zones %q %q", zoneOf(v, "10.240.0.1"), zoneOf(v, "10.240.0.2"))

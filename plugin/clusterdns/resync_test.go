@@ -12,6 +12,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 )
 
 // missSliceChange starts the plugin on a fake API whose watches lose the
@@ -19,9 +21,9 @@ import (
 // changes have been answered while that one was missed.
 func missSliceChange(t *testing.T, cfg *config) *ClusterDNS {
 	t.Helper()
-	cs := fake.NewClientset(testNamespace("prod"),
-		testService("prod", "db", []string{"None"}),
-		testSlice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.244.1.1"}))
+	cs := fake.NewClientset(fixture.Namespace("prod"),
+		fixture.Service("prod", "db", []string{"None"}),
+		fixture.Slice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.244.1.1"}))
 	api := newFakeAPI(cs)
 	c := startClientset(t, cfg, cs)
 	ctx := context.Background()
@@ -35,13 +37,13 @@ func missSliceChange(t *testing.T, cfg *config) *ClusterDNS {
 		}
 		return false
 	})
-	moved := testSlice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.244.1.2"})
+	moved := fixture.Slice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.244.1.2"})
 	if _, err := cs.DiscoveryV1().EndpointSlices("prod").Update(ctx, moved, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	<-dropped
 	// A later change arrives, so the watch is alive and past the gap.
-	if _, err := cs.CoreV1().Services("prod").Create(ctx, testService("prod", "later", []string{"10.96.0.30"}), metav1.CreateOptions{}); err != nil {
+	if _, err := cs.CoreV1().Services("prod").Create(ctx, fixture.Service("prod", "later", []string{"10.96.0.30"}), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the change after the gap", func() bool { return addrsOf(c, "later.prod.svc") != nil })
@@ -71,7 +73,7 @@ func TestResyncRepairsMissedEvent(t *testing.T) {
 func TestResyncPeriodic(t *testing.T) {
 	cfg := testConfig()
 	cfg.resync = 20 * time.Millisecond
-	cs := fake.NewClientset(testNamespace("prod"))
+	cs := fake.NewClientset(fixture.Namespace("prod"))
 	before := resyncCount(t)
 	startClientset(t, cfg, cs)
 	lists := func(resource string) int {

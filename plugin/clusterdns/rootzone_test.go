@@ -6,6 +6,8 @@ import (
 	"github.com/coredns/coredns/plugin/test"
 
 	"github.com/miekg/dns"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 )
 
 // TestRootZone serves the root zone: names are relative to ".", so
@@ -13,7 +15,7 @@ import (
 func TestRootZone(t *testing.T) {
 	cfg := testConfig()
 	cfg.zones, cfg.primaryZone = []string{"."}, "."
-	c := newTestPlugin(t, cfg, testNamespace("prod"), testService("prod", "web", []string{"10.96.0.20"}, testPort("http", "TCP", 80)))
+	c := newTestPlugin(t, cfg, fixture.Namespace("prod"), fixture.Service("prod", "web", []string{"10.96.0.20"}, fixture.Port("http", "TCP", 80)))
 	runCases(t, c, []test.Case{
 		{Qname: "web.prod.svc.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("web.prod.svc. 5 IN A 10.96.0.20")}},
 		{Qname: "Web.Prod.svc.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("Web.Prod.svc. 5 IN A 10.96.0.20")}},

@@ -15,6 +15,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
@@ -49,20 +50,20 @@ func TestPackedWindow(t *testing.T) {
 // rotationObjects is a headless service with ten IPv4 endpoints, six IPv6
 // ones and a named port, and a ClusterIP service beside it.
 func rotationObjects() []runtime.Object {
-	port := []discoveryv1.EndpointPort{testSlicePort("http", corev1.ProtocolTCP, 80)}
-	var v4, v6 []testEndpoint
+	port := []discoveryv1.EndpointPort{fixture.SlicePort("http", corev1.ProtocolTCP, 80)}
+	var v4, v6 []fixture.Endpoint
 	for i := range 10 {
-		v4 = append(v4, testEndpoint{ip: fmt.Sprintf("10.244.0.%d", i+1), hostname: fmt.Sprintf("h%d", i)})
+		v4 = append(v4, fixture.Endpoint{IP: fmt.Sprintf("10.244.0.%d", i+1), Hostname: fmt.Sprintf("h%d", i)})
 	}
 	for i := range 6 {
-		v6 = append(v6, testEndpoint{ip: fmt.Sprintf("fd00::%d", i+1)})
+		v6 = append(v6, fixture.Endpoint{IP: fmt.Sprintf("fd00::%d", i+1)})
 	}
 	return []runtime.Object{
-		testNamespace("prod"),
-		testService("prod", "many", []string{"None"}, testPort("http", corev1.ProtocolTCP, 80)),
-		testSlice("prod", "many", "many-4", discoveryv1.AddressTypeIPv4, port, v4...),
-		testSlice("prod", "many", "many-6", discoveryv1.AddressTypeIPv6, port, v6...),
-		testService("prod", "web", []string{"10.96.0.20"}, testPort("http", corev1.ProtocolTCP, 80)),
+		fixture.Namespace("prod"),
+		fixture.Service("prod", "many", []string{"None"}, fixture.Port("http", corev1.ProtocolTCP, 80)),
+		fixture.Slice("prod", "many", "many-4", discoveryv1.AddressTypeIPv4, port, v4...),
+		fixture.Slice("prod", "many", "many-6", discoveryv1.AddressTypeIPv6, port, v6...),
+		fixture.Service("prod", "web", []string{"10.96.0.20"}, fixture.Port("http", corev1.ProtocolTCP, 80)),
 	}
 }
 
@@ -168,15 +169,15 @@ func TestMaxAnswersUnset(t *testing.T) {
 // BenchmarkMaxAnswers answers a headless service of 1,000 endpoints whole
 // and capped at 10, for the cost of the window against the full answer.
 func BenchmarkMaxAnswers(b *testing.B) {
-	port := []discoveryv1.EndpointPort{testSlicePort("http", corev1.ProtocolTCP, 80)}
-	var eps []testEndpoint
+	port := []discoveryv1.EndpointPort{fixture.SlicePort("http", corev1.ProtocolTCP, 80)}
+	var eps []fixture.Endpoint
 	for i := range 1000 {
-		eps = append(eps, testEndpoint{ip: fmt.Sprintf("10.244.%d.%d", i/250, i%250+1)})
+		eps = append(eps, fixture.Endpoint{IP: fmt.Sprintf("10.244.%d.%d", i/250, i%250+1)})
 	}
 	objs := []runtime.Object{
-		testNamespace("prod"),
-		testService("prod", "big", []string{"None"}, testPort("http", corev1.ProtocolTCP, 80)),
-		testSlice("prod", "big", "big-1", discoveryv1.AddressTypeIPv4, port, eps...),
+		fixture.Namespace("prod"),
+		fixture.Service("prod", "big", []string{"None"}, fixture.Port("http", corev1.ProtocolTCP, 80)),
+		fixture.Slice("prod", "big", "big-1", discoveryv1.AddressTypeIPv4, port, eps...),
 	}
 	for _, capN := range []int{0, 10} {
 		cfg := testConfig()

@@ -10,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 )
 
 // TestWatchNamespacedRequests checks that with `namespaces` every list and
@@ -74,21 +76,21 @@ func TestWatchClusterWideRequests(t *testing.T) {
 // scopeObjects are two namespaces with the same shapes of objects: prod is
 // served, dev is not (not listed in `namespaces`, or not labelled dns=on).
 func scopeObjects() []runtime.Object {
-	http := []discoveryv1.EndpointPort{testSlicePort("http", corev1.ProtocolTCP, 80)}
-	prod, dev := testNamespace("prod"), testNamespace("dev")
+	http := []discoveryv1.EndpointPort{fixture.SlicePort("http", corev1.ProtocolTCP, 80)}
+	prod, dev := fixture.Namespace("prod"), fixture.Namespace("dev")
 	prod.Labels = map[string]string{"dns": "on"}
 	var objs []runtime.Object
 	objs = append(objs, prod, dev)
 	for _, ns := range []struct{ name, svcNet, podNet string }{{"prod", "10.96", "10.244"}, {"dev", "10.97", "10.245"}} {
 		objs = append(objs,
-			testService(ns.name, "web", []string{ns.svcNet + ".0.20", "fd00:" + ns.svcNet[3:] + "::20"}, testPort("http", corev1.ProtocolTCP, 80)),
-			testService(ns.name, "db", []string{"None"}),
-			testSlice(ns.name, "db", "db-a", discoveryv1.AddressTypeIPv4, http, testEndpoint{ip: ns.podNet + ".1.1", hostname: "db-0"}),
-			testExternalName(ns.name, "ext", "example.com"),
+			fixture.Service(ns.name, "web", []string{ns.svcNet + ".0.20", "fd00:" + ns.svcNet[3:] + "::20"}, fixture.Port("http", corev1.ProtocolTCP, 80)),
+			fixture.Service(ns.name, "db", []string{"None"}),
+			fixture.Slice(ns.name, "db", "db-a", discoveryv1.AddressTypeIPv4, http, fixture.Endpoint{IP: ns.podNet + ".1.1", Hostname: "db-0"}),
+			fixture.ExternalName(ns.name, "ext", "example.com"),
 		)
 	}
 	// An alias in prod to a service in dev must not reveal dev's address.
-	return append(objs, testExternalName("prod", "alias", "web.dev.svc.cluster.local"))
+	return append(objs, fixture.ExternalName("prod", "alias", "web.dev.svc.cluster.local"))
 }
 
 // TestScopeLeaksNothing asks, for each kind of name, about dev (present in

@@ -11,6 +11,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
@@ -39,13 +40,13 @@ func check(t *testing.T, c *ClusterDNS, want []expect) {
 // wellFormed is a cluster of valid objects that every malformed object is
 // added to; its answers must never change.
 func wellFormed() []runtime.Object {
-	pg := []discoveryv1.EndpointPort{testSlicePort("pg", corev1.ProtocolTCP, 5432)}
+	pg := []discoveryv1.EndpointPort{fixture.SlicePort("pg", corev1.ProtocolTCP, 5432)}
 	return []runtime.Object{
-		testNamespace("prod"),
-		testService("prod", "web", []string{"10.96.0.20"}, testPort("http", corev1.ProtocolTCP, 80)),
-		testService("prod", "db", []string{"None"}),
-		testSlice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, pg,
-			testEndpoint{ip: "10.244.1.1", hostname: "db-0"}, testEndpoint{ip: "10.244.1.2", hostname: "db-1"}),
+		fixture.Namespace("prod"),
+		fixture.Service("prod", "web", []string{"10.96.0.20"}, fixture.Port("http", corev1.ProtocolTCP, 80)),
+		fixture.Service("prod", "db", []string{"None"}),
+		fixture.Slice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, pg,
+			fixture.Endpoint{IP: "10.244.1.1", Hostname: "db-0"}, fixture.Endpoint{IP: "10.244.1.2", Hostname: "db-1"}),
 	}
 }
 
@@ -64,7 +65,7 @@ var wellFormedAnswers = []expect{
 func manyPorts(n int) []corev1.ServicePort {
 	ports := make([]corev1.ServicePort, n)
 	for i := range ports {
-		ports[i] = testPort(fmt.Sprintf("p%d", i), corev1.ProtocolTCP, int32(i%65535+1))
+		ports[i] = fixture.Port(fmt.Sprintf("p%d", i), corev1.ProtocolTCP, int32(i%65535+1))
 	}
 	return ports
 }
@@ -74,16 +75,16 @@ func manyPorts(n int) []corev1.ServicePort {
 // either): each is skipped, or only its bad part is, and counted, and the
 // other services answer exactly as before.
 func TestMalformedObjects(t *testing.T) {
-	pg := []discoveryv1.EndpointPort{testSlicePort("pg", corev1.ProtocolTCP, 5432)}
-	noLabel := testSlice("prod", "db", "nolabel", discoveryv1.AddressTypeIPv4, pg, testEndpoint{ip: "10.244.9.1"})
+	pg := []discoveryv1.EndpointPort{fixture.SlicePort("pg", corev1.ProtocolTCP, 5432)}
+	noLabel := fixture.Slice("prod", "db", "nolabel", discoveryv1.AddressTypeIPv4, pg, fixture.Endpoint{IP: "10.244.9.1"})
 	noLabel.Labels = nil
-	part := testService("prod", "part", []string{"None"})
-	badHost := testSlice("prod", "part", "part-host", discoveryv1.AddressTypeIPv4, pg, testEndpoint{ip: "10.244.1.3", hostname: "a.b"})
-	badPorts := testService("prod", "ports", []string{"10.96.0.50"},
-		testPort("zero", corev1.ProtocolTCP, 0), testPort("big", corev1.ProtocolTCP, 70000),
-		testPort("a.b", corev1.ProtocolTCP, 81), testPort("ok", corev1.ProtocolTCP, 82))
-	nilPort := testSlice("prod", "part", "part-nilport", discoveryv1.AddressTypeIPv4,
-		[]discoveryv1.EndpointPort{{Name: func() *string { s := "pg"; return &s }()}}, testEndpoint{ip: "10.244.1.4"})
+	part := fixture.Service("prod", "part", []string{"None"})
+	badHost := fixture.Slice("prod", "part", "part-host", discoveryv1.AddressTypeIPv4, pg, fixture.Endpoint{IP: "10.244.1.3", Hostname: "a.b"})
+	badPorts := fixture.Service("prod", "ports", []string{"10.96.0.50"},
+		fixture.Port("zero", corev1.ProtocolTCP, 0), fixture.Port("big", corev1.ProtocolTCP, 70000),
+		fixture.Port("a.b", corev1.ProtocolTCP, 81), fixture.Port("ok", corev1.ProtocolTCP, 82))
+	nilPort := fixture.Slice("prod", "part", "part-nilport", discoveryv1.AddressTypeIPv4,
+		[]discoveryv1.EndpointPort{{Name: func() *string { s := "pg"; return &s }()}}, fixture.Endpoint{IP: "10.244.1.4"})
 
 	tests := []struct {
 		name   string
@@ -93,9 +94,9 @@ func TestMalformedObjects(t *testing.T) {
 		want   []expect // besides wellFormedAnswers
 	}{
 		{"invalid endpoint addresses", []runtime.Object{part,
-			testSlice("prod", "part", "part-b", discoveryv1.AddressTypeIPv4, pg,
-				testEndpoint{ip: "10.244.1.300"}, testEndpoint{ip: "not-an-ip"}, testEndpoint{ip: "fd00::1"},
-				testEndpoint{ip: "fe80::1%eth0"}, testEndpoint{ip: "10.244.1.3", hostname: "db-2"}),
+			fixture.Slice("prod", "part", "part-b", discoveryv1.AddressTypeIPv4, pg,
+				fixture.Endpoint{IP: "10.244.1.300"}, fixture.Endpoint{IP: "not-an-ip"}, fixture.Endpoint{IP: "fd00::1"},
+				fixture.Endpoint{IP: "fe80::1%eth0"}, fixture.Endpoint{IP: "10.244.1.3", Hostname: "db-2"}),
 		}, object.KindSlice, object.ReasonInvalidAddress, []expect{
 			{"part.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.244.1.3"}},
 			{"db-2.part.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.244.1.3"}},
@@ -105,21 +106,21 @@ func TestMalformedObjects(t *testing.T) {
 			{"1.9.244.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
 		}},
 		{"slice with an invalid service label", []runtime.Object{
-			testSlice("prod", "x.db", "dotted", discoveryv1.AddressTypeIPv4, pg, testEndpoint{ip: "10.244.9.3"}),
+			fixture.Slice("prod", "x.db", "dotted", discoveryv1.AddressTypeIPv4, pg, fixture.Endpoint{IP: "10.244.9.3"}),
 		}, object.KindSlice, object.ReasonInvalidName, []expect{
 			{"3.9.244.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
 		}},
 		{"FQDN slice", []runtime.Object{
-			testSlice("prod", "db", "db-fqdn", discoveryv1.AddressTypeFQDN, pg, testEndpoint{ip: "db.example.com"}),
+			fixture.Slice("prod", "db", "db-fqdn", discoveryv1.AddressTypeFQDN, pg, fixture.Endpoint{IP: "db.example.com"}),
 		}, object.KindSlice, object.ReasonAddressType, nil},
 		{"slice of an unknown service", []runtime.Object{
-			testSlice("prod", "ghost", "ghost-1", discoveryv1.AddressTypeIPv4, pg, testEndpoint{ip: "10.244.9.2"}),
+			fixture.Slice("prod", "ghost", "ghost-1", discoveryv1.AddressTypeIPv4, pg, fixture.Endpoint{IP: "10.244.9.2"}),
 		}, object.KindSlice, object.ReasonUnknownService, []expect{
 			{"ghost.prod.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, nil},
 			{"2.9.244.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
 		}},
 		{"service with 10,000 ports", []runtime.Object{
-			testService("prod", "wide", []string{"10.96.0.40"}, manyPorts(10000)...),
+			fixture.Service("prod", "wide", []string{"10.96.0.40"}, manyPorts(10000)...),
 		}, object.KindService, object.ReasonTooManyPorts, []expect{
 			{"wide.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.96.0.40"}},
 			{"_p999._tcp.wide.prod.svc.cluster.local.", dns.TypeSRV, dns.RcodeSuccess, []string{"wide.prod.svc.cluster.local."}},
@@ -127,18 +128,18 @@ func TestMalformedObjects(t *testing.T) {
 		}},
 		{"service name with a dot", []runtime.Object{
 			// Would otherwise name endpoint x of prod/db in PTR answers.
-			testService("prod", "x.db", []string{"10.96.0.66"}),
+			fixture.Service("prod", "x.db", []string{"10.96.0.66"}),
 		}, object.KindService, object.ReasonInvalidName, []expect{
 			{"x.db.prod.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, nil},
 			{"66.0.96.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
 		}},
 		{"service name too long", []runtime.Object{
-			testService("prod", string(make([]byte, 64)), []string{"10.96.0.67"}),
+			fixture.Service("prod", string(make([]byte, 64)), []string{"10.96.0.67"}),
 		}, object.KindService, object.ReasonInvalidName, []expect{
 			{"67.0.96.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
 		}},
 		{"invalid cluster IP", []runtime.Object{
-			testService("prod", "half", []string{"10.96.0.300", "fd00::40"}),
+			fixture.Service("prod", "half", []string{"10.96.0.300", "fd00::40"}),
 		}, object.KindService, object.ReasonInvalidAddress, []expect{
 			{"half.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, nil},
 			{"half.prod.svc.cluster.local.", dns.TypeAAAA, dns.RcodeSuccess, []string{"fd00::40"}},
@@ -157,12 +158,12 @@ func TestMalformedObjects(t *testing.T) {
 			{"10-244-1-3.part.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.244.1.3"}},
 		}},
 		{"ExternalName that is an address", []runtime.Object{
-			testExternalName("prod", "ipname", "192.0.2.1"),
+			fixture.ExternalName("prod", "ipname", "192.0.2.1"),
 		}, object.KindService, object.ReasonInvalidExternalName, []expect{
 			{"ipname.prod.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, nil},
 		}},
 		{"invalid namespace name", []runtime.Object{
-			testNamespace("a.prod"), testService("a.prod", "web", []string{"10.96.0.70"}),
+			fixture.Namespace("a.prod"), fixture.Service("a.prod", "web", []string{"10.96.0.70"}),
 		}, object.KindNamespace, object.ReasonInvalidName, []expect{
 			{"70.0.96.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
 		}},

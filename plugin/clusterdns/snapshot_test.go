@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
@@ -33,17 +34,17 @@ func snapshotFixture() []runtime.Object {
 	pod.Status.PodIP = "10.244.1.1"
 	pod.Status.PodIPs = []corev1.PodIP{{IP: "10.244.1.1"}, {IP: "fd00::1:1"}}
 	return []runtime.Object{
-		testNamespace("prod"), testNamespace("empty"),
-		testService("prod", "web", []string{"10.96.0.20", "fd00::20"}, testPort("http", corev1.ProtocolTCP, 80), testPort("", corev1.ProtocolUDP, 53)),
-		testService("prod", "db", []string{"None"}, testPort("pg", corev1.ProtocolTCP, 5432)),
-		testExternalName("prod", "ext", "example.com"),
-		testService("other", "bare", []string{"10.96.0.30"}),
-		testSlice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, []discoveryv1.EndpointPort{testSlicePort("pg", corev1.ProtocolTCP, 5432)},
-			testEndpoint{ip: "10.244.1.1", hostname: "db-0", zone: "eu-1a"}, testEndpoint{ip: "10.244.1.2"},
-			testEndpoint{ip: "10.244.1.3", ready: boolPtr(false), serving: boolPtr(true), term: boolPtr(true)}),
-		testService("prod", "Not_A_Label", []string{"10.96.0.40"}),
-		testSlice("prod", "db", "db-b", discoveryv1.AddressTypeIPv6, nil, testEndpoint{ip: "fd00::1:1", hostname: "db-0"}),
-		testSlice("prod", "web", "web-a", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.244.2.1", pod: "web-x"}),
+		fixture.Namespace("prod"), fixture.Namespace("empty"),
+		fixture.Service("prod", "web", []string{"10.96.0.20", "fd00::20"}, fixture.Port("http", corev1.ProtocolTCP, 80), fixture.Port("", corev1.ProtocolUDP, 53)),
+		fixture.Service("prod", "db", []string{"None"}, fixture.Port("pg", corev1.ProtocolTCP, 5432)),
+		fixture.ExternalName("prod", "ext", "example.com"),
+		fixture.Service("other", "bare", []string{"10.96.0.30"}),
+		fixture.Slice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, []discoveryv1.EndpointPort{fixture.SlicePort("pg", corev1.ProtocolTCP, 5432)},
+			fixture.Endpoint{IP: "10.244.1.1", Hostname: "db-0", Zone: "eu-1a"}, fixture.Endpoint{IP: "10.244.1.2"},
+			fixture.Endpoint{IP: "10.244.1.3", Ready: fixture.Bool(false), Serving: fixture.Bool(true), Terminating: fixture.Bool(true)}),
+		fixture.Service("prod", "Not_A_Label", []string{"10.96.0.40"}),
+		fixture.Slice("prod", "db", "db-b", discoveryv1.AddressTypeIPv6, nil, fixture.Endpoint{IP: "fd00::1:1", Hostname: "db-0"}),
+		fixture.Slice("prod", "web", "web-a", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.244.2.1", Pod: "web-x"}),
 		pod,
 	}
 }
@@ -207,11 +208,11 @@ func TestSnapshotWarmStart(t *testing.T) {
 	cfg := testConfig()
 	cfg.snapshotPath, cfg.snapshotInterval = path, time.Millisecond
 	then := []runtime.Object{
-		testNamespace("prod"),
-		testService("prod", "web", []string{"10.96.0.20"}),
-		testService("prod", "gone", []string{"10.96.0.21"}),
-		testService("prod", "db", []string{"None"}),
-		testSlice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.244.1.1"}),
+		fixture.Namespace("prod"),
+		fixture.Service("prod", "web", []string{"10.96.0.20"}),
+		fixture.Service("prod", "gone", []string{"10.96.0.21"}),
+		fixture.Service("prod", "db", []string{"None"}),
+		fixture.Slice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.244.1.1"}),
 	}
 	first := startClientset(t, cfg, fake.NewClientset(then...))
 	eventually(t, "the snapshot written", func() bool { return snapshotServices(path, cfg) == 3 })
@@ -220,11 +221,11 @@ func TestSnapshotWarmStart(t *testing.T) {
 	}
 
 	now := []runtime.Object{
-		testNamespace("prod"),
-		testService("prod", "web", []string{"10.96.0.20"}),
-		testService("prod", "new", []string{"10.96.0.22"}),
-		testService("prod", "db", []string{"None"}),
-		testSlice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.244.1.9"}),
+		fixture.Namespace("prod"),
+		fixture.Service("prod", "web", []string{"10.96.0.20"}),
+		fixture.Service("prod", "new", []string{"10.96.0.22"}),
+		fixture.Service("prod", "db", []string{"None"}),
+		fixture.Slice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.244.1.9"}),
 	}
 	cs := fake.NewClientset(now...)
 	api := newFakeAPI(cs)

@@ -8,6 +8,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 )
 
 func TestStaleness(t *testing.T) {
@@ -105,7 +107,7 @@ func TestAPIContactStale(t *testing.T) {
 func TestStaleOutage(t *testing.T) {
 	cfg := testConfig()
 	cfg.readyStaleLimit = time.Nanosecond
-	cs := fake.NewClientset(testNamespace("prod"), testService("prod", "web", []string{"10.96.0.20"}, testPort("http", corev1.ProtocolTCP, 80)))
+	cs := fake.NewClientset(fixture.Namespace("prod"), fixture.Service("prod", "web", []string{"10.96.0.20"}, fixture.Port("http", corev1.ProtocolTCP, 80)))
 	api := newFakeAPI(cs)
 	logs := captureLog(t)
 	c := startClientset(t, cfg, cs)

@@ -12,24 +12,26 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 )
 
 // transferObjects is a cluster with a ClusterIP service, a headless one
 // with hostnames, an ExternalName, a pod, and a namespace (dev) that a
 // `namespaces prod` configuration leaves out.
 func transferObjects() []runtime.Object {
-	http := []discoveryv1.EndpointPort{testSlicePort("http", corev1.ProtocolTCP, 8080)}
-	pg := []discoveryv1.EndpointPort{testSlicePort("pg", corev1.ProtocolTCP, 5432)}
+	http := []discoveryv1.EndpointPort{fixture.SlicePort("http", corev1.ProtocolTCP, 8080)}
+	pg := []discoveryv1.EndpointPort{fixture.SlicePort("pg", corev1.ProtocolTCP, 5432)}
 	return []runtime.Object{
-		testNamespace("prod"), testNamespace("dev"),
-		testService("prod", "web", []string{"10.96.0.10", "fd00::10"}, testPort("http", corev1.ProtocolTCP, 80), testPort("", corev1.ProtocolUDP, 53)),
-		testSlice("prod", "web", "web-1", discoveryv1.AddressTypeIPv4, http, testEndpoint{ip: "10.244.0.1"}, testEndpoint{ip: "10.244.0.2"}),
-		testService("prod", "db", []string{corev1.ClusterIPNone}, testPort("pg", corev1.ProtocolTCP, 5432)),
-		testSlice("prod", "db", "db-1", discoveryv1.AddressTypeIPv4, pg, testEndpoint{ip: "10.244.0.5", hostname: "db-0"}, testEndpoint{ip: "10.244.0.6", hostname: "db-1"}),
-		testExternalName("prod", "ext", "example.com"),
-		testService("dev", "web", []string{"10.96.0.20"}, testPort("http", corev1.ProtocolTCP, 80)),
-		testPod("prod", "client", corev1.PodRunning, 1, "10.244.0.9"),
-		testPod("dev", "other", corev1.PodRunning, 1, "10.244.0.19"),
+		fixture.Namespace("prod"), fixture.Namespace("dev"),
+		fixture.Service("prod", "web", []string{"10.96.0.10", "fd00::10"}, fixture.Port("http", corev1.ProtocolTCP, 80), fixture.Port("", corev1.ProtocolUDP, 53)),
+		fixture.Slice("prod", "web", "web-1", discoveryv1.AddressTypeIPv4, http, fixture.Endpoint{IP: "10.244.0.1"}, fixture.Endpoint{IP: "10.244.0.2"}),
+		fixture.Service("prod", "db", []string{corev1.ClusterIPNone}, fixture.Port("pg", corev1.ProtocolTCP, 5432)),
+		fixture.Slice("prod", "db", "db-1", discoveryv1.AddressTypeIPv4, pg, fixture.Endpoint{IP: "10.244.0.5", Hostname: "db-0"}, fixture.Endpoint{IP: "10.244.0.6", Hostname: "db-1"}),
+		fixture.ExternalName("prod", "ext", "example.com"),
+		fixture.Service("dev", "web", []string{"10.96.0.20"}, fixture.Port("http", corev1.ProtocolTCP, 80)),
+		fixture.Pod("prod", "client", corev1.PodRunning, 1, "10.244.0.9"),
+		fixture.Pod("dev", "other", corev1.PodRunning, 1, "10.244.0.19"),
 	}
 }
 

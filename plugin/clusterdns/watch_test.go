@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
@@ -34,10 +35,10 @@ func addrsOf(c *ClusterDNS, rel string) []string {
 func TestWatchLifecycle(t *testing.T) {
 	ctx := context.Background()
 	c, cs := startFake(t, nil,
-		testNamespace("prod"),
-		testService("prod", "web", []string{"10.96.0.20"}, testPort("http", corev1.ProtocolTCP, 80)),
-		testService("prod", "db", []string{"None"}),
-		testSlice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.244.1.1"}),
+		fixture.Namespace("prod"),
+		fixture.Service("prod", "web", []string{"10.96.0.20"}, fixture.Port("http", corev1.ProtocolTCP, 80)),
+		fixture.Service("prod", "db", []string{"None"}),
+		fixture.Slice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.244.1.1"}),
 	)
 	if got := addrsOf(c, "web.prod.svc"); len(got) != 1 || got[0] != "10.96.0.20" {
 		t.Fatalf("initial web: %v", got)
@@ -45,7 +46,7 @@ func TestWatchLifecycle(t *testing.T) {
 	serial := c.index.Load().Serial
 
 	// Service added.
-	_, err := cs.CoreV1().Services("prod").Create(ctx, testService("prod", "api", []string{"10.96.0.21"}), metav1.CreateOptions{})
+	_, err := cs.CoreV1().Services("prod").Create(ctx, fixture.Service("prod", "api", []string{"10.96.0.21"}), metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,12 +56,12 @@ func TestWatchLifecycle(t *testing.T) {
 	}
 
 	// Slice added to the headless service, then updated, then deleted.
-	_, err = cs.DiscoveryV1().EndpointSlices("prod").Create(ctx, testSlice("prod", "db", "db-b", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.244.1.2"}), metav1.CreateOptions{})
+	_, err = cs.DiscoveryV1().EndpointSlices("prod").Create(ctx, fixture.Slice("prod", "db", "db-b", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.244.1.2"}), metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "second slice merged", func() bool { return len(addrsOf(c, "db.prod.svc")) == 2 })
-	_, err = cs.DiscoveryV1().EndpointSlices("prod").Update(ctx, testSlice("prod", "db", "db-b", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.244.1.3", ready: boolPtr(false)}), metav1.UpdateOptions{})
+	_, err = cs.DiscoveryV1().EndpointSlices("prod").Update(ctx, fixture.Slice("prod", "db", "db-b", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.244.1.3", Ready: fixture.Bool(false)}), metav1.UpdateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func TestWatchLifecycle(t *testing.T) {
 	}
 
 	// Service type change: ClusterIP to ExternalName.
-	ext := testExternalName("prod", "web", "web.example.com")
+	ext := fixture.ExternalName("prod", "web", "web.example.com")
 	ext.ResourceVersion = "2"
 	if _, err := cs.CoreV1().Services("prod").Update(ctx, ext, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
@@ -108,9 +109,9 @@ func TestWatchNamespaceScope(t *testing.T) {
 	cfg := testConfig()
 	cfg.namespaces = map[string]struct{}{"prod": {}}
 	c, _ := startFake(t, cfg,
-		testNamespace("prod"), testNamespace("dev"),
-		testService("prod", "web", []string{"10.96.0.20"}),
-		testService("dev", "web", []string{"10.96.0.30"}),
+		fixture.Namespace("prod"), fixture.Namespace("dev"),
+		fixture.Service("prod", "web", []string{"10.96.0.20"}),
+		fixture.Service("dev", "web", []string{"10.96.0.30"}),
 	)
 	if addrsOf(c, "web.prod.svc") == nil {
 		t.Error("prod/web not served")
@@ -130,7 +131,7 @@ func TestWatchPodsVerified(t *testing.T) {
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "prod", Name: "p1"}}
 	pod.Status.Phase = corev1.PodRunning
 	pod.Status.PodIPs = []corev1.PodIP{{IP: "10.244.0.9"}}
-	c, cs := startFake(t, cfg, testNamespace("prod"), pod)
+	c, cs := startFake(t, cfg, fixture.Namespace("prod"), pod)
 	key := index.PodKey{Namespace: "prod", Addr: netip.MustParseAddr("10.244.0.9")}
 	if _, ok := c.index.Load().Pods.Get(key); !ok {
 		t.Fatal("running pod not indexed")
@@ -142,7 +143,7 @@ func TestWatchPodsVerified(t *testing.T) {
 }
 
 func TestWatchShutdownStops(t *testing.T) {
-	cs := fake.NewClientset(testNamespace("prod"))
+	cs := fake.NewClientset(fixture.Namespace("prod"))
 	// Every watch the informers open goes through here, so the test holds
 	// the tracker's watchers and can see whether shutdown stopped them.
 	var (
@@ -184,7 +185,7 @@ func TestWatchShutdownStops(t *testing.T) {
 	// onShutdown has waited for the informers, so a change now meets no
 	// watch, causes no list or watch request and does not reach the index.
 	seen := len(cs.Actions())
-	if _, err := cs.CoreV1().Services("prod").Create(context.Background(), testService("prod", "late", []string{"10.96.0.99"}), metav1.CreateOptions{}); err != nil {
+	if _, err := cs.CoreV1().Services("prod").Create(context.Background(), fixture.Service("prod", "late", []string{"10.96.0.99"}), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, a := range cs.Actions()[seen:] {

@@ -12,6 +12,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
@@ -19,19 +20,19 @@ import (
 // them with dots and capitals) and one without a zone, split over two
 // slices, and a ClusterIP service.
 func zonalObjects() []runtime.Object {
-	pg := []discoveryv1.EndpointPort{testSlicePort("pg", corev1.ProtocolTCP, 5432)}
+	pg := []discoveryv1.EndpointPort{fixture.SlicePort("pg", corev1.ProtocolTCP, 5432)}
 	return []runtime.Object{
-		testNamespace("prod"),
-		testService("prod", "db", []string{"None"}, testPort("pg", corev1.ProtocolTCP, 5432)),
-		testSlice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, pg,
-			testEndpoint{ip: "10.244.1.1", hostname: "db-0", zone: "zone-a"},
-			testEndpoint{ip: "10.244.1.2", hostname: "db-1", zone: "Corp.Example.com"},
-			testEndpoint{ip: "10.244.1.3", hostname: "db-2"}),
-		testSlice("prod", "db", "db-b", discoveryv1.AddressTypeIPv4, pg,
-			testEndpoint{ip: "10.244.1.4", hostname: "db-3", zone: "zone-a"},
-			testEndpoint{ip: "10.244.1.5", hostname: "db-4", zone: "zone-b", ready: boolPtr(false)}),
-		testService("prod", "web", []string{"10.96.0.20"}),
-		testSlice("prod", "web", "web-a", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.244.2.1", zone: "zone-a"}),
+		fixture.Namespace("prod"),
+		fixture.Service("prod", "db", []string{"None"}, fixture.Port("pg", corev1.ProtocolTCP, 5432)),
+		fixture.Slice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, pg,
+			fixture.Endpoint{IP: "10.244.1.1", Hostname: "db-0", Zone: "zone-a"},
+			fixture.Endpoint{IP: "10.244.1.2", Hostname: "db-1", Zone: "Corp.Example.com"},
+			fixture.Endpoint{IP: "10.244.1.3", Hostname: "db-2"}),
+		fixture.Slice("prod", "db", "db-b", discoveryv1.AddressTypeIPv4, pg,
+			fixture.Endpoint{IP: "10.244.1.4", Hostname: "db-3", Zone: "zone-a"},
+			fixture.Endpoint{IP: "10.244.1.5", Hostname: "db-4", Zone: "zone-b", Ready: fixture.Bool(false)}),
+		fixture.Service("prod", "web", []string{"10.96.0.20"}),
+		fixture.Slice("prod", "web", "web-a", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.244.2.1", Zone: "zone-a"}),
 	}
 }
 
@@ -102,8 +103,8 @@ func TestServeDNSZonal(t *testing.T) {
 // TestZonalKeepsSlimSlim checks endpoint zones are only kept with zonal,
 // and not at all for a slice whose endpoints have none.
 func TestZonalKeepsSlimSlim(t *testing.T) {
-	withZone := testSlice("prod", "db", "a", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.0.0.1"}, testEndpoint{ip: "10.0.0.2", zone: "z"})
-	without := testSlice("prod", "db", "b", discoveryv1.AddressTypeIPv4, nil, testEndpoint{ip: "10.0.0.1"})
+	withZone := fixture.Slice("prod", "db", "a", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.0.0.1"}, fixture.Endpoint{IP: "10.0.0.2", Zone: "z"})
+	without := fixture.Slice("prod", "db", "b", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.0.0.1"})
 	if s := (object.Slimmer{}).EndpointSlice(withZone); s.Zones != nil {
 		t.Errorf("zones kept without zonal: %v", s.Zones)
 	}
