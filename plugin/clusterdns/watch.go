@@ -79,35 +79,17 @@ func (api *apiSource) start(ctx context.Context, wg *sync.WaitGroup, to feed) (s
 	}
 
 	st.services = perScope(func(ns string) *cache.ListWatch {
-		return listWatch(contact, sel,
-			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				return cs.CoreV1().Services(ns).List(ctx, o)
-			},
-			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-				return cs.CoreV1().Services(ns).Watch(ctx, o)
-			})
+		return typedListWatch(contact, sel, cs.CoreV1().Services(ns))
 	}, &corev1.Service{}, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, resourceServices, serviceHandler(to.markService))
 	if len(api.cfg.namespaces) > 0 {
 		st.namespaces = api.cfg.listedNamespaces()
 	} else {
-		st.namespaces = add(listWatch(contact, nsSel,
-			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				return cs.CoreV1().Namespaces().List(ctx, o)
-			},
-			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-				return cs.CoreV1().Namespaces().Watch(ctx, o)
-			}),
+		st.namespaces = add(typedListWatch(contact, nsSel, cs.CoreV1().Namespaces()),
 			&corev1.Namespace{}, cache.Indexers{}, resourceNamespaces, namespaceHandler(to))
 	}
 	if !api.cfg.noEndpoints {
 		st.slices = perScope(func(ns string) *cache.ListWatch {
-			return listWatch(contact, sel,
-				func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-					return cs.DiscoveryV1().EndpointSlices(ns).List(ctx, o)
-				},
-				func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-					return cs.DiscoveryV1().EndpointSlices(ns).Watch(ctx, o)
-				})
+			return typedListWatch(contact, sel, cs.DiscoveryV1().EndpointSlices(ns))
 		}, &discoveryv1.EndpointSlice{}, sliceIndexers(), resourceSlices, sliceHandler(to))
 	}
 	if api.cfg.watchPods() {
@@ -119,24 +101,12 @@ func (api *apiSource) start(ctx context.Context, wg *sync.WaitGroup, to feed) (s
 			fields.OneTermNotEqualSelector("status.phase", string(corev1.PodUnknown)),
 		).String()
 		st.pods = perScope(func(ns string) *cache.ListWatch {
-			return listWatch(contact, podSel,
-				func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-					return cs.CoreV1().Pods(ns).List(ctx, o)
-				},
-				func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-					return cs.CoreV1().Pods(ns).Watch(ctx, o)
-				})
+			return typedListWatch(contact, podSel, cs.CoreV1().Pods(ns))
 		}, &corev1.Pod{}, cache.Indexers{}, resourcePods, podHandler(to))
 	}
 	if api.cfg.clientZoneFirst {
 		// Nodes are cluster-scoped; the slimmer keeps their zone label only.
-		st.nodes = add(listWatch(contact, metav1.ListOptions{},
-			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				return cs.CoreV1().Nodes().List(ctx, o)
-			},
-			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-				return cs.CoreV1().Nodes().Watch(ctx, o)
-			}),
+		st.nodes = add(typedListWatch(contact, metav1.ListOptions{}, cs.CoreV1().Nodes()),
 			&corev1.Node{}, cache.Indexers{}, resourceNodes, nodeHandler(to))
 	}
 	if api.cfg.multicluster() {
@@ -144,13 +114,7 @@ func (api *apiSource) start(ctx context.Context, wg *sync.WaitGroup, to feed) (s
 		// as to Services, and to the slices derived for them (above).
 		mcs := api.mcs.MulticlusterV1alpha1()
 		st.imports = perScope(func(ns string) *cache.ListWatch {
-			return listWatch(contact, sel,
-				func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-					return mcs.ServiceImports(ns).List(ctx, o)
-				},
-				func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-					return mcs.ServiceImports(ns).Watch(ctx, o)
-				})
+			return typedListWatch(contact, sel, mcs.ServiceImports(ns))
 		}, &mcsv1alpha1.ServiceImport{}, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, resourceServiceImports,
 			serviceHandler(to.markImport))
 	}
@@ -204,6 +168,20 @@ func (api *apiSource) clients() error {
 		}
 	}
 	return nil
+}
+
+// typedClient is a typed client of one kind in one scope, such as
+// CoreV1().Services(ns).
+type typedClient[L runtime.Object] interface {
+	List(ctx context.Context, o metav1.ListOptions) (L, error)
+	Watch(ctx context.Context, o metav1.ListOptions) (watch.Interface, error)
+}
+
+// typedListWatch is listWatch on a typed client.
+func typedListWatch[L runtime.Object](contact *apiContact, base metav1.ListOptions, c typedClient[L]) *cache.ListWatch {
+	return listWatch(contact, base,
+		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.List(ctx, o) },
+		c.Watch)
 }
 
 // listWatch builds a ListWatch whose requests carry base's selectors and
