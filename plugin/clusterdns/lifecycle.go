@@ -12,9 +12,10 @@ import (
 )
 
 // source fills stores of its own with Kubernetes objects and keeps them
-// current, telling to what changed, until ctx ends. Every goroutine it
-// starts is counted in wg. It returns the stores, which only it writes, and
-// a function that reports whether they hold their initial content.
+// current until ctx ends, reporting what changed to the feed it is given.
+// Every goroutine it starts is counted in wg. It returns the stores, which
+// only it writes, and a function that reports whether they hold their
+// initial content.
 type source interface {
 	start(ctx context.Context, wg *sync.WaitGroup, to feed) (st stores, hasSynced func() bool, err error)
 }
