@@ -134,7 +134,7 @@ func (ch change) earlier(o change) change {
 }
 
 func newController(cfg *config, ix *index.Index) *controller {
-	c := &controller{
+	ctl := &controller{
 		cfg:      cfg,
 		st:       newStores(cfg),
 		w:        index.NewWriter(ix),
@@ -145,8 +145,8 @@ func newController(cfg *config, ix *index.Index) *controller {
 		imports:  make(map[string]struct{}),
 		kick:     make(chan struct{}, 1),
 	}
-	c.b = &builder{cfg: cfg, st: &c.st, w: c.w, opts: buildOptions(cfg), pods: newPodState(cfg)}
-	return c
+	ctl.b = &builder{cfg: cfg, st: &ctl.st, w: ctl.w, opts: buildOptions(cfg), pods: newPodState(cfg)}
+	return ctl
 }
 
 // buildOptions are the options of a configuration that shape entries.
