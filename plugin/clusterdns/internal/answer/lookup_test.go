@@ -85,3 +85,70 @@ func TestRun(t *testing.T) {
 		})
 	}
 }
+
+// headlessView publishes a headless service db in prod from a plain slice:
+// db-0 (10.244.1.1, zone a) and db-1 (10.244.1.2, zone b), port pg/tcp 5432,
+// with zone-scoped entries; and the pod address 10.244.0.9 in prod.
+func headlessView(t *testing.T) *index.View {
+	t.Helper()
+	slice := &index.Slice{Service: "db", Ports: []index.Port{{Name: "pg", Proto: "tcp", Number: 5432}}, Zones: []string{"zone-a", "zone-b"}}
+	slice.Ready = []index.Endpoint{
+		{Addr: netip.MustParseAddr("10.244.1.1"), Name: "db-0", Slice: slice},
+		{Addr: netip.MustParseAddr("10.244.1.2"), Name: "db-1", Slice: slice},
+	}
+	ix := index.New()
+	w := index.NewWriter(ix)
+	w.Begin()
+	w.SetNamespace("prod", true)
+	db := index.ServiceKey{Name: "db", Namespace: "prod"}
+	w.SetService(db, index.Build(db, &index.Service{Headless: true, Selector: true}, []*index.Slice{slice}, index.BuildOptions{Zonal: true}))
+	w.SetPod(index.PodKey{Namespace: "prod", Addr: netip.MustParseAddr("10.244.0.9")}, true)
+	if !w.Commit() {
+		t.Fatal("nothing published")
+	}
+	return ix.Load()
+}
+
+// TestRunHeadless asks a headless service's names, its zone-scoped names
+// and pod names of a view built from plain inputs.
+func TestRunHeadless(t *testing.T) {
+	o := &Options{Zones: []string{"cluster.local."}, PrimaryZone: "cluster.local.", TTL: 5, Pods: PodsVerified, Zonal: true}
+	view := headlessView(t)
+	tests := []struct {
+		qname string
+		qtype uint16
+		want  Result
+		rrs   []dns.RR
+	}{
+		{"db.prod.svc.cluster.local.", dns.TypeA, Success, []dns.RR{
+			test.A("db.prod.svc.cluster.local. 5 IN A 10.244.1.1"), test.A("db.prod.svc.cluster.local. 5 IN A 10.244.1.2")}},
+		{"db-1.db.prod.svc.cluster.local.", dns.TypeA, Success, []dns.RR{test.A("db-1.db.prod.svc.cluster.local. 5 IN A 10.244.1.2")}},
+		{"db-1.db.prod.svc.cluster.local.", dns.TypeAAAA, NoData, nil},
+		{"db-2.db.prod.svc.cluster.local.", dns.TypeA, NXDomain, nil},
+		{"10-244-1-1.db.prod.svc.cluster.local.", dns.TypeA, NXDomain, nil}, // named endpoints have no dashed name
+		{"_pg._tcp.db.prod.svc.cluster.local.", dns.TypeSRV, Success, []dns.RR{
+			test.SRV("_pg._tcp.db.prod.svc.cluster.local. 5 IN SRV 0 50 5432 db-0.db.prod.svc.cluster.local."),
+			test.SRV("_pg._tcp.db.prod.svc.cluster.local. 5 IN SRV 0 50 5432 db-1.db.prod.svc.cluster.local.")}},
+		{"_tcp.db.prod.svc.cluster.local.", dns.TypeSRV, NoData, nil},
+		{"zone-b.pin._zone.db.prod.svc.cluster.local.", dns.TypeA, Success, []dns.RR{test.A("zone-b.pin._zone.db.prod.svc.cluster.local. 5 IN A 10.244.1.2")}},
+		{"zone-c.pin._zone.db.prod.svc.cluster.local.", dns.TypeA, NoData, nil},
+		{"zone-c.prefer._zone.db.prod.svc.cluster.local.", dns.TypeA, Success, []dns.RR{
+			test.A("zone-c.prefer._zone.db.prod.svc.cluster.local. 5 IN A 10.244.1.1"), test.A("zone-c.prefer._zone.db.prod.svc.cluster.local. 5 IN A 10.244.1.2")}},
+		{"zone-a.other._zone.db.prod.svc.cluster.local.", dns.TypeA, NXDomain, nil},
+		{"10-244-0-9.prod.pod.cluster.local.", dns.TypeA, Success, []dns.RR{test.A("10-244-0-9.prod.pod.cluster.local. 5 IN A 10.244.0.9")}},
+		{"10-244-0-8.prod.pod.cluster.local.", dns.TypeA, NXDomain, nil},
+		{"10-244-0-9.other.pod.cluster.local.", dns.TypeA, NXDomain, nil},
+		{"prod.pod.cluster.local.", dns.TypeA, NoData, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.qname+"/"+dns.TypeToString[tc.qtype], func(t *testing.T) {
+			l := New(context.Background(), o, view, request.Request{W: &test.ResponseWriter{}}, tc.qname, tc.qtype, "cluster.local.")
+			if got := l.Run(); got != tc.want {
+				t.Fatalf("Run = %d, want %d", got, tc.want)
+			}
+			if err := test.Section(test.Case{Answer: tc.rrs}, test.Answer, l.Answer); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
