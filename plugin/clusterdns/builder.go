@@ -155,9 +155,3 @@ func (b *builder) syncService(key string) {
 	}
 	b.w.SetService(k, index.Build(k, &svc.Service, slices, b.opts))
 }
-
-// newSlimmer returns the slimmer of a configuration.
-func newSlimmer(cfg *config) object.Slimmer {
-	return object.Slimmer{EndpointPodNames: cfg.endpointPodNames, KeepTerminating: cfg.fallbackTerminating,
-		KeepZones: cfg.keepZones(), KeepNodes: cfg.clientZoneFirst, Multicluster: cfg.multicluster()}
-}

@@ -14,12 +14,14 @@ import (
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/pkg/fall"
 	clog "github.com/coredns/coredns/plugin/pkg/log"
+	"github.com/coredns/coredns/plugin/pkg/upstream"
 
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/answer"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
 const (
@@ -110,17 +112,6 @@ func (cfg *config) watchPods() bool { return cfg.podMode == podsVerified || cfg.
 // multicluster reports whether the ServiceImports are watched.
 func (cfg *config) multicluster() bool { return len(cfg.multiclusterZones) > 0 }
 
-// isMulticluster reports whether zone, one of zones, answers from the
-// ServiceImports. It runs on every query: the list is short.
-func (cfg *config) isMulticluster(zone string) bool {
-	for _, z := range cfg.multiclusterZones {
-		if z == zone {
-			return true
-		}
-	}
-	return false
-}
-
 // keepZones reports whether endpoint zones are kept and grouped.
 func (cfg *config) keepZones() bool { return cfg.zonal || cfg.clientZoneFirst }
 
@@ -135,6 +126,27 @@ func (cfg *config) namespaceAllowed(ns string) bool {
 	}
 	_, ok := cfg.namespaces[ns]
 	return ok
+}
+
+// buildOptions are the options of a configuration that shape entries.
+func buildOptions(cfg *config) index.BuildOptions {
+	return index.BuildOptions{IgnoreEmptyServices: cfg.ignoreEmptyServices, MaxAnswers: cfg.maxAnswers,
+		FallbackTerminating: cfg.fallbackTerminating, Zonal: cfg.zonal, ClientZoneFirst: cfg.clientZoneFirst}
+}
+
+// newSlimmer returns the slimmer of a configuration.
+func newSlimmer(cfg *config) object.Slimmer {
+	return object.Slimmer{EndpointPodNames: cfg.endpointPodNames, KeepTerminating: cfg.fallbackTerminating,
+		KeepZones: cfg.keepZones(), KeepNodes: cfg.clientZoneFirst, Multicluster: cfg.multicluster()}
+}
+
+// answerOptions are the settings of a configuration that answers depend on.
+func answerOptions(cfg *config) *answer.Options {
+	return &answer.Options{
+		Zones: cfg.zones, PrimaryZone: cfg.primaryZone, TTL: cfg.ttl, Pods: cfg.podMode,
+		Zonal: cfg.zonal, ClientZoneFirst: cfg.clientZoneFirst, MaxAnswers: cfg.maxAnswers,
+		MulticlusterZones: cfg.multiclusterZones, Upstream: upstream.New(),
+	}
 }
 
 // ClusterDNS is the plugin: it answers for its zones from the published index.

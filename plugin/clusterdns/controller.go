@@ -149,12 +149,6 @@ func newController(cfg *config, ix *index.Index) *controller {
 	return ctl
 }
 
-// buildOptions are the options of a configuration that shape entries.
-func buildOptions(cfg *config) index.BuildOptions {
-	return index.BuildOptions{IgnoreEmptyServices: cfg.ignoreEmptyServices, MaxAnswers: cfg.maxAnswers,
-		FallbackTerminating: cfg.fallbackTerminating, Zonal: cfg.zonal, ClientZoneFirst: cfg.clientZoneFirst}
-}
-
 // markService queues the service with key "<ns>/<svc>" for a rebuild,
 // timing the change from now.
 func (ctl *controller) markService(key string) {

@@ -5,9 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/coredns/coredns/plugin/pkg/upstream"
-
-	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/answer"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
@@ -38,13 +35,9 @@ type feed interface {
 // until onStartup.
 func newClusterDNS(cfg *config) *ClusterDNS {
 	return &ClusterDNS{
-		cfg:   cfg,
-		index: index.New(),
-		answers: &answer.Options{
-			Zones: cfg.zones, PrimaryZone: cfg.primaryZone, TTL: cfg.ttl, Pods: cfg.podMode,
-			Zonal: cfg.zonal, ClientZoneFirst: cfg.clientZoneFirst, MaxAnswers: cfg.maxAnswers,
-			MulticlusterZones: cfg.multiclusterZones, Upstream: upstream.New(),
-		},
+		cfg:     cfg,
+		index:   index.New(),
+		answers: answerOptions(cfg),
 	}
 }
 

@@ -49,7 +49,7 @@ func (c *ClusterDNS) Metadata(ctx context.Context, state request.Request) contex
 	if zone == "" || dnsname.IsReverseZone(zone) || len(name) == len(zone) {
 		return ctx
 	}
-	f, ok := nameFields(dnsname.Parse(dnsname.Relative(name, zone)), c.cfg.isMulticluster(zone))
+	f, ok := nameFields(dnsname.Parse(dnsname.Relative(name, zone)), c.answers.IsMulticluster(zone))
 	if !ok {
 		return ctx
 	}
@@ -92,8 +92,8 @@ func nameFields(n dnsname.Name, multicluster bool) (queryFields, bool) {
 		return queryFields{}, false
 	}
 	f := queryFields{kind: n.Kind, namespace: n.Namespace, service: n.Service}
-	_, portLabel := dnsname.Underscored(n.Rest)
-	_, protoLabel := dnsname.Underscored(n.Label)
+	port, portLabel := dnsname.Underscored(n.Rest)
+	proto, protoLabel := dnsname.Underscored(n.Label)
 	switch {
 	case n.Rest == "":
 		f.endpoint = n.Label
@@ -102,8 +102,7 @@ func nameFields(n dnsname.Name, multicluster bool) (queryFields, bool) {
 		// label makes it a port name.
 		f.endpoint, f.cluster = n.Rest, n.Label
 	default:
-		f.port = strings.TrimPrefix(n.Rest, "_")
-		f.protocol = strings.TrimPrefix(n.Label, "_")
+		f.port, f.protocol = port, proto
 	}
 	return f, true
 }

@@ -500,7 +500,7 @@ func (p *stanzaParser) multicluster(o option) (err error) {
 // rather than the Services that own addresses, else the first forward zone.
 func primaryZone(cfg *config) string {
 	for _, z := range cfg.zones {
-		if !dnsname.IsReverseZone(z) && !cfg.isMulticluster(z) {
+		if !dnsname.IsReverseZone(z) && !slices.Contains(cfg.multiclusterZones, z) {
 			return z
 		}
 	}
@@ -521,7 +521,7 @@ func parseMulticluster(c *caddy.Controller, cfg *config, opt string, args []stri
 			return c.Errf("%s: zone %s is a reverse zone; multicluster zones are forward zones", opt, z)
 		case !slices.Contains(cfg.zones, z):
 			return c.Errf("%s: zone %s is not one of the plugin's zones %v", opt, z, cfg.zones)
-		case !cfg.isMulticluster(z):
+		case !slices.Contains(cfg.multiclusterZones, z):
 			cfg.multiclusterZones = append(cfg.multiclusterZones, z)
 		}
 	}

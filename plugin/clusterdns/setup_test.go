@@ -171,8 +171,8 @@ func TestSetupParseOptions(t *testing.T) {
 			if !slices.Equal(c.multiclusterZones, []string{"clusterset.local."}) || !c.multicluster() {
 				return fmt.Errorf("multicluster zones %v", c.multiclusterZones)
 			}
-			if !c.isMulticluster("clusterset.local.") || c.isMulticluster("cluster.local.") {
-				return fmt.Errorf("isMulticluster wrong for %v", c.multiclusterZones)
+			if o := answerOptions(c); !o.IsMulticluster("clusterset.local.") || o.IsMulticluster("cluster.local.") {
+				return fmt.Errorf("IsMulticluster wrong for %v", c.multiclusterZones)
 			}
 			return setupWant(c.primaryZone, "cluster.local.")
 		}},

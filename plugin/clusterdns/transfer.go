@@ -88,7 +88,7 @@ func (x *zoneTransfer) send(ch chan<- []dns.RR) {
 	ch <- slices.Concat(x.lookup(x.zone, dns.TypeNS), x.lookup(ns, dns.TypeA), x.lookup(ns, dns.TypeAAAA),
 		x.lookup(dnsname.Join("dns-version", x.zone), dns.TypeTXT))
 
-	services := x.view.ServicesIn(x.c.cfg.isMulticluster(x.zone))
+	services := x.view.ServicesIn(x.c.answers.IsMulticluster(x.zone))
 	keys := services.Keys()
 	slices.SortFunc(keys, func(a, b index.ServiceKey) int {
 		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
