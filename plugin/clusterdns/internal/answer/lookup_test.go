@@ -10,6 +10,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
@@ -40,12 +41,7 @@ func testView(t *testing.T) *index.View {
 func TestRun(t *testing.T) {
 	o := &Options{Zones: []string{"cluster.local.", "in-addr.arpa."}, PrimaryZone: "cluster.local.", TTL: 5, Pods: PodsDisabled}
 	view := testView(t)
-	tests := []struct {
-		qname string
-		qtype uint16
-		want  Result
-		rrs   []dns.RR
-	}{
+	runTable(t, o, view, []runCase{
 		{"web.prod.svc.cluster.local.", dns.TypeA, Success, []dns.RR{test.A("web.prod.svc.cluster.local. 5 IN A 10.96.0.10")}},
 		{"Web.Prod.svc.Cluster.Local.", dns.TypeAAAA, Success, []dns.RR{test.AAAA("Web.Prod.svc.Cluster.Local. 5 IN AAAA fd00::10")}},
 		{"web.prod.svc.cluster.local.", dns.TypeTXT, NoData, nil},
@@ -63,27 +59,7 @@ func TestRun(t *testing.T) {
 		{"10.0.96.10.in-addr.arpa.", dns.TypePTR, Success, []dns.RR{test.PTR("10.0.96.10.in-addr.arpa. 5 IN PTR web.prod.svc.cluster.local.")}},
 		{"0.96.10.in-addr.arpa.", dns.TypePTR, NoData, nil},
 		{"11.0.96.10.in-addr.arpa.", dns.TypePTR, NXDomain, nil},
-	}
-	for _, tc := range tests {
-		t.Run(tc.qname+"/"+dns.TypeToString[tc.qtype], func(t *testing.T) {
-			zone := "cluster.local."
-			if tc.qname[len(tc.qname)-len("in-addr.arpa."):] == "in-addr.arpa." {
-				zone = "in-addr.arpa."
-			}
-			r := new(dns.Msg)
-			r.SetQuestion(tc.qname, tc.qtype)
-			l := New(context.Background(), o, view, request.Request{W: &test.ResponseWriter{}, Req: r}, tc.qname, tc.qtype, zone)
-			if got := l.Run(); got != tc.want {
-				t.Fatalf("Run = %d, want %d", got, tc.want)
-			}
-			if err := test.Section(test.Case{Answer: tc.rrs}, test.Answer, l.Answer); err != nil {
-				t.Error(err)
-			}
-			if soa := l.SOA().(*dns.SOA); soa.Hdr.Name != tc.qname[len(tc.qname)-len(zone):] || soa.Serial != view.Serial {
-				t.Errorf("SOA %v: not of the zone as asked, or not the view's serial %d", soa, view.Serial)
-			}
-		})
-	}
+	})
 }
 
 // headlessView publishes a headless service db in prod from a plain slice:
@@ -114,12 +90,7 @@ func headlessView(t *testing.T) *index.View {
 func TestRunHeadless(t *testing.T) {
 	o := &Options{Zones: []string{"cluster.local."}, PrimaryZone: "cluster.local.", TTL: 5, Pods: PodsVerified, Zonal: true}
 	view := headlessView(t)
-	tests := []struct {
-		qname string
-		qtype uint16
-		want  Result
-		rrs   []dns.RR
-	}{
+	runTable(t, o, view, []runCase{
 		{"db.prod.svc.cluster.local.", dns.TypeA, Success, []dns.RR{
 			test.A("db.prod.svc.cluster.local. 5 IN A 10.244.1.1"), test.A("db.prod.svc.cluster.local. 5 IN A 10.244.1.2")}},
 		{"db-1.db.prod.svc.cluster.local.", dns.TypeA, Success, []dns.RR{test.A("db-1.db.prod.svc.cluster.local. 5 IN A 10.244.1.2")}},
@@ -139,15 +110,36 @@ func TestRunHeadless(t *testing.T) {
 		{"10-244-0-8.prod.pod.cluster.local.", dns.TypeA, NXDomain, nil},
 		{"10-244-0-9.other.pod.cluster.local.", dns.TypeA, NXDomain, nil},
 		{"prod.pod.cluster.local.", dns.TypeA, NoData, nil},
-	}
-	for _, tc := range tests {
+	})
+}
+
+// runCase is one question and what Run should make of it: the result and
+// the answer section.
+type runCase struct {
+	qname string
+	qtype uint16
+	want  Result
+	rrs   []dns.RR
+}
+
+// runTable asks each case of view under o, in the zone the handler would
+// match, and checks the result, the answer and the SOA negative answers get.
+func runTable(t *testing.T, o *Options, view *index.View, cases []runCase) {
+	t.Helper()
+	for _, tc := range cases {
 		t.Run(tc.qname+"/"+dns.TypeToString[tc.qtype], func(t *testing.T) {
-			l := New(context.Background(), o, view, request.Request{W: &test.ResponseWriter{}}, tc.qname, tc.qtype, "cluster.local.")
+			zone := dnsname.MatchZone(tc.qname, o.Zones)
+			r := new(dns.Msg)
+			r.SetQuestion(tc.qname, tc.qtype)
+			l := New(context.Background(), o, view, request.Request{W: &test.ResponseWriter{}, Req: r}, tc.qname, tc.qtype, zone)
 			if got := l.Run(); got != tc.want {
 				t.Fatalf("Run = %d, want %d", got, tc.want)
 			}
 			if err := test.Section(test.Case{Answer: tc.rrs}, test.Answer, l.Answer); err != nil {
 				t.Error(err)
+			}
+			if soa := l.SOA().(*dns.SOA); soa.Hdr.Name != tc.qname[len(tc.qname)-len(zone):] || soa.Serial != view.Serial {
+				t.Errorf("SOA %v: not of the zone as asked, or not the view's serial %d", soa, view.Serial)
 			}
 		})
 	}
