@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: run build lint test unit e2e bench benchmark benchmark-quick soak fuzz
+.PHONY: run build image image-push lint test unit e2e bench benchmark benchmark-quick soak fuzz
 
 # golangci-lint at a pinned version, run through the module proxy so that it
 # stays out of go.mod. .golangci.yml lists the linters and the layering rules.
@@ -14,10 +14,23 @@ run:
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/coredns ./cmd/coredns
 
-# Lint the default build, then test/e2e, whose files all carry the e2e tag.
+# The OCI image, built without a container engine by build/image (a module
+# of its own): an OCI layout in bin/image, and bin/image.tar for `docker
+# load`. IMAGE names it; image-push pushes it there with the credentials of
+# `docker login` or a credential helper.
+IMAGE ?= ghcr.io/clusterdns/coredns:0.1.0
+image:
+	$(GO) -C build/image run . build -repo $(CURDIR) -o $(CURDIR)/bin/image -docker-archive $(CURDIR)/bin/image.tar -tag $(IMAGE)
+
+image-push: image
+	$(GO) -C build/image run . push -image $(CURDIR)/bin/image $(IMAGE)
+
+# Lint the default build, then test/e2e, whose files all carry the e2e tag,
+# then the image builder's module.
 lint:
 	$(GOLANGCI_LINT) run ./...
 	$(GOLANGCI_LINT) run --build-tags e2e ./test/e2e/...
+	cd build/image && $(GOLANGCI_LINT) run ./...
 
 # The whole suite: unit and in-process tests, then the end-to-end suite
 # against a real control plane (built from Go modules on first use).
@@ -27,6 +40,8 @@ unit:
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./test/e2e/
 	$(GO) test -race ./...
+	$(GO) -C build/image vet ./...
+	$(GO) -C build/image test -race ./...
 
 e2e:
 	bash test/e2e/run.sh
