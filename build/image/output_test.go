@@ -6,23 +6,25 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 var tag = name.MustParseReference(defaultTag).(name.Tag)
 
-// TestLayout writes the layout twice to the same place and reads it back:
-// the same image, alone in the layout, named by its tag; a directory that
-// is not a layout is never overwritten.
+// TestLayout writes a layout over that of an earlier build and reads it
+// back: the new image, alone in the layout with its blobs only; a directory
+// that is not a layout is never overwritten.
 func TestLayout(t *testing.T) {
 	img := mustAssemble(t, standIn, date)
 	dir := filepath.Join(t.TempDir(), "image")
-	for range 2 {
-		if err := writeLayout(dir, img, tag); err != nil {
+	for _, i := range []v1.Image{mustAssemble(t, standIn, date.Add(-time.Hour)), img} {
+		if err := writeLayout(dir, i, tag); err != nil {
 			t.Fatal(err)
 		}
 	}
