@@ -55,7 +55,15 @@ func answerOf(r *dns.Msg) answer {
 
 // podResolvConf is what the kubelet writes for a pod in namespace ns.
 func podResolvConf(ns string) string {
-	return fmt.Sprintf("nameserver %s\nsearch %s.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5 timeout:2 attempts:2\n", dnsAddr, ns)
+	return resolvConf(dnsAddr, ns)
+}
+
+// resolvConf is a pod's resolv.conf in namespace ns with the cluster DNS at
+// nameserver; the kubelet appends the node's search domains, if any, to
+// the cluster's.
+func resolvConf(nameserver, ns string, nodeDomains ...string) string {
+	search := strings.Join(append([]string{ns + ".svc.cluster.local", "svc.cluster.local", "cluster.local"}, nodeDomains...), " ")
+	return fmt.Sprintf("nameserver %s\nsearch %s\noptions ndots:5 timeout:2 attempts:2\n", nameserver, search)
 }
 
 // inPod runs a command in a mount namespace of its own whose

@@ -14,7 +14,7 @@ import (
 // testResolvers resolves short and partial names the way a pod in prod
 // does: dig +search walks the search list (every expansion before the
 // answer must be NXDOMAIN, or dig stops), and glibc's getent resolves
-// through /etc/resolv.conf.
+// through /etc/resolv.conf, as does musl's getaddrinfo, which must agree.
 func testResolvers(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) {
 	web := must(cs.CoreV1().Services("prod").Get(ctx, "web", metav1.GetOptions{})).Spec.ClusterIPs
 	kube := must(cs.CoreV1().Services("default").Get(ctx, "kubernetes", metav1.GetOptions{})).Spec.ClusterIP
@@ -44,9 +44,23 @@ func testResolvers(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) 
 		if err != nil || !strings.Contains(out, tc.want) {
 			t.Errorf("in a pod of prod, %s: %q (err %v); want a line with %q", strings.Join(tc.args, " "), out, err, tc.want)
 		}
+		if tc.args[0] == "getent" {
+			checkMusl(t, prod, tc.args[1], tc.args[2])
+		}
 	}
 	// A name that exists nowhere fails cleanly, after every expansion.
 	if out, err := inPod(env.dir, "prod", "getent", "hosts", "nothere"); err == nil {
 		t.Errorf("getent hosts nothere succeeded: %q", out)
 	}
+	checkMusl(t, prod, "hosts", "nothere")
+	// A namespace's name is NODATA under svc.cluster.local, where musl
+	// stops and glibc goes on; this server has nothing behind the node's
+	// domain, so both find nothing (TestNodeLocalDNS's node has, and there
+	// they differ).
+	if g := checkMusl(t, prod, "ahostsv4", "staging"); g.found() {
+		t.Errorf("getent ahostsv4 staging found %v", g)
+	}
 }
+
+// prod is the DNS of a pod in prod, with the cluster DNS as its nameserver.
+var prod = podDNS{ns: "prod", nameserver: dnsAddr}

@@ -14,6 +14,8 @@ missing=()
 command -v dig >/dev/null 2>&1 || missing+=(bind9-dnsutils)
 command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 command -v getent >/dev/null 2>&1 || missing+=(libc-bin)
+command -v musl-gcc >/dev/null 2>&1 || missing+=(musl-tools)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 if [ ${#missing[@]} -gt 0 ]; then
     apt-get update
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
