@@ -4,26 +4,34 @@ kubeadm's layout: plugins indented by four spaces, their blocks by seven.
 Each zone of a server block gets the server's port.
 */}}
 {{- define "clusterdns.corefile" -}}
-{{- range $name, $conf := .Values.extraConfig }}
-{{ $name }}{{ if $conf.parameters }} {{ $conf.parameters }}{{ end }}
-{{- end }}
-{{- range $i, $server := .Values.servers }}
-{{- if or $i $.Values.extraConfig }}
-{{ end }}
+{{- $blocks := list -}}
+{{- range $name, $conf := .Values.extraConfig -}}
+{{- $line := $name -}}
+{{- if $conf.parameters }}{{ $line = printf "%s %v" $name $conf.parameters }}{{ end -}}
+{{- $blocks = append $blocks $line -}}
+{{- end -}}
+{{- range .Values.servers -}}
+{{- $blocks = append $blocks (include "clusterdns.serverBlock" .) -}}
+{{- end -}}
+{{- join "\n" $blocks -}}
+{{- end -}}
+
+{{/* clusterdns.serverBlock renders one entry of servers. */}}
+{{- define "clusterdns.serverBlock" -}}
+{{- $server := . -}}
 {{- $keys := list -}}
-{{- range (default (list (dict "zone" ".")) $server.zones) -}}
+{{- range (default (list (dict "zone" ".")) .zones) -}}
 {{- $key := printf "%s%s" (default "" .scheme) (default "." .zone) -}}
 {{- if $server.port }}{{ $key = printf "%s:%v" $key $server.port }}{{ end -}}
 {{- $keys = append $keys $key -}}
-{{- end }}
+{{- end -}}
 {{- join " " $keys }} {
-{{- range $server.plugins }}
+{{- range .plugins }}
     {{ .name }}{{ if .parameters }} {{ .parameters }}{{ end }}{{ if .configBlock }} {
 {{ .configBlock | trim | indent 7 }}
     }{{ end }}
 {{- end }}
 }
-{{- end }}
 {{- end -}}
 
 {{/*
