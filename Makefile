@@ -49,7 +49,8 @@ e2e:
 # Per-query cost and memory per object, clusterdns beside the kubernetes
 # plugin on the same objects in the same run.
 bench:
-	$(GO) test -run '^$$' -bench 'BenchmarkServeDNS|BenchmarkRebuildService' -benchmem ./plugin/clusterdns/
+	$(GO) test -run '^$$' -bench 'BenchmarkServeDNS' -benchmem ./plugin/clusterdns/
+	$(GO) test -run '^$$' -bench 'BenchmarkRebuildService' -benchmem ./plugin/clusterdns/internal/source/
 	$(GO) test -run '^$$' -bench BenchmarkMemory -benchtime 1x ./plugin/clusterdns/
 
 # Both plugins under dnsperf on a real API server, as in BENCHMARKS.md
@@ -69,4 +70,4 @@ FUZZTIME ?= 1m
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzServeDNS$$' -fuzztime $(FUZZTIME) ./plugin/clusterdns/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseReverse$$' -fuzztime $(FUZZTIME) ./plugin/clusterdns/internal/dnsname/
-	$(GO) test -run '^$$' -fuzz '^FuzzSnapshotDecode$$' -fuzztime $(FUZZTIME) ./plugin/clusterdns/
+	$(GO) test -run '^$$' -fuzz '^FuzzSnapshotDecode$$' -fuzztime $(FUZZTIME) ./plugin/clusterdns/internal/source/

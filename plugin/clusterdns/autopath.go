@@ -33,7 +33,7 @@ func (c *ClusterDNS) AutoPath(state request.Request) []string {
 	if zone == "" || dnsname.IsReverseZone(zone) || !c.Ready() {
 		return nil
 	}
-	if c.cfg.podMode != podsVerified {
+	if c.cfg.PodMode != podsVerified {
 		c.warnNoPods("autopath")
 		return nil
 	}
@@ -41,10 +41,10 @@ func (c *ClusterDNS) AutoPath(state request.Request) []string {
 	if !ok {
 		return nil
 	}
-	if zone == c.cfg.primaryZone {
+	if zone == c.cfg.PrimaryZone {
 		return client.Search // shared: autopath only reads it
 	}
-	return dnsname.SearchPath(client.Namespace, zone, c.cfg.hostSearch)
+	return dnsname.SearchPath(client.Namespace, zone, c.cfg.HostSearch)
 }
 
 // hostSearch reads the search domains of a resolv.conf, fully qualified and

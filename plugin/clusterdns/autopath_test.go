@@ -35,9 +35,9 @@ func TestAutoPath(t *testing.T) {
 	objs := []runtime.Object{fixture.Namespace("prod"), fixture.Pod("prod", "client", corev1.PodRunning, 1, podIP)}
 	verified := verifiedConfig()
 	verified.zones = append(verified.zones, "example.org.")
-	verified.hostSearch = []string{"corp.example."}
+	verified.HostSearch = []string{"corp.example."}
 	insecure := testConfig()
-	insecure.podMode = podsInsecure
+	insecure.PodMode = podsInsecure
 	tests := []struct {
 		name  string
 		cfg   *config
@@ -71,7 +71,7 @@ func TestAutoPath(t *testing.T) {
 
 func TestAutoPathNotSynced(t *testing.T) {
 	c := newTestPlugin(t, verifiedConfig(), fixture.Pod("prod", "client", corev1.PodRunning, 1, "10.244.0.9"))
-	c.ctl.Load().synced.Store(false)
+	c.ctl.Store(nil) // as before the first sync
 	r := new(dns.Msg)
 	r.SetQuestion("api.example.com.prod.svc.cluster.local.", dns.TypeA)
 	if got := c.AutoPath(request.Request{W: &test.ResponseWriter{RemoteIP: "10.244.0.9"}, Req: r}); got != nil {

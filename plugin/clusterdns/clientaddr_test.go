@@ -76,7 +76,7 @@ func TestClientAddr(t *testing.T) {
 // metadata.
 func TestClientOverEveryTransport(t *testing.T) {
 	cfg := verifiedConfig()
-	cfg.clientZoneFirst = true
+	cfg.ClientZoneFirst = true
 	c := newTestPlugin(t, cfg, clientZoneObjects()...)
 	zoneB := []string{"10.244.1.2", "10.244.1.4", "10.244.1.1", "10.244.1.3"}
 	for name, a := range transportAddrs() {

@@ -31,7 +31,7 @@ func benchPods(tb testing.TB, n int) []runtime.Object {
 		p.Spec.NodeName = fmt.Sprintf("node-%d", i%50)
 		p.Spec.Containers = []corev1.Container{{Name: "app", Image: "registry.example/app:1.0"}}
 		p.Status.HostIP = fmt.Sprintf("10.0.0.%d", i%50)
-		objs = append(objs, wireCopy(tb, p))
+		objs = append(objs, fixture.WireCopy(tb, p))
 	}
 	return objs
 }
@@ -48,7 +48,7 @@ func BenchmarkPodWatchMemory(b *testing.B) {
 	build := func(mode string) int64 {
 		bytes, _ := retainedHeap(func() any {
 			cfg := testConfig()
-			cfg.podMode = mode
+			cfg.PodMode = mode
 			return newTestPlugin(b, cfg, append(benchObjects(100), benchPods(b, pods)...)...)
 		})
 		return bytes
@@ -73,7 +73,7 @@ func BenchmarkPodWatchMemory(b *testing.B) {
 //   - metadata: a metadata context and the Metadata call, then ServeDNS.
 func BenchmarkClientFeatures(b *testing.B) {
 	cfg := testConfig()
-	cfg.podMode = podsVerified
+	cfg.PodMode = podsVerified
 	c := newTestPlugin(b, cfg, append(benchObjects(1000), benchPods(b, 10_000)...)...)
 	r := new(dns.Msg)
 	r.SetQuestion("web.ns-0.svc.cluster.local.", dns.TypeA)

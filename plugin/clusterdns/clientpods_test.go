@@ -75,16 +75,16 @@ func TestClientOfFollowsPods(t *testing.T) {
 	if _, err := cs.CoreV1().Pods("dev").Create(ctx, fixture.Pod("dev", "new", corev1.PodRunning, 2, ip), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the newer pod owns the address", func() bool { return clientAt(c, ip) == "dev/new" })
+	fixture.Eventually(t, "the newer pod owns the address", func() bool { return clientAt(c, ip) == "dev/new" })
 	if err := cs.CoreV1().Pods("dev").Delete(ctx, "new", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the address back to the pod still holding it", func() bool { return clientAt(c, ip) == "prod/old" })
+	fixture.Eventually(t, "the address back to the pod still holding it", func() bool { return clientAt(c, ip) == "prod/old" })
 	moved := fixture.Pod("prod", "old", corev1.PodRunning, 1, "10.244.0.10")
 	if _, err := cs.CoreV1().Pods("prod").Update(ctx, moved, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the pod's new address", func() bool { return clientAt(c, "10.244.0.10") == "prod/old" && clientAt(c, ip) == "" })
+	fixture.Eventually(t, "the pod's new address", func() bool { return clientAt(c, "10.244.0.10") == "prod/old" && clientAt(c, ip) == "" })
 	if c.index.Load().Clients.Len() != 1 {
 		t.Errorf("%d client addresses published, want 1", c.index.Load().Clients.Len())
 	}

@@ -9,13 +9,11 @@ import (
 	"github.com/coredns/coredns/plugin/test"
 
 	"github.com/miekg/dns"
-	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
-	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
 // clientZoneObjects: a headless service with endpoints in zones a and b and
@@ -55,7 +53,7 @@ func answerFrom(t *testing.T, c *ClusterDNS, ip, qname string) []string {
 
 func TestClientZoneFirst(t *testing.T) {
 	cfg := testConfig()
-	cfg.clientZoneFirst = true
+	cfg.ClientZoneFirst = true
 	c := newTestPlugin(t, cfg, clientZoneObjects()...)
 	all := []string{"10.244.1.1", "10.244.1.2", "10.244.1.3", "10.244.1.4"}
 	tests := []struct {
@@ -87,7 +85,7 @@ func TestClientZoneFirst(t *testing.T) {
 func TestClientZoneFollowsWatches(t *testing.T) {
 	ctx := context.Background()
 	cfg := testConfig()
-	cfg.clientZoneFirst = true
+	cfg.ClientZoneFirst = true
 	c, cs := startFake(t, cfg, clientZoneObjects()...)
 	firstFrom := func(client string) string {
 		got := answerFrom(t, c, client, "db.prod.svc.cluster.local.")
@@ -103,37 +101,15 @@ func TestClientZoneFollowsWatches(t *testing.T) {
 	if _, err := cs.CoreV1().Nodes().Update(ctx, fixture.Node("node-a", "zone-b"), metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "node-a moved to zone-b", func() bool { return firstFrom("10.240.0.1") == "10.244.1.2" })
+	fixture.Eventually(t, "node-a moved to zone-b", func() bool { return firstFrom("10.240.0.1") == "10.244.1.2" })
 	// The client pod goes away.
 	if err := cs.CoreV1().Pods("prod").Delete(ctx, "client-a", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "client-a forgotten", func() bool { return firstFrom("10.240.0.1") == "10.244.1.1" })
+	fixture.Eventually(t, "client-a forgotten", func() bool { return firstFrom("10.240.0.1") == "10.244.1.1" })
 	// A new pod with that address on the zone-b node.
 	if _, err := cs.CoreV1().Pods("prod").Create(ctx, fixture.ClientPod("prod", "client-a2", "node-b", "10.240.0.1"), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "client-a2 in zone-b", func() bool { return firstFrom("10.240.0.1") == "10.244.1.2" })
-}
-
-// TestSlimNodeAndPod checks the client_zone_first watches keep only what
-// they need.
-func TestSlimNodeAndPod(t *testing.T) {
-	if n := object.SlimNode(fixture.Node("node-a", "Zone-A")); n.Zone != "zone-a" || n.Name != "node-a" {
-		t.Errorf("slim node %q zone %q, want node-a in zone-a", n.Name, n.Zone)
-	}
-	if n := object.SlimNode(fixture.Node("node-x", "")); n.Zone != "" {
-		t.Errorf("slim node without zone label has zone %q", n.Zone)
-	}
-	p := fixture.ClientPod("prod", "p", "node-a", "10.0.0.1")
-	if got := (object.Slimmer{}).Pod(p); got.Node != "" || len(got.Addrs) != 1 {
-		t.Errorf("without client_zone_first: node %q addrs %v, want no node and one address", got.Node, got.Addrs)
-	}
-	if got := (object.Slimmer{KeepNodes: true}).Pod(p); got.Node != "node-a" {
-		t.Errorf("node name %q, want node-a", got.Node)
-	}
-	p.Status.Phase = corev1.PodSucceeded
-	if got := podAddrs((object.Slimmer{}).Pod(p)); got != nil {
-		t.Errorf("a finished pod holds addresses %v", got)
-	}
+	fixture.Eventually(t, "client-a2 in zone-b", func() bool { return firstFrom("10.240.0.1") == "10.244.1.2" })
 }

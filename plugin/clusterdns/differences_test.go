@@ -274,7 +274,7 @@ func differenceOurs(t *testing.T, options string, unsynced bool, localIP string,
 	}
 	c := newTestPlugin(t, cfg, objs...)
 	if unsynced {
-		c.ctl.Load().synced.Store(false)
+		c.ctl.Store(nil) // as before the first sync
 	}
 	if localIP != "" {
 		a, ok := parseHostAddr(localIP)

@@ -3,17 +3,15 @@ package clusterdns
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/test"
 
 	"github.com/miekg/dns"
-	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
-	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/source"
 )
 
 // newTestPlugin returns a synced plugin serving objs (Services,
@@ -26,44 +24,12 @@ func newTestPlugin(tb testing.TB, cfg *config, objs ...runtime.Object) *ClusterD
 		cfg = testConfig()
 	}
 	c := newClusterDNS(cfg)
-	st := newStores(cfg)
-	sl := newSlimmer(cfg)
-	for _, o := range objs {
-		slim, _ := sl.Transform(o)
-		var err error
-		switch o.(type) {
-		case *corev1.Service:
-			err = st.services.Add(slim)
-		case *discoveryv1.EndpointSlice:
-			if st.slices != nil {
-				err = st.slices.Add(slim)
-			}
-		case *corev1.Namespace:
-			err = st.namespaces.Add(slim)
-		case *corev1.Pod:
-			if st.pods != nil {
-				err = st.pods.Add(slim)
-			}
-		case *corev1.Node:
-			if st.nodes != nil {
-				err = st.nodes.Add(slim)
-			}
-		case *mcsv1alpha1.ServiceImport:
-			if st.imports != nil {
-				err = st.imports.Add(slim)
-			}
-		default:
-			tb.Fatalf("newTestPlugin: unexpected object %T", o)
-		}
-		if err != nil {
-			tb.Fatal(err)
-		}
+	st := source.NewStores(&cfg.Config)
+	if err := st.Add(source.NewSlimmer(&cfg.Config), objs...); err != nil {
+		tb.Fatalf("newTestPlugin: %v", err)
 	}
-	ctl := newController(cfg, c.index)
-	ctl.st = st
-	ctl.markAll()
-	ctl.process()
-	ctl.synced.Store(true)
+	ctl := source.NewController(&cfg.Config, c.index)
+	ctl.Load(st)
 	c.ctl.Store(ctl)
 	return c
 }
@@ -72,7 +38,7 @@ func newTestPlugin(tb testing.TB, cfg *config, objs ...runtime.Object) *ClusterD
 func testConfig() *config {
 	cfg := defaultConfig()
 	cfg.zones = []string{"cluster.local.", "in-addr.arpa.", "ip6.arpa."}
-	cfg.primaryZone = "cluster.local."
+	cfg.PrimaryZone = "cluster.local."
 	return cfg
 }
 
@@ -91,7 +57,7 @@ func startClientset(t *testing.T, cfg *config, cs *fake.Clientset) *ClusterDNS {
 		cfg = testConfig()
 	}
 	c := newClusterDNS(cfg)
-	c.source = &apiSource{cfg: cfg, client: cs}
+	c.source = source.NewAPISource(&cfg.Config, cs, nil)
 	if err := c.onStartup(); err != nil {
 		t.Fatal(err)
 	}
@@ -102,27 +68,9 @@ func startClientset(t *testing.T, cfg *config, cs *fake.Clientset) *ClusterDNS {
 	return c
 }
 
-// eventually polls cond until it holds or a few seconds pass.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	eventuallyWithin(t, 5*time.Second, what, cond)
-}
-
-// eventuallyWithin polls cond until it holds or timeout passes.
-func eventuallyWithin(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for: %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func verifiedConfig() *config {
 	cfg := testConfig()
-	cfg.podMode = podsVerified
+	cfg.PodMode = podsVerified
 	return cfg
 }
 

@@ -38,7 +38,7 @@ func FuzzServeDNS(f *testing.F) {
 		f.Add(b)
 	}
 	cfg := testConfig()
-	cfg.podMode = podsInsecure
+	cfg.PodMode = podsInsecure
 	c := newTestPlugin(f, cfg, handlerObjects()...)
 	c.Next = test.NextHandler(dns.RcodeSuccess, nil)
 	f.Fuzz(func(t *testing.T, wire []byte) {

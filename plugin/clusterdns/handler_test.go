@@ -197,7 +197,7 @@ func TestServeDNSPods(t *testing.T) {
 		{Qname: "x.10-244-0-5.prod.pod.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
 	}
 	cfg := testConfig()
-	cfg.podMode = podsInsecure
+	cfg.PodMode = podsInsecure
 	runCases(t, newTestPlugin(t, cfg, handlerObjects()...), insecure)
 
 	pod := &corev1.Pod{}
@@ -213,7 +213,7 @@ func TestServeDNSPods(t *testing.T) {
 		{Qname: "10-244-0-8.prod.pod.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
 	}
 	cfg = testConfig()
-	cfg.podMode = podsVerified
+	cfg.PodMode = podsVerified
 	runCases(t, newTestPlugin(t, cfg, append(handlerObjects(), pod, done)...), verified)
 }
 

@@ -6,30 +6,8 @@ import (
 	"time"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/source"
 )
-
-// source fills stores of its own with Kubernetes objects and keeps them
-// current until ctx ends, reporting what changed to the feed it is given.
-// Every goroutine it starts is counted in wg. It returns the stores, which
-// only it writes, and a function that reports whether they hold their
-// initial content.
-type source interface {
-	start(ctx context.Context, wg *sync.WaitGroup, to feed) (st stores, hasSynced func() bool, err error)
-}
-
-// feed is all a source sees of the controller: where it reports what
-// changed, and the state its contact with the API counts against.
-type feed interface {
-	markService(key string)              // a Service changed, now
-	markServiceAt(key string, ch change) // a Service's endpoints changed, at ch
-	markImport(key string)               // a ServiceImport or its slices changed
-	markNamespace(ns string)             // a namespace appeared or went away
-	markPod(key string)                  // a pod's addresses may have changed
-	markNode(name string)                // a node's zone may have changed
-	markAll()                            // everything may have changed
-	staleState() *staleness              // marked stale while the API is out of reach
-	isSynced() bool                      // whether the index holds the source's content
-}
 
 // newClusterDNS builds the plugin for a parsed configuration. Nothing runs
 // until onStartup.
@@ -51,42 +29,18 @@ type lifecycle struct {
 // start for up to startup_timeout while the caches sync.
 func (c *ClusterDNS) onStartup() error {
 	if c.source == nil {
-		if c.cfg.objectsFile != "" {
-			c.source = &fileSource{cfg: c.cfg}
-		} else {
-			c.source = &apiSource{cfg: c.cfg}
-		}
+		c.source = source.New(&c.cfg.Config)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	ctl := newController(c.cfg, c.index)
-	ctl.onSync = observeSync
-	ctl.onProgrammed = observeProgramming
-	ctl.onPublished = observeIndexSize
-	ctl.stale.own()
+	ctl := source.NewController(&c.cfg.Config, c.index)
 	run := &lifecycle{cancel: cancel}
-	st, hasSynced, err := c.source.start(ctx, &run.wg, ctl)
-	if err != nil {
+	if err := ctl.Start(ctx, &run.wg, c.source); err != nil {
 		cancel()
 		run.wg.Wait()
 		return err
 	}
-	ctl.st = st
-	if c.cfg.snapshotPath != "" {
-		w := newSnapshotWriter(c.cfg, ctl.st)
-		ctl.onPublish = w.changed
-		run.wg.Add(1)
-		go func() {
-			defer run.wg.Done()
-			w.run(ctx)
-		}()
-	}
 	c.ctl.Store(ctl)
 	c.run = run
-	c.run.wg.Add(1)
-	go func() {
-		defer c.run.wg.Done()
-		ctl.run(ctx, hasSynced)
-	}()
 	if !c.waitForSync(ctx) && ctx.Err() == nil {
 		c.startUnsynced(ctl)
 	}
@@ -95,9 +49,9 @@ func (c *ClusterDNS) onStartup() error {
 
 // startUnsynced lets the server start before the caches synced: from the
 // snapshot file if there is a usable one, else answering SERVFAIL.
-func (c *ClusterDNS) startUnsynced(ctl *controller) {
-	if c.cfg.snapshotPath != "" {
-		if from, ok := serveSnapshotFile(c.cfg, ctl); ok {
+func (c *ClusterDNS) startUnsynced(ctl *source.Controller) {
+	if c.cfg.SnapshotPath != "" {
+		if from, ok := ctl.ServeSnapshotFile(); ok {
 			log.Warningf("starting server with unsynced caches after %s; answering from snapshot %s until synced", c.cfg.startupTimeout, from)
 			return
 		}
@@ -150,7 +104,7 @@ func (c *ClusterDNS) onShutdown() error {
 // from. It runs on every query.
 func (c *ClusterDNS) answering() bool {
 	ctl := c.ctl.Load()
-	return ctl != nil && (ctl.synced.Load() || ctl.warm.Load())
+	return ctl != nil && ctl.Answering()
 }
 
 // Ready implements the ready plugin's Readiness: true once the index holds
@@ -160,5 +114,5 @@ func (c *ClusterDNS) Ready() bool {
 	if !c.answering() {
 		return false
 	}
-	return !c.ctl.Load().stale.tooStale(c.cfg.readyStaleLimit, time.Now())
+	return !c.ctl.Load().TooStale(c.cfg.readyStaleLimit, time.Now())
 }

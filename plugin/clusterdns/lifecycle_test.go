@@ -28,7 +28,7 @@ func TestStartupWithoutAPI(t *testing.T) {
 	}
 
 	cfg := testConfig()
-	cfg.endpoint = "http://" + addr
+	cfg.Endpoint = "http://" + addr
 	cfg.startupTimeout = 300 * time.Millisecond
 	c := newClusterDNS(cfg)
 	start := time.Now()

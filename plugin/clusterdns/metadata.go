@@ -35,7 +35,7 @@ const (
 // query from an address that is no pod's (or without `pods verified`) no
 // client keys; the log plugin prints "-" for those.
 func (c *ClusterDNS) Metadata(ctx context.Context, state request.Request) context.Context {
-	if c.cfg.podMode == podsVerified {
+	if c.cfg.PodMode == podsVerified {
 		if client, ok := c.clientOf(state.W); ok {
 			setMetadata(ctx, mdClientNamespace, client.Namespace)
 			setMetadata(ctx, mdClientPodName, client.Name)

@@ -63,7 +63,7 @@ func TestMetadata(t *testing.T) {
 	const podIP = "10.244.0.9"
 	c := newTestPlugin(t, verifiedConfig(), fixture.Namespace("prod"), fixture.Pod("prod", "client-0", corev1.PodRunning, 1, podIP))
 	insecure := testConfig()
-	insecure.podMode = podsInsecure
+	insecure.PodMode = podsInsecure
 	ci := newTestPlugin(t, insecure, fixture.Namespace("prod"), fixture.Pod("prod", "client-0", corev1.PodRunning, 1, podIP))
 	tests := []struct {
 		name  string

@@ -22,6 +22,7 @@ import (
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/source"
 )
 
 // multiclusterConfig serves cluster.local and, from ServiceImports,
@@ -29,7 +30,7 @@ import (
 func multiclusterConfig() *config {
 	cfg := testConfig()
 	cfg.zones = []string{"cluster.local.", "clusterset.local.", "in-addr.arpa.", "ip6.arpa."}
-	cfg.multiclusterZones = []string{"clusterset.local."}
+	cfg.MulticlusterZones = []string{"clusterset.local."}
 	return cfg
 }
 
@@ -142,7 +143,7 @@ func TestMulticlusterIgnoreEmpty(t *testing.T) {
 	}
 	for _, ignore := range []bool{false, true} {
 		cfg := multiclusterConfig()
-		cfg.ignoreEmptyServices = ignore
+		cfg.IgnoreEmptyServices = ignore
 		c := newTestPlugin(t, cfg, objs...)
 		m := ask(t, c, "idle.prod.svc.clusterset.local.", dns.TypeA)
 		if want := map[bool]int{false: dns.RcodeSuccess, true: dns.RcodeNameError}[ignore]; m.Rcode != want {
@@ -155,7 +156,7 @@ func TestMulticlusterIgnoreEmpty(t *testing.T) {
 // are not kept and a clusterset zone has no services.
 func TestMulticlusterOff(t *testing.T) {
 	cfg := multiclusterConfig()
-	cfg.multiclusterZones = nil
+	cfg.MulticlusterZones = nil
 	c := newTestPlugin(t, cfg, multiclusterObjects()...)
 	if m := ask(t, c, "db.prod.svc.clusterset.local.", dns.TypeA); m.Rcode != dns.RcodeNameError {
 		t.Errorf("db in clusterset.local without multicluster: rcode %s, want NXDOMAIN", dns.RcodeToString[m.Rcode])
@@ -204,29 +205,6 @@ func TestSlimImport(t *testing.T) {
 	}
 }
 
-// TestSlimImportedSlice checks the MCS labels are read only with the option.
-func TestSlimImportedSlice(t *testing.T) {
-	s := fixture.ImportedSlice("prod", "db", "East", "db-east", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.1.1.1"})
-	on := object.Slimmer{Multicluster: true}.EndpointSlice(s)
-	if on.Service != "db" || on.Cluster != "east" || len(on.Ready) != 1 || sliceImportKey(on) != "prod/db" || sliceServiceKey(on) != "" {
-		t.Errorf("multicluster: service %q cluster %q eps %d keys %q %q", on.Service, on.Cluster, len(on.Ready), sliceImportKey(on), sliceServiceKey(on))
-	}
-	if off := (object.Slimmer{}).EndpointSlice(s); off.Service != "" || off.Cluster != "" || len(off.Ready) != 0 {
-		t.Errorf("without multicluster: service %q cluster %q eps %d, want nothing kept", off.Service, off.Cluster, len(off.Ready))
-	}
-	noCluster := fixture.ImportedSlice("prod", "db", "", "db-x", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.1.1.1"})
-	if got := (object.Slimmer{Multicluster: true}).EndpointSlice(noCluster); got.Service != "" || got.Imported() {
-		t.Errorf("no source cluster: service %q cluster %q, want neither", got.Service, got.Cluster)
-	}
-	// A Service's slice keeps its Service even with the MCS label.
-	both := fixture.Slice("prod", "web", "web-1", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.244.0.5"})
-	both.Labels[mcsv1alpha1.LabelServiceName] = "other"
-	both.Labels[mcsv1alpha1.LabelSourceCluster] = "east"
-	if got := (object.Slimmer{Multicluster: true}).EndpointSlice(both); sliceServiceKey(got) != "prod/web" || got.Imported() {
-		t.Errorf("local slice with MCS labels: keys %q %q", sliceServiceKey(got), sliceImportKey(got))
-	}
-}
-
 // TestMulticlusterWatch runs the API source against fake clientsets: the
 // imports and their slices are served, follow changes, and are watched
 // only with the option.
@@ -242,7 +220,7 @@ func TestMulticlusterWatch(t *testing.T) {
 	cs, mcs := fake.NewClientset(kube...), mcsfake.NewSimpleClientset(imports...)
 	cfg := multiclusterConfig()
 	c := newClusterDNS(cfg)
-	c.source = &apiSource{cfg: cfg, client: cs, mcs: mcs}
+	c.source = source.NewAPISource(&cfg.Config, cs, mcs)
 	if err := c.onStartup(); err != nil {
 		t.Fatal(err)
 	}
@@ -262,16 +240,16 @@ func TestMulticlusterWatch(t *testing.T) {
 	if err := cs.DiscoveryV1().EndpointSlices("prod").Delete(ctx, "db-west", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "db without west", func() bool { return answers("db.prod.svc.clusterset.local.", dns.TypeA) == 1 })
+	fixture.Eventually(t, "db without west", func() bool { return answers("db.prod.svc.clusterset.local.", dns.TypeA) == 1 })
 	si := fixture.Import("prod", "api", mcsv1alpha1.ClusterSetIP, []string{"10.100.0.3"})
 	if _, err := mcs.MulticlusterV1alpha1().ServiceImports("prod").Create(ctx, si, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "new import api", func() bool { return answers("api.prod.svc.clusterset.local.", dns.TypeA) == 1 })
+	fixture.Eventually(t, "new import api", func() bool { return answers("api.prod.svc.clusterset.local.", dns.TypeA) == 1 })
 	if err := mcs.MulticlusterV1alpha1().ServiceImports("prod").Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "web import gone", func() bool {
+	fixture.Eventually(t, "web import gone", func() bool {
 		return ask(t, c, "web.prod.svc.clusterset.local.", dns.TypeA).Rcode == dns.RcodeNameError
 	})
 	if n := answers("web.prod.svc.cluster.local.", dns.TypeA); n != 1 {
@@ -282,7 +260,7 @@ func TestMulticlusterWatch(t *testing.T) {
 	off := testConfig()
 	idle := mcsfake.NewSimpleClientset(imports...)
 	c2 := newClusterDNS(off)
-	c2.source = &apiSource{cfg: off, client: fake.NewClientset(kube...), mcs: idle}
+	c2.source = source.NewAPISource(&off.Config, fake.NewClientset(kube...), idle)
 	if err := c2.onStartup(); err != nil {
 		t.Fatal(err)
 	}

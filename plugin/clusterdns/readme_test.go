@@ -83,10 +83,10 @@ func TestReadmeCorefiles(t *testing.T) {
 	}
 }
 
-// TestReadmeMetrics checks the README lists exactly the metrics metrics.go
+// TestReadmeMetrics checks the README lists exactly the metrics internal/source/metrics.go
 // defines, by their full names.
 func TestReadmeMetrics(t *testing.T) {
-	f, err := parser.ParseFile(token.NewFileSet(), "metrics.go", nil, 0)
+	f, err := parser.ParseFile(token.NewFileSet(), "internal/source/metrics.go", nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 // web.prod.svc. is service web of namespace prod.
 func TestRootZone(t *testing.T) {
 	cfg := testConfig()
-	cfg.zones, cfg.primaryZone = []string{"."}, "."
+	cfg.zones, cfg.PrimaryZone = []string{"."}, "."
 	c := newTestPlugin(t, cfg, fixture.Namespace("prod"), fixture.Service("prod", "web", []string{"10.96.0.20"}, fixture.Port("http", "TCP", 80)))
 	runCases(t, c, []test.Case{
 		{Qname: "web.prod.svc.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("web.prod.svc. 5 IN A 10.96.0.20")}},

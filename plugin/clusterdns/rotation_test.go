@@ -102,7 +102,7 @@ type rotationQuery struct {
 // with max_answers 3.
 func checkRotation(t *testing.T, types []rotationQuery) {
 	cfg := testConfig()
-	cfg.maxAnswers = 3
+	cfg.MaxAnswers = 3
 	c := newTestPlugin(t, cfg, rotationObjects()...)
 	seen := make([]map[string]bool, len(types))
 	firsts := make([][]string, len(types))
@@ -181,7 +181,7 @@ func BenchmarkMaxAnswers(b *testing.B) {
 	}
 	for _, capN := range []int{0, 10} {
 		cfg := testConfig()
-		cfg.maxAnswers = capN
+		cfg.MaxAnswers = capN
 		c := newTestPlugin(b, cfg, objs...)
 		for _, qtype := range []uint16{dns.TypeA, dns.TypeSRV} {
 			b.Run(fmt.Sprintf("%s/max_answers=%d", dns.TypeToString[qtype], capN), func(b *testing.B) {

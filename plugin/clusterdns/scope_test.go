@@ -19,8 +19,8 @@ import (
 // Namespaces, so a namespaced Role in each is all the server needs.
 func TestWatchNamespacedRequests(t *testing.T) {
 	cfg := testConfig()
-	cfg.namespaces = map[string]struct{}{"prod": {}, "staging": {}}
-	cfg.podMode = podsVerified
+	cfg.Namespaces = map[string]struct{}{"prod": {}, "staging": {}}
+	cfg.PodMode = podsVerified
 	c, cs := startFake(t, cfg, scopeObjects()...)
 
 	seen := map[string]bool{}
@@ -29,13 +29,13 @@ func TestWatchNamespacedRequests(t *testing.T) {
 			continue
 		}
 		res, ns := a.GetResource().Resource, a.GetNamespace()
-		if _, ok := cfg.namespaces[ns]; !ok || res == "namespaces" {
+		if _, ok := cfg.Namespaces[ns]; !ok || res == "namespaces" {
 			t.Errorf("%s %s in namespace %q: want only services, endpointslices and pods in prod or staging", a.GetVerb(), res, ns)
 		}
 		seen[res+"/"+ns] = true
 	}
 	for _, res := range []string{"services", "endpointslices", "pods"} {
-		for ns := range cfg.namespaces {
+		for ns := range cfg.Namespaces {
 			if !seen[res+"/"+ns] {
 				t.Errorf("no list or watch of %s in %s", res, ns)
 			}
@@ -56,7 +56,7 @@ func TestWatchNamespacedRequests(t *testing.T) {
 // the API server.
 func TestWatchClusterWideRequests(t *testing.T) {
 	cfg := testConfig()
-	cfg.namespaceSelector = labels.SelectorFromSet(labels.Set{"dns": "on"})
+	cfg.NamespaceSelector = labels.SelectorFromSet(labels.Set{"dns": "on"})
 	_, cs := startFake(t, cfg, scopeObjects()...)
 	for _, a := range cs.Actions() {
 		if a.GetVerb() != "list" && a.GetVerb() != "watch" {
@@ -102,12 +102,12 @@ func TestScopeLeaksNothing(t *testing.T) {
 		name  string
 		scope func(*config)
 	}{
-		{"namespaces", func(c *config) { c.namespaces = map[string]struct{}{"prod": {}} }},
-		{"namespace_labels", func(c *config) { c.namespaceSelector = labels.SelectorFromSet(labels.Set{"dns": "on"}) }},
+		{"namespaces", func(c *config) { c.Namespaces = map[string]struct{}{"prod": {}} }},
+		{"namespace_labels", func(c *config) { c.NamespaceSelector = labels.SelectorFromSet(labels.Set{"dns": "on"}) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig()
-			cfg.podMode = podsInsecure
+			cfg.PodMode = podsInsecure
 			tc.scope(cfg)
 			c, _ := startFake(t, cfg, scopeObjects()...)
 

@@ -37,7 +37,7 @@ func setup(c *caddy.Controller) error {
 	// klog.InitFlags is deliberately not called: it panics on reload.
 	klog.SetLogger(logr.New(&klogAdapter{}))
 
-	cfg.hostSearch = hostSearch(resolvConf)
+	cfg.HostSearch = hostSearch(resolvConf)
 	cd := newClusterDNS(cfg)
 	c.OnStartup(cd.onStartup)
 	c.OnShutdown(cd.onShutdown)
@@ -145,11 +145,11 @@ func parseStanza(c *caddy.Controller) (*config, error) {
 	}
 	for _, z := range cfg.zones {
 		if !dnsname.IsReverseZone(z) {
-			cfg.primaryZone = z
+			cfg.PrimaryZone = z
 			break
 		}
 	}
-	if cfg.primaryZone == "" {
+	if cfg.PrimaryZone == "" {
 		return nil, c.Errf("%s: non-reverse zone name must be used; zones are %v", pluginName, cfg.zones)
 	}
 
@@ -166,7 +166,7 @@ func parseStanza(c *caddy.Controller) (*config, error) {
 		}
 		p.seen[o.name] = true
 	}
-	cfg.primaryZone = primaryZone(cfg)
+	cfg.PrimaryZone = primaryZone(cfg)
 	return cfg, nil
 }
 
@@ -233,7 +233,7 @@ func (p *stanzaParser) endpoint(o option) (err error) {
 	if err = p.conflict(o.name, "objects_file"); err != nil {
 		return err
 	}
-	p.cfg.endpoint = o.args[0]
+	p.cfg.Endpoint = o.args[0]
 	if len(o.args) > 1 {
 		log.Warningf("Multiple endpoints are deprecated, only the first one, %q, is used", o.args[0])
 	}
@@ -248,7 +248,7 @@ func (p *stanzaParser) tls(o option) (err error) {
 	if err = p.conflict(o.name, "objects_file"); err != nil {
 		return err
 	}
-	p.cfg.tlsCert, p.cfg.tlsKey, p.cfg.tlsCA = o.args[0], o.args[1], o.args[2]
+	p.cfg.TLSCert, p.cfg.TLSKey, p.cfg.TLSCA = o.args[0], o.args[1], o.args[2]
 	return err
 }
 
@@ -260,9 +260,9 @@ func (p *stanzaParser) kubeconfig(o option) (err error) {
 	if err = p.conflict(o.name, "objects_file"); err != nil {
 		return err
 	}
-	p.cfg.kubeconfig = o.args[0]
+	p.cfg.Kubeconfig = o.args[0]
 	if len(o.args) == 2 {
-		p.cfg.kubeContext = o.args[1]
+		p.cfg.KubeContext = o.args[1]
 	}
 	return err
 }
@@ -284,11 +284,11 @@ func (p *stanzaParser) namespaces(o option) (err error) {
 	if err = p.conflict(o.name, "namespace_labels"); err != nil {
 		return err
 	}
-	if p.cfg.namespaces == nil {
-		p.cfg.namespaces = make(map[string]struct{}, len(o.args))
+	if p.cfg.Namespaces == nil {
+		p.cfg.Namespaces = make(map[string]struct{}, len(o.args))
 	}
 	for _, ns := range o.args {
-		p.cfg.namespaces[ns] = struct{}{}
+		p.cfg.Namespaces[ns] = struct{}{}
 	}
 	return err
 }
@@ -298,13 +298,13 @@ func (p *stanzaParser) namespaceLabels(o option) (err error) {
 	if err = p.conflict(o.name, "namespaces"); err != nil {
 		return err
 	}
-	p.cfg.namespaceSelector, err = parseSelector(p.c, o.name, o.args)
+	p.cfg.NamespaceSelector, err = parseSelector(p.c, o.name, o.args)
 	return err
 }
 
 // labels reads `labels`.
 func (p *stanzaParser) labels(o option) (err error) {
-	p.cfg.labelSelector, err = parseSelector(p.c, o.name, o.args)
+	p.cfg.LabelSelector, err = parseSelector(p.c, o.name, o.args)
 	return err
 }
 
@@ -315,7 +315,7 @@ func (p *stanzaParser) pods(o option) (err error) {
 	}
 	switch o.args[0] {
 	case podsDisabled, podsInsecure, podsVerified:
-		p.cfg.podMode = o.args[0]
+		p.cfg.PodMode = o.args[0]
 	default:
 		err = p.c.Errf("%s: invalid mode %q, must be one of %s, %s, %s",
 			o.name, o.args[0], podsDisabled, podsInsecure, podsVerified)
@@ -326,7 +326,7 @@ func (p *stanzaParser) pods(o option) (err error) {
 // endpointPodNames reads `endpoint_pod_names`.
 func (p *stanzaParser) endpointPodNames(o option) (err error) {
 	if err = argCount(p.c, o.name, o.args, 0, 0); err == nil {
-		p.cfg.endpointPodNames = true
+		p.cfg.EndpointPodNames = true
 	}
 	return err
 }
@@ -346,7 +346,7 @@ func (p *stanzaParser) fallbackTerminating(o option) (err error) {
 		return err
 	}
 	if err = p.conflict(o.name, "noendpoints"); err == nil {
-		p.cfg.fallbackTerminating = true
+		p.cfg.FallbackTerminating = true
 	}
 	return err
 }
@@ -357,7 +357,7 @@ func (p *stanzaParser) noendpoints(o option) (err error) {
 		return err
 	}
 	if err = p.conflict(o.name, "fallback_terminating", "zonal", "client_zone_first"); err == nil {
-		p.cfg.noEndpoints = true
+		p.cfg.NoEndpoints = true
 	}
 	return err
 }
@@ -377,13 +377,13 @@ func (p *stanzaParser) ignore(o option) (err error) {
 		err = p.c.Errf("%s: invalid value %q, the only one supported is empty_service", o.name, o.args[0])
 		return err
 	}
-	p.cfg.ignoreEmptyServices = true
+	p.cfg.IgnoreEmptyServices = true
 	return err
 }
 
 // maxAnswers reads `max_answers`.
 func (p *stanzaParser) maxAnswers(o option) (err error) {
-	if p.cfg.maxAnswers, err = parseIntIn(p.c, o.name, o.args, 1, maxAnswersLimit); err == nil {
+	if p.cfg.MaxAnswers, err = parseIntIn(p.c, o.name, o.args, 1, maxAnswersLimit); err == nil {
 		err = p.conflict(o.name, "client_zone_first")
 	}
 	return err
@@ -411,7 +411,7 @@ func (p *stanzaParser) readyStaleLimit(o option) (err error) {
 
 // resync reads `resync`.
 func (p *stanzaParser) resync(o option) (err error) {
-	p.cfg.resync, err = parseAPIDuration(p.c, o.name, o.args, p.conflict)
+	p.cfg.Resync, err = parseAPIDuration(p.c, o.name, o.args, p.conflict)
 	return err
 }
 
@@ -427,9 +427,9 @@ func (p *stanzaParser) snapshot(o option) (err error) {
 		err = p.c.Errf("%s: path must not be empty", o.name)
 		return err
 	}
-	p.cfg.snapshotPath = o.args[0]
+	p.cfg.SnapshotPath = o.args[0]
 	if len(o.args) == 2 {
-		p.cfg.snapshotInterval, err = parsePositiveDuration(p.c, o.name, "interval", o.args[1])
+		p.cfg.SnapshotInterval, err = parsePositiveDuration(p.c, o.name, "interval", o.args[1])
 	}
 	return err
 }
@@ -444,19 +444,19 @@ func (p *stanzaParser) apiserverQPS(o option) (err error) {
 		err = p.c.Errf("%s: invalid value %q, must be a number >= 0", o.name, o.args[0])
 		return err
 	}
-	p.cfg.apiQPS = float32(q)
+	p.cfg.APIQPS = float32(q)
 	return err
 }
 
 // apiserverBurst reads `apiserver_burst`.
 func (p *stanzaParser) apiserverBurst(o option) (err error) {
-	p.cfg.apiBurst, err = parseNonNegativeInt(p.c, o.name, o.args)
+	p.cfg.APIBurst, err = parseNonNegativeInt(p.c, o.name, o.args)
 	return err
 }
 
 // apiserverMaxInflight reads `apiserver_max_inflight`.
 func (p *stanzaParser) apiserverMaxInflight(o option) (err error) {
-	p.cfg.apiMaxInflight, err = parseNonNegativeInt(p.c, o.name, o.args)
+	p.cfg.APIMaxInflight, err = parseNonNegativeInt(p.c, o.name, o.args)
 	return err
 }
 
@@ -467,7 +467,7 @@ func (p *stanzaParser) zonal(o option) (err error) {
 	}
 	// Zone-scoped names select endpoints, which noendpoints does not watch.
 	if err = p.conflict(o.name, "noendpoints"); err == nil {
-		p.cfg.zonal = true
+		p.cfg.Zonal = true
 	}
 	return err
 }
@@ -480,7 +480,7 @@ func (p *stanzaParser) clientZoneFirst(o option) (err error) {
 	// It needs the API's Pods and Nodes and every record of the
 	// answer, in an order of its own.
 	if err = p.conflict(o.name, "noendpoints", "max_answers", "objects_file"); err == nil {
-		p.cfg.clientZoneFirst = true
+		p.cfg.ClientZoneFirst = true
 	}
 	return err
 }
@@ -500,11 +500,11 @@ func (p *stanzaParser) multicluster(o option) (err error) {
 // rather than the Services that own addresses, else the first forward zone.
 func primaryZone(cfg *config) string {
 	for _, z := range cfg.zones {
-		if !dnsname.IsReverseZone(z) && !slices.Contains(cfg.multiclusterZones, z) {
+		if !dnsname.IsReverseZone(z) && !slices.Contains(cfg.MulticlusterZones, z) {
 			return z
 		}
 	}
-	return cfg.primaryZone
+	return cfg.PrimaryZone
 }
 
 // parseMulticluster handles `multicluster ZONES...`: the zones whose
@@ -521,8 +521,8 @@ func parseMulticluster(c *caddy.Controller, cfg *config, opt string, args []stri
 			return c.Errf("%s: zone %s is a reverse zone; multicluster zones are forward zones", opt, z)
 		case !slices.Contains(cfg.zones, z):
 			return c.Errf("%s: zone %s is not one of the plugin's zones %v", opt, z, cfg.zones)
-		case !slices.Contains(cfg.multiclusterZones, z):
-			cfg.multiclusterZones = append(cfg.multiclusterZones, z)
+		case !slices.Contains(cfg.MulticlusterZones, z):
+			cfg.MulticlusterZones = append(cfg.MulticlusterZones, z)
 		}
 	}
 	return nil
@@ -564,13 +564,13 @@ func parseObjectsFile(c *caddy.Controller, cfg *config, opt string, args []strin
 	if args[0] == "" {
 		return c.Errf("%s: path must not be empty", opt)
 	}
-	cfg.objectsFile = args[0]
+	cfg.ObjectsFile = args[0]
 	if len(args) == 2 {
 		d, err := parsePositiveDuration(c, opt, "poll interval", args[1])
 		if err != nil {
 			return err
 		}
-		cfg.objectsFilePoll = d
+		cfg.ObjectsFilePoll = d
 	}
 	return nil
 }

@@ -27,18 +27,18 @@ func TestSetupParseDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(cfg.zones, []string{"cluster.local."}) || cfg.primaryZone != "cluster.local." {
-		t.Errorf("zones %v primary %q, want [cluster.local.] cluster.local.", cfg.zones, cfg.primaryZone)
+	if !slices.Equal(cfg.zones, []string{"cluster.local."}) || cfg.PrimaryZone != "cluster.local." {
+		t.Errorf("zones %v primary %q, want [cluster.local.] cluster.local.", cfg.zones, cfg.PrimaryZone)
 	}
-	if cfg.ttl != 5 || cfg.startupTimeout != 5*time.Second || cfg.podMode != podsDisabled ||
-		cfg.objectsFilePoll != time.Second {
+	if cfg.ttl != 5 || cfg.startupTimeout != 5*time.Second || cfg.PodMode != podsDisabled ||
+		cfg.ObjectsFilePoll != time.Second {
 		t.Errorf("ttl %d startup_timeout %v pods %q poll %v; want 5 5s disabled 1s",
-			cfg.ttl, cfg.startupTimeout, cfg.podMode, cfg.objectsFilePoll)
+			cfg.ttl, cfg.startupTimeout, cfg.PodMode, cfg.ObjectsFilePoll)
 	}
-	if cfg.endpoint != "" || cfg.kubeconfig != "" || cfg.objectsFile != "" || cfg.tlsCert != "" ||
-		cfg.labelSelector != nil || cfg.namespaceSelector != nil || cfg.namespaces != nil ||
-		cfg.endpointPodNames || cfg.noEndpoints || cfg.ignoreEmptyServices || cfg.fallbackTerminating || cfg.zonal || cfg.clientZoneFirst || len(cfg.fall.Zones) != 0 ||
-		cfg.apiQPS != 0 || cfg.apiBurst != 0 || cfg.apiMaxInflight != 0 || cfg.readyStaleLimit != 0 || cfg.resync != 0 || cfg.snapshotPath != "" {
+	if cfg.Endpoint != "" || cfg.Kubeconfig != "" || cfg.ObjectsFile != "" || cfg.TLSCert != "" ||
+		cfg.LabelSelector != nil || cfg.NamespaceSelector != nil || cfg.Namespaces != nil ||
+		cfg.EndpointPodNames || cfg.NoEndpoints || cfg.IgnoreEmptyServices || cfg.FallbackTerminating || cfg.Zonal || cfg.ClientZoneFirst || len(cfg.fall.Zones) != 0 ||
+		cfg.APIQPS != 0 || cfg.APIBurst != 0 || cfg.APIMaxInflight != 0 || cfg.readyStaleLimit != 0 || cfg.Resync != 0 || cfg.SnapshotPath != "" {
 		t.Errorf("unexpected non-default config: %+v", cfg)
 	}
 }
@@ -51,57 +51,57 @@ func TestSetupParseOptions(t *testing.T) {
 		check func(*config) error
 	}{
 		{"endpoint", "clusterdns cluster.local {\n endpoint https://10.0.0.1:6443\n}", func(c *config) error {
-			return setupWant(c.endpoint, "https://10.0.0.1:6443")
+			return setupWant(c.Endpoint, "https://10.0.0.1:6443")
 		}},
 		{"endpoint first of many", "clusterdns cluster.local {\n endpoint http://a:8080 http://b:8080\n}", func(c *config) error {
-			return setupWant(c.endpoint, "http://a:8080")
+			return setupWant(c.Endpoint, "http://a:8080")
 		}},
 		{"tls", "clusterdns cluster.local {\n tls cert.pem key.pem ca.pem\n}", func(c *config) error {
-			return setupWant(c.tlsCert+","+c.tlsKey+","+c.tlsCA, "cert.pem,key.pem,ca.pem")
+			return setupWant(c.TLSCert+","+c.TLSKey+","+c.TLSCA, "cert.pem,key.pem,ca.pem")
 		}},
 		{"kubeconfig", "clusterdns cluster.local {\n kubeconfig /etc/kube.conf\n}", func(c *config) error {
-			return setupWant(c.kubeconfig+"|"+c.kubeContext, "/etc/kube.conf|")
+			return setupWant(c.Kubeconfig+"|"+c.KubeContext, "/etc/kube.conf|")
 		}},
 		{"kubeconfig context", "clusterdns cluster.local {\n kubeconfig kube.conf prod\n}", func(c *config) error {
-			return setupWant(c.kubeconfig+"|"+c.kubeContext, "kube.conf|prod")
+			return setupWant(c.Kubeconfig+"|"+c.KubeContext, "kube.conf|prod")
 		}},
 		{"namespaces", "clusterdns cluster.local {\n namespaces a b\n namespaces c\n}", func(c *config) error {
-			if len(c.namespaces) != 3 || !c.namespaceAllowed("a") || !c.namespaceAllowed("c") || c.namespaceAllowed("d") {
-				return fmt.Errorf("namespaces %v, want a b c", c.namespaces)
+			if len(c.Namespaces) != 3 || !c.NamespaceAllowed("a") || !c.NamespaceAllowed("c") || c.NamespaceAllowed("d") {
+				return fmt.Errorf("namespaces %v, want a b c", c.Namespaces)
 			}
 			return nil
 		}},
 		{"labels", "clusterdns cluster.local {\n labels app=dns, tier in (a, b)\n}", func(c *config) error {
-			return setupWantSelector(c.labelSelector, labels.Set{"app": "dns", "tier": "b"}, labels.Set{"app": "dns"})
+			return setupWantSelector(c.LabelSelector, labels.Set{"app": "dns", "tier": "b"}, labels.Set{"app": "dns"})
 		}},
 		{"namespace_labels", "clusterdns cluster.local {\n namespace_labels team notin (x)\n}", func(c *config) error {
-			return setupWantSelector(c.namespaceSelector, labels.Set{"team": "y"}, labels.Set{"team": "x"})
+			return setupWantSelector(c.NamespaceSelector, labels.Set{"team": "y"}, labels.Set{"team": "x"})
 		}},
 		{"pods insecure", "clusterdns cluster.local {\n pods insecure\n}", func(c *config) error {
-			return setupWant(c.podMode, podsInsecure)
+			return setupWant(c.PodMode, podsInsecure)
 		}},
 		{"pods verified", "clusterdns cluster.local {\n pods verified\n}", func(c *config) error {
-			return setupWant(c.podMode, podsVerified)
+			return setupWant(c.PodMode, podsVerified)
 		}},
 		{"pods disabled", "clusterdns cluster.local {\n pods disabled\n}", func(c *config) error {
-			return setupWant(c.podMode, podsDisabled)
+			return setupWant(c.PodMode, podsDisabled)
 		}},
 		{"endpoint_pod_names", "clusterdns cluster.local {\n endpoint_pod_names\n}", func(c *config) error {
-			return setupWant(c.endpointPodNames, true)
+			return setupWant(c.EndpointPodNames, true)
 		}},
 		{"ttl 0", "clusterdns cluster.local {\n ttl 0\n}", func(c *config) error { return setupWant(c.ttl, uint32(0)) }},
 		{"ttl 3600", "clusterdns cluster.local {\n ttl 3600\n}", func(c *config) error { return setupWant(c.ttl, uint32(3600)) }},
 		{"noendpoints", "clusterdns cluster.local {\n noendpoints\n}", func(c *config) error {
-			return setupWant(c.noEndpoints, true)
+			return setupWant(c.NoEndpoints, true)
 		}},
 		{"fallback_terminating", "clusterdns cluster.local {\n fallback_terminating\n}", func(c *config) error {
-			return setupWant(c.fallbackTerminating, true)
+			return setupWant(c.FallbackTerminating, true)
 		}},
 		{"zonal", "clusterdns cluster.local {\n zonal\n}", func(c *config) error {
-			return setupWant(c.zonal, true)
+			return setupWant(c.Zonal, true)
 		}},
 		{"client_zone_first", "clusterdns cluster.local {\n client_zone_first\n}", func(c *config) error {
-			return setupWant(c.clientZoneFirst, true)
+			return setupWant(c.ClientZoneFirst, true)
 		}},
 		{"fallthrough all", "clusterdns cluster.local {\n fallthrough\n}", func(c *config) error {
 			return setupWant(strings.Join(c.fall.Zones, ","), ".")
@@ -113,13 +113,13 @@ func TestSetupParseOptions(t *testing.T) {
 			return nil
 		}},
 		{"ignore", "clusterdns cluster.local {\n ignore empty_service\n}", func(c *config) error {
-			return setupWant(c.ignoreEmptyServices, true)
+			return setupWant(c.IgnoreEmptyServices, true)
 		}},
 		{"max_answers", "clusterdns cluster.local {\n max_answers 20\n}", func(c *config) error {
-			return setupWant(c.maxAnswers, 20)
+			return setupWant(c.MaxAnswers, 20)
 		}},
 		{"max_answers unset", "clusterdns cluster.local {\n}", func(c *config) error {
-			return setupWant(c.maxAnswers, 0)
+			return setupWant(c.MaxAnswers, 0)
 		}},
 		{"startup_timeout", "clusterdns cluster.local {\n startup_timeout 1m30s\n}", func(c *config) error {
 			return setupWant(c.startupTimeout, 90*time.Second)
@@ -131,56 +131,56 @@ func TestSetupParseOptions(t *testing.T) {
 			return setupWant(c.readyStaleLimit, 2*time.Minute)
 		}},
 		{"resync", "clusterdns cluster.local {\n resync 30m\n}", func(c *config) error {
-			return setupWant(c.resync, 30*time.Minute)
+			return setupWant(c.Resync, 30*time.Minute)
 		}},
 		{"snapshot", "clusterdns cluster.local {\n snapshot /var/lib/coredns/snapshot\n}", func(c *config) error {
-			return setupWant(c.snapshotPath+"|"+c.snapshotInterval.String(), "/var/lib/coredns/snapshot|10s")
+			return setupWant(c.SnapshotPath+"|"+c.SnapshotInterval.String(), "/var/lib/coredns/snapshot|10s")
 		}},
 		{"snapshot interval", "clusterdns cluster.local {\n snapshot snap 1m\n}", func(c *config) error {
-			return setupWant(c.snapshotPath+"|"+c.snapshotInterval.String(), "snap|1m0s")
+			return setupWant(c.SnapshotPath+"|"+c.SnapshotInterval.String(), "snap|1m0s")
 		}},
 		{"apiserver_qps", "clusterdns cluster.local {\n apiserver_qps 2.5\n}", func(c *config) error {
-			return setupWant(c.apiQPS, float32(2.5))
+			return setupWant(c.APIQPS, float32(2.5))
 		}},
 		{"apiserver_burst", "clusterdns cluster.local {\n apiserver_burst 20\n}", func(c *config) error {
-			return setupWant(c.apiBurst, 20)
+			return setupWant(c.APIBurst, 20)
 		}},
 		{"apiserver_max_inflight", "clusterdns cluster.local {\n apiserver_max_inflight 0\n}", func(c *config) error {
-			return setupWant(c.apiMaxInflight, 0)
+			return setupWant(c.APIMaxInflight, 0)
 		}},
 		{"objects_file", "clusterdns cluster.local {\n objects_file testdata/objects.yaml\n}", func(c *config) error {
-			return setupWant(c.objectsFile+"|"+c.objectsFilePoll.String(), "testdata/objects.yaml|1s")
+			return setupWant(c.ObjectsFile+"|"+c.ObjectsFilePoll.String(), "testdata/objects.yaml|1s")
 		}},
 		{"objects_file poll", "clusterdns cluster.local {\n objects_file /x/objects.yaml 250ms\n}", func(c *config) error {
-			return setupWant(c.objectsFile+"|"+c.objectsFilePoll.String(), "/x/objects.yaml|250ms")
+			return setupWant(c.ObjectsFile+"|"+c.ObjectsFilePoll.String(), "/x/objects.yaml|250ms")
 		}},
 		{"objects_file with other options", "clusterdns cluster.local {\n objects_file o.yaml\n namespaces a\n pods verified\n ttl 30\n}", func(c *config) error {
-			return setupWant(fmt.Sprint(c.objectsFile, c.podMode, c.ttl), "o.yamlverified30")
+			return setupWant(fmt.Sprint(c.ObjectsFile, c.PodMode, c.ttl), "o.yamlverified30")
 		}},
 		{"empty block", "clusterdns cluster.local {\n}", func(c *config) error { return setupWant(c.ttl, uint32(defaultTTL)) }},
 		{"zones lower-cased", `clusterdns Cluster.LOCAL`, func(c *config) error {
-			return setupWant(c.primaryZone, "cluster.local.")
+			return setupWant(c.PrimaryZone, "cluster.local.")
 		}},
 		{"reverse zones first", `clusterdns 10.in-addr.arpa 10.0.0.0/24 cluster.local example.org`, func(c *config) error {
 			if !slices.Equal(c.zones, []string{"10.in-addr.arpa.", "0.0.10.in-addr.arpa.", "cluster.local.", "example.org."}) {
 				return fmt.Errorf("zones %v", c.zones)
 			}
-			return setupWant(c.primaryZone, "cluster.local.")
+			return setupWant(c.PrimaryZone, "cluster.local.")
 		}},
 		{"multicluster", "clusterdns cluster.local ClusterSet.Local {\n multicluster clusterset.local CLUSTERSET.local\n}", func(c *config) error {
-			if !slices.Equal(c.multiclusterZones, []string{"clusterset.local."}) || !c.multicluster() {
-				return fmt.Errorf("multicluster zones %v", c.multiclusterZones)
+			if !slices.Equal(c.MulticlusterZones, []string{"clusterset.local."}) || !c.Multicluster() {
+				return fmt.Errorf("multicluster zones %v", c.MulticlusterZones)
 			}
 			if o := answerOptions(c); !o.IsMulticluster("clusterset.local.") || o.IsMulticluster("cluster.local.") {
-				return fmt.Errorf("IsMulticluster wrong for %v", c.multiclusterZones)
+				return fmt.Errorf("IsMulticluster wrong for %v", c.MulticlusterZones)
 			}
-			return setupWant(c.primaryZone, "cluster.local.")
+			return setupWant(c.PrimaryZone, "cluster.local.")
 		}},
 		{"multicluster zone listed first is not the PTR zone", "clusterdns clusterset.local cluster.local {\n multicluster clusterset.local\n}", func(c *config) error {
-			return setupWant(c.primaryZone, "cluster.local.")
+			return setupWant(c.PrimaryZone, "cluster.local.")
 		}},
 		{"only a multicluster zone", "clusterdns clusterset.local {\n multicluster clusterset.local\n}", func(c *config) error {
-			return setupWant(c.primaryZone, "clusterset.local.")
+			return setupWant(c.PrimaryZone, "clusterset.local.")
 		}},
 		{"cidr on non-octet boundary", `clusterdns cluster.local 10.0.0.0/23`, func(c *config) error {
 			if !slices.Equal(c.zones, []string{"cluster.local.", "0.0.10.in-addr.arpa.", "1.0.10.in-addr.arpa."}) {
@@ -346,8 +346,8 @@ func TestSetupParseServerBlockZones(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(cfg.zones, []string{"10.in-addr.arpa.", "cluster.local."}) || cfg.primaryZone != "cluster.local." {
-		t.Errorf("zones %v primary %q", cfg.zones, cfg.primaryZone)
+	if !slices.Equal(cfg.zones, []string{"10.in-addr.arpa.", "cluster.local."}) || cfg.PrimaryZone != "cluster.local." {
+		t.Errorf("zones %v primary %q", cfg.zones, cfg.PrimaryZone)
 	}
 
 	// Arguments win over the server block keys.

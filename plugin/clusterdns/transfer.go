@@ -101,7 +101,7 @@ func (x *zoneTransfer) send(ch chan<- []dns.RR) {
 		}
 	}
 
-	if x.c.cfg.podMode != podsVerified {
+	if x.c.cfg.PodMode != podsVerified {
 		return // insecure pod names are every address: not a zone's content
 	}
 	var pods []dns.RR

@@ -54,7 +54,7 @@ func transferAll(t *testing.T, c *ClusterDNS, zone string, serial uint32) []dns.
 // names of the served namespace only.
 func TestTransferMatchesQueries(t *testing.T) {
 	cfg := verifiedConfig()
-	cfg.namespaces = map[string]struct{}{"prod": {}}
+	cfg.Namespaces = map[string]struct{}{"prod": {}}
 	c := newTestPlugin(t, cfg, transferObjects()...)
 	rrs := transferAll(t, c, "cluster.local.", 0)
 
@@ -154,7 +154,7 @@ func TestTransferRefuses(t *testing.T) {
 			t.Errorf("Transfer(%s): %v, want ErrNotAuthoritative", zone, err)
 		}
 	}
-	c.ctl.Load().synced.Store(false)
+	c.ctl.Store(nil) // as before the first sync
 	if _, err := c.Transfer("cluster.local.", 0); err == nil || errors.Is(err, transfer.ErrNotAuthoritative) {
 		t.Errorf("Transfer before sync: %v, want a failure", err)
 	}
@@ -179,7 +179,7 @@ func TestSerialBefore(t *testing.T) {
 // headless services in their usual order with client_zone_first.
 func TestTransferClientZoneFirst(t *testing.T) {
 	cfg := testConfig()
-	cfg.clientZoneFirst = true
+	cfg.ClientZoneFirst = true
 	c := newTestPlugin(t, cfg, clientZoneObjects()...)
 	var got []string
 	for _, rr := range transferAll(t, c, "cluster.local.", 0) {

@@ -90,7 +90,7 @@ func TestServeDNSZonal(t *testing.T) {
 		{Qname: "db-2.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("db-2.db.prod.svc.cluster.local. 5 IN A 10.244.1.3")}},
 	}
 	cfg := testConfig()
-	cfg.zonal = true
+	cfg.Zonal = true
 	runCases(t, newTestPlugin(t, cfg, zonalObjects()...), cases)
 
 	// Without the option the shape does not exist.

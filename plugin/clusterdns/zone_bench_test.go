@@ -13,6 +13,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 )
 
 // zoneConfigs are the configurations the zone benchmarks compare.
@@ -32,13 +34,13 @@ func zoneConfigs() []struct {
 		cfg  func() *config
 	}{
 		{"default", testConfig},
-		{"zonal", with(func(c *config) { c.zonal = true })},
-		{"client_zone_first", with(func(c *config) { c.clientZoneFirst = true })},
+		{"zonal", with(func(c *config) { c.Zonal = true })},
+		{"client_zone_first", with(func(c *config) { c.ClientZoneFirst = true })},
 	}
 }
 
 // BenchmarkZoneMemory reports the heap clusterdns keeps for a generated
-// cluster (genCluster, whose endpoints are spread over three zones) with
+// cluster (fixture.Cluster, whose endpoints are spread over three zones) with
 // each zone option, per object (services + endpoints), without Pods or
 // Nodes: what keeping the zones and building the per-zone entries costs.
 // Run it once:
@@ -50,9 +52,9 @@ func BenchmarkZoneMemory(b *testing.B) {
 			b.Run(size.String()+"/"+zc.name, func(b *testing.B) {
 				var bytes, objects int64
 				for range b.N {
-					bytes, objects = retainedHeap(func() any { return newTestPlugin(b, zc.cfg(), genCluster(b, size)...) })
+					bytes, objects = retainedHeap(func() any { return newTestPlugin(b, zc.cfg(), fixture.Cluster(b, size)...) })
 				}
-				perObject := float64(size.services + size.endpoints)
+				perObject := float64(size.Services + size.Endpoints)
 				b.ReportMetric(0, "ns/op")
 				b.ReportMetric(float64(bytes)/1e6, "MB")
 				b.ReportMetric(float64(bytes)/perObject, "bytes/object")
@@ -76,7 +78,7 @@ func genPodsAndNodes(tb testing.TB, nodes, pods int) []k8sruntime.Object {
 			corev1.LabelInstanceTypeStable: "m5.large", "node.kubernetes.io/exclude-from-external-load-balancers": "",
 		}}}
 		n.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: fmt.Sprintf("10.0.%d.%d", i/256, i%256)}}
-		objs = append(objs, wireCopy(tb, n))
+		objs = append(objs, fixture.WireCopy(tb, n))
 	}
 	for i := range pods {
 		ip := fmt.Sprintf("10.%d.%d.%d", 64+i/65536, i/256%256, i%256)
@@ -89,7 +91,7 @@ func genPodsAndNodes(tb testing.TB, nodes, pods int) []k8sruntime.Object {
 		p.Status.Phase = corev1.PodRunning
 		p.Status.PodIP = ip
 		p.Status.PodIPs = []corev1.PodIP{{IP: ip}}
-		objs = append(objs, wireCopy(tb, p))
+		objs = append(objs, fixture.WireCopy(tb, p))
 	}
 	return objs
 }
@@ -104,7 +106,7 @@ func genPodsAndNodes(tb testing.TB, nodes, pods int) []k8sruntime.Object {
 func BenchmarkClientZoneWatchMemory(b *testing.B) {
 	const nodes, pods = 1_000, 10_000
 	cfg := testConfig()
-	cfg.clientZoneFirst = true
+	cfg.ClientZoneFirst = true
 	heap := func(nodes, pods int) int64 {
 		bytes, _ := retainedHeap(func() any { return newTestPlugin(b, cfg, genPodsAndNodes(b, nodes, pods)...) })
 		return bytes
@@ -134,15 +136,15 @@ func (w *fixedAddrWriter) RemoteAddr() net.Addr { return w.addr }
 // its pin name with zonal.
 func BenchmarkZoneServeDNS(b *testing.B) {
 	size := memorySizes[0]
-	objs := genCluster(b, size)
-	objs = append(objs, wireCopy(b, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "client-node", Labels: map[string]string{corev1.LabelTopologyZone: "zone-a"}}}))
+	objs := fixture.Cluster(b, size)
+	objs = append(objs, fixture.WireCopy(b, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "client-node", Labels: map[string]string{corev1.LabelTopologyZone: "zone-a"}}}))
 	client := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "client", Namespace: "namespace-0"}}
 	client.Spec.NodeName = "client-node"
 	client.Status.Phase = corev1.PodRunning
 	client.Status.PodIP = "10.240.0.1" // the writer's remote address below
 	objs = append(objs, client)
-	ns := fmt.Sprintf("namespace-%d", 9%(size.services/20))
-	name := genHeadlessService + "." + ns + ".svc.cluster.local."
+	ns := fmt.Sprintf("namespace-%d", 9%(size.Services/20))
+	name := fixture.HeadlessService + "." + ns + ".svc.cluster.local."
 	cases := []struct {
 		name, qname string
 		cfg         func() *config

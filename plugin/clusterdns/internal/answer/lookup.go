@@ -455,7 +455,7 @@ func (l *Lookup) nameserverAddrs() []net.IP {
 // `insecure` believes any address in a served namespace, `verified` only
 // addresses of running pods in that namespace.
 func (l *Lookup) pod(n dnsname.Name) Result {
-	if l.o.Pods == PodsDisabled {
+	if l.o.Pods == index.PodsDisabled {
 		return NXDomain
 	}
 	if n.Namespace == "" {
@@ -471,7 +471,7 @@ func (l *Lookup) pod(n dnsname.Name) Result {
 	if !ok {
 		return NXDomain
 	}
-	if l.o.Pods == PodsVerified {
+	if l.o.Pods == index.PodsVerified {
 		if _, ok := l.view.Pods.Get(index.PodKey{Namespace: n.Namespace, Addr: addr}); !ok {
 			return NXDomain
 		}

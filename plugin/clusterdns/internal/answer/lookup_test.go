@@ -39,7 +39,7 @@ func testView(t *testing.T) *index.View {
 // TestRun asks questions of a view built without any Kubernetes object and
 // checks the outcome and the records, as the handler would send them.
 func TestRun(t *testing.T) {
-	o := &Options{Zones: []string{"cluster.local.", "in-addr.arpa."}, PrimaryZone: "cluster.local.", TTL: 5, Pods: PodsDisabled}
+	o := &Options{Zones: []string{"cluster.local.", "in-addr.arpa."}, PrimaryZone: "cluster.local.", TTL: 5, Pods: index.PodsDisabled}
 	view := testView(t)
 	runTable(t, o, view, []runCase{
 		{"web.prod.svc.cluster.local.", dns.TypeA, Success, []dns.RR{test.A("web.prod.svc.cluster.local. 5 IN A 10.96.0.10")}},
@@ -88,7 +88,7 @@ func headlessView(t *testing.T) *index.View {
 // TestRunHeadless asks a headless service's names, its zone-scoped names
 // and pod names of a view built from plain inputs.
 func TestRunHeadless(t *testing.T) {
-	o := &Options{Zones: []string{"cluster.local."}, PrimaryZone: "cluster.local.", TTL: 5, Pods: PodsVerified, Zonal: true}
+	o := &Options{Zones: []string{"cluster.local."}, PrimaryZone: "cluster.local.", TTL: 5, Pods: index.PodsVerified, Zonal: true}
 	view := headlessView(t)
 	runTable(t, o, view, []runCase{
 		{"db.prod.svc.cluster.local.", dns.TypeA, Success, []dns.RR{

@@ -14,13 +14,6 @@ import (
 	"github.com/miekg/dns"
 )
 
-// Pod record modes of the `pods` option.
-const (
-	PodsDisabled = "disabled"
-	PodsInsecure = "insecure"
-	PodsVerified = "verified"
-)
-
 const (
 	// SchemaVersion is the schema version served at dns-version.<zone> (spec §2.2).
 	SchemaVersion = "1.1.0"
@@ -40,7 +33,7 @@ type Options struct {
 	Zones       []string // lower-case, fully qualified; forward and reverse
 	PrimaryZone string   // first forward zone; PTR targets are built under it
 	TTL         uint32
-	Pods        string // PodsDisabled, PodsInsecure or PodsVerified
+	Pods        string // index.PodsDisabled, index.PodsInsecure or index.PodsVerified
 	Zonal       bool   // zone-scoped names of headless services
 	// ClientZoneFirst starts headless answers with the client's zone.
 	ClientZoneFirst bool

@@ -13,6 +13,14 @@ import (
 	"time"
 )
 
+// Pod record modes of the `pods` option: whether the index holds pod
+// records, and whether those stand for pods that exist.
+const (
+	PodsDisabled = "disabled"
+	PodsInsecure = "insecure"
+	PodsVerified = "verified"
+)
+
 // View is one published, immutable version of everything clusterdns serves.
 // A query loads the current view once and answers from it alone.
 type View struct {

@@ -1,4 +1,4 @@
-package clusterdns
+package source
 
 import (
 	"crypto/tls"
@@ -14,6 +14,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/cert"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 )
 
 // twoContexts is a kubeconfig whose contexts name different servers and
@@ -52,7 +54,7 @@ func TestRestConfigKubeconfigContext(t *testing.T) {
 	for _, tc := range tests {
 		t.Run("context "+tc.context, func(t *testing.T) {
 			cfg := testConfig()
-			cfg.kubeconfig, cfg.kubeContext = path, tc.context
+			cfg.Kubeconfig, cfg.KubeContext = path, tc.context
 			rc, err := restConfig(cfg)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
@@ -86,8 +88,8 @@ func TestRestConfigRates(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig()
-			cfg.endpoint, cfg.kubeconfig = "https://127.0.0.1:6443", tc.kubeconfig
-			cfg.apiQPS, cfg.apiBurst = tc.qps, tc.burst
+			cfg.Endpoint, cfg.Kubeconfig = "https://127.0.0.1:6443", tc.kubeconfig
+			cfg.APIQPS, cfg.APIBurst = tc.qps, tc.burst
 			rc, err := restConfig(cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -131,19 +133,19 @@ func TestRestConfigTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := testConfig()
-	cfg.endpoint = ts.URL
-	cfg.tlsCert, cfg.tlsKey, cfg.tlsCA = filepath.Join(dir, "client.crt"), filepath.Join(dir, "client.key"), filepath.Join(dir, "ca.crt")
-	writeFile(t, cfg.tlsCert, string(certPEM))
-	writeFile(t, cfg.tlsKey, string(keyPEM))
-	writeFile(t, cfg.tlsCA, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw})))
+	cfg.Endpoint = ts.URL
+	cfg.TLSCert, cfg.TLSKey, cfg.TLSCA = filepath.Join(dir, "client.crt"), filepath.Join(dir, "client.key"), filepath.Join(dir, "ca.crt")
+	writeFile(t, cfg.TLSCert, string(certPEM))
+	writeFile(t, cfg.TLSKey, string(keyPEM))
+	writeFile(t, cfg.TLSCA, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw})))
 
 	rc, err := restConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tc := rc.TLSClientConfig
-	if tc.CertFile != cfg.tlsCert || tc.KeyFile != cfg.tlsKey || tc.CAFile != cfg.tlsCA {
-		t.Errorf("TLSClientConfig has cert %q, key %q, CA %q; want %q, %q, %q", tc.CertFile, tc.KeyFile, tc.CAFile, cfg.tlsCert, cfg.tlsKey, cfg.tlsCA)
+	if tc.CertFile != cfg.TLSCert || tc.KeyFile != cfg.TLSKey || tc.CAFile != cfg.TLSCA {
+		t.Errorf("TLSClientConfig has cert %q, key %q, CA %q; want %q, %q, %q", tc.CertFile, tc.KeyFile, tc.CAFile, cfg.TLSCert, cfg.TLSKey, cfg.TLSCA)
 	}
 	client, err := rest.HTTPClientFor(rc)
 	if err != nil {
@@ -155,7 +157,7 @@ func TestRestConfigTLS(t *testing.T) {
 	}
 	_ = resp.Body.Close()
 	if cn, _ := peer.Load().(string); !strings.HasPrefix(cn, "clusterdns-client@") {
-		t.Errorf("server saw client certificate %q, want the one of %s", cn, cfg.tlsCert)
+		t.Errorf("server saw client certificate %q, want the one of %s", cn, cfg.TLSCert)
 	}
 }
 
@@ -187,8 +189,8 @@ func TestRestConfigMaxInflight(t *testing.T) {
 	defer ts.Close()
 
 	cfg := testConfig()
-	cfg.endpoint = ts.URL
-	cfg.apiMaxInflight = limit
+	cfg.Endpoint = ts.URL
+	cfg.APIMaxInflight = limit
 	rc, err := restConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -220,7 +222,7 @@ func TestRestConfigMaxInflight(t *testing.T) {
 	// Every request is under way before the first is answered; then each
 	// answer lets one more through. Without the cap all of them would be
 	// at the server together.
-	eventually(t, "all requests begun", func() bool { return started.Load() == requests })
+	fixture.Eventually(t, "all requests begun", func() bool { return started.Load() == requests })
 	for i := range requests {
 		<-arrived
 		if i < limit-1 {

@@ -1,4 +1,4 @@
-package clusterdns
+package source
 
 import (
 	"net/netip"
@@ -54,12 +54,12 @@ type zonedPod struct {
 	node, zone string
 }
 
-func newPodState(cfg *config) *podState {
+func newPodState(cfg *Config) *podState {
 	return &podState{
-		verified:   cfg.podMode == podsVerified,
-		zoneFirst:  cfg.clientZoneFirst,
-		zone:       cfg.primaryZone,
-		hostSearch: cfg.hostSearch,
+		verified:   cfg.PodMode == index.PodsVerified,
+		zoneFirst:  cfg.ClientZoneFirst,
+		zone:       cfg.PrimaryZone,
+		hostSearch: cfg.HostSearch,
 		refs:       make(map[index.PodKey]int),
 		have:       make(map[string][]netip.Addr),
 		clients:    make(map[netip.Addr][]string),
@@ -74,30 +74,30 @@ func newPodState(cfg *config) *podState {
 
 // rebuild brings what is published of pods in line with the whole content
 // of st: pods that are gone are forgotten, every other pod synced again.
-func (ps *podState) rebuild(st stores, w *index.Writer) {
-	if st.pods == nil {
+func (ps *podState) rebuild(st Stores, w *index.Writer) {
+	if st.Pods == nil {
 		return
 	}
 	for key := range ps.have {
-		if _, ok, _ := st.pods.GetByKey(key); !ok {
+		if _, ok, _ := st.Pods.GetByKey(key); !ok {
 			ps.sync(key, st, w)
 		}
 	}
 	for key := range ps.zoned.have {
-		if _, ok, _ := st.pods.GetByKey(key); !ok {
+		if _, ok, _ := st.Pods.GetByKey(key); !ok {
 			ps.sync(key, st, w)
 		}
 	}
-	for _, key := range st.pods.ListKeys() {
+	for _, key := range st.Pods.ListKeys() {
 		ps.sync(key, st, w)
 	}
 }
 
 // sync updates what the pod with key ("<ns>/<name>") contributes, as st
 // now holds it.
-func (ps *podState) sync(key string, st stores, w *index.Writer) {
+func (ps *podState) sync(key string, st Stores, w *index.Writer) {
 	var p *object.Pod
-	if obj, exists, _ := st.pods.GetByKey(key); exists {
+	if obj, exists, _ := st.Pods.GetByKey(key); exists {
 		p, _ = obj.(*object.Pod)
 	}
 	if ps.verified {
@@ -109,9 +109,9 @@ func (ps *podState) sync(key string, st stores, w *index.Writer) {
 }
 
 // syncNode updates the zone of every pod on a node.
-func (ps *podState) syncNode(name string, st stores, w *index.Writer) {
+func (ps *podState) syncNode(name string, st Stores, w *index.Writer) {
 	for key := range ps.zoned.byNode[name] {
-		obj, _, _ := st.pods.GetByKey(key)
+		obj, _, _ := st.Pods.GetByKey(key)
 		p, _ := obj.(*object.Pod)
 		ps.syncZone(key, p, st, w)
 	}
@@ -119,7 +119,7 @@ func (ps *podState) syncNode(name string, st stores, w *index.Writer) {
 
 // syncRecords updates the addresses one pod holds (p nil: gone) and the
 // clients they identify, for `pods verified`.
-func (ps *podState) syncRecords(key string, p *object.Pod, st stores, w *index.Writer) {
+func (ps *podState) syncRecords(key string, p *object.Pod, st Stores, w *index.Writer) {
 	ns, _, err := cache.SplitMetaNamespaceKey(key)
 	if err != nil {
 		return
@@ -150,7 +150,7 @@ func (ps *podState) syncRecords(key string, p *object.Pod, st stores, w *index.W
 // holds now (cur) and picks again the client pod of each of them. Pods on
 // the host network are never clients: their address is their node's, which
 // every host-network pod and the node itself share.
-func (ps *podState) syncClients(key string, old, cur []netip.Addr, p *object.Pod, st stores, w *index.Writer) {
+func (ps *podState) syncClients(key string, old, cur []netip.Addr, p *object.Pod, st Stores, w *index.Writer) {
 	for _, a := range old {
 		keys := slices.DeleteFunc(ps.clients[a], func(k string) bool { return k == key })
 		if len(keys) == 0 {
@@ -175,10 +175,10 @@ func (ps *podState) syncClients(key string, old, cur []netip.Addr, p *object.Pod
 }
 
 // pickClient publishes the pod that best explains a query from addr.
-func (ps *podState) pickClient(addr netip.Addr, st stores, w *index.Writer) {
+func (ps *podState) pickClient(addr netip.Addr, st Stores, w *index.Writer) {
 	var best *object.Pod
 	for _, key := range ps.clients[addr] {
-		obj, ok, _ := st.pods.GetByKey(key)
+		obj, ok, _ := st.Pods.GetByKey(key)
 		if p, _ := obj.(*object.Pod); ok && p != nil && (best == nil || preferClient(p, best)) {
 			best = p
 		}
@@ -203,7 +203,7 @@ func (ps *podState) searchOf(ns string) []string {
 
 // syncZone publishes the zone of one pod's addresses (p nil: gone), for
 // client_zone_first.
-func (ps *podState) syncZone(key string, p *object.Pod, st stores, w *index.Writer) {
+func (ps *podState) syncZone(key string, p *object.Pod, st Stores, w *index.Writer) {
 	var now zonedPod
 	if p != nil && p.Node != "" {
 		now = zonedPod{addrs: podAddrs(p), node: p.Node, zone: zoneOfNode(st, p.Node)}
@@ -246,11 +246,11 @@ func (ps *podState) syncZone(key string, p *object.Pod, st stores, w *index.Writ
 }
 
 // zoneOfNode returns the zone of the named node in st, or "".
-func zoneOfNode(st stores, name string) string {
-	if name == "" || st.nodes == nil {
+func zoneOfNode(st Stores, name string) string {
+	if name == "" || st.Nodes == nil {
 		return ""
 	}
-	obj, _, _ := st.nodes.GetByKey(name)
+	obj, _, _ := st.Nodes.GetByKey(name)
 	n, _ := obj.(*object.Node)
 	return nodeZone(n)
 }

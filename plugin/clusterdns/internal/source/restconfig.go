@@ -1,4 +1,4 @@
-package clusterdns
+package source
 
 import (
 	"net/http"
@@ -10,19 +10,19 @@ import (
 // restConfig builds the API client configuration from the stanza: a
 // kubeconfig, else an endpoint (with optional client TLS), else the pod's
 // in-cluster service account.
-func restConfig(cfg *config) (*rest.Config, error) {
+func restConfig(cfg *Config) (*rest.Config, error) {
 	var (
 		rc  *rest.Config
 		err error
 	)
 	switch {
-	case cfg.kubeconfig != "":
-		rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: cfg.kubeconfig}
-		overrides := &clientcmd.ConfigOverrides{CurrentContext: cfg.kubeContext}
+	case cfg.Kubeconfig != "":
+		rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: cfg.Kubeconfig}
+		overrides := &clientcmd.ConfigOverrides{CurrentContext: cfg.KubeContext}
 		rc, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
-	case cfg.endpoint != "":
-		rc = &rest.Config{Host: cfg.endpoint}
-		rc.TLSClientConfig = rest.TLSClientConfig{CertFile: cfg.tlsCert, KeyFile: cfg.tlsKey, CAFile: cfg.tlsCA}
+	case cfg.Endpoint != "":
+		rc = &rest.Config{Host: cfg.Endpoint}
+		rc.TLSClientConfig = rest.TLSClientConfig{CertFile: cfg.TLSCert, KeyFile: cfg.TLSKey, CAFile: cfg.TLSCA}
 	default:
 		rc, err = rest.InClusterConfig()
 	}
@@ -31,14 +31,14 @@ func restConfig(cfg *config) (*rest.Config, error) {
 	}
 	rc.ContentType = "application/vnd.kubernetes.protobuf"
 	rc.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
-	rc.UserAgent = "clusterdns/" + Version
-	if cfg.apiQPS > 0 {
-		rc.QPS = cfg.apiQPS
+	rc.UserAgent = cfg.UserAgent
+	if cfg.APIQPS > 0 {
+		rc.QPS = cfg.APIQPS
 	}
-	if cfg.apiBurst > 0 {
-		rc.Burst = cfg.apiBurst
+	if cfg.APIBurst > 0 {
+		rc.Burst = cfg.APIBurst
 	}
-	if n := cfg.apiMaxInflight; n > 0 {
+	if n := cfg.APIMaxInflight; n > 0 {
 		rc.Wrap(func(rt http.RoundTripper) http.RoundTripper { return newInflightLimiter(rt, n) })
 	}
 	return rc, nil

@@ -1,4 +1,4 @@
-package clusterdns
+package source
 
 import (
 	"strings"
@@ -23,7 +23,7 @@ func (b *builder) importOptions() index.BuildOptions {
 
 // syncImport rebuilds the entry of one ServiceImport from the stores.
 func (b *builder) syncImport(key string) {
-	if b.st.imports == nil {
+	if b.st.Imports == nil {
 		return
 	}
 	ns, name, err := cache.SplitMetaNamespaceKey(key)
@@ -31,7 +31,7 @@ func (b *builder) syncImport(key string) {
 		return
 	}
 	k := index.ServiceKey{Name: strings.ToLower(name), Namespace: strings.ToLower(ns)}
-	obj, exists, _ := b.st.imports.GetByKey(key)
+	obj, exists, _ := b.st.Imports.GetByKey(key)
 	imp, _ := obj.(*object.Service)
 	if !exists || imp == nil || !b.w.Exposed(ns) {
 		b.w.SetImport(k, nil)
@@ -48,25 +48,25 @@ func (b *builder) importedSlicesOf(key, ns, name string) []*index.Slice {
 // rebuildImports brings the imports of the index in line with the store,
 // during a full rebuild.
 func (b *builder) rebuildImports() {
-	if b.st.imports == nil {
+	if b.st.Imports == nil {
 		return
 	}
 	for _, k := range b.w.ImportKeys() {
-		if _, ok, _ := b.st.imports.GetByKey(k.Namespace + "/" + k.Name); !ok {
+		if _, ok, _ := b.st.Imports.GetByKey(k.Namespace + "/" + k.Name); !ok {
 			b.w.SetImport(k, nil)
 		}
 	}
-	for _, key := range b.st.imports.ListKeys() {
+	for _, key := range b.st.Imports.ListKeys() {
 		b.syncImport(key)
 	}
 }
 
 // syncNamespaceImports follows a change of whether ns is served.
 func (b *builder) syncNamespaceImports(ns string, exposed bool) {
-	if b.st.imports == nil {
+	if b.st.Imports == nil {
 		return
 	}
-	keys, _ := b.st.imports.IndexKeys(cache.NamespaceIndex, ns)
+	keys, _ := b.st.Imports.IndexKeys(cache.NamespaceIndex, ns)
 	for _, key := range keys {
 		b.syncImport(key)
 	}

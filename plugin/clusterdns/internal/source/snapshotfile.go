@@ -1,4 +1,4 @@
-package clusterdns
+package source
 
 import (
 	"encoding/binary"
@@ -47,7 +47,7 @@ var snapshotCRC = crc32.MakeTable(crc32.Castagnoli)
 
 // snapshotOptions names the options that change what the stores hold, so
 // a file written under other ones is not served.
-func snapshotOptions(cfg *config) string {
+func snapshotOptions(cfg *Config) string {
 	sel := func(s fmt.Stringer) string {
 		if s == nil {
 			return ""
@@ -55,7 +55,7 @@ func snapshotOptions(cfg *config) string {
 		return s.String()
 	}
 	return fmt.Sprintf("labels=%s;namespace_labels=%s;endpoint_pod_names=%t;fallback_terminating=%t;zones=%t;noendpoints=%t;pods_verified=%t",
-		sel(cfg.labelSelector), sel(cfg.namespaceSelector), cfg.endpointPodNames, cfg.fallbackTerminating, cfg.keepZones(), cfg.noEndpoints, cfg.podMode == podsVerified)
+		sel(cfg.LabelSelector), sel(cfg.NamespaceSelector), cfg.EndpointPodNames, cfg.FallbackTerminating, cfg.KeepZones(), cfg.NoEndpoints, cfg.PodMode == index.PodsVerified)
 }
 
 // snapshotNamespace is the content of one namespace in a snapshot file.
@@ -82,7 +82,7 @@ func (content *snapshotContent) services() int {
 }
 
 // snapshotOf collects the content of the stores by namespace.
-func snapshotOf(st stores, written time.Time) *snapshotContent {
+func snapshotOf(st Stores, written time.Time) *snapshotContent {
 	s := &snapshotContent{written: written, namespaces: make(map[string]*snapshotNamespace)}
 	in := func(name string) *snapshotNamespace {
 		ns := s.namespaces[name]
@@ -92,27 +92,27 @@ func snapshotOf(st stores, written time.Time) *snapshotContent {
 		}
 		return ns
 	}
-	for _, o := range st.namespaces.List() {
+	for _, o := range st.Namespaces.List() {
 		if n, ok := o.(*corev1.Namespace); ok {
 			in(n.Name).exists = true
 		}
 	}
-	for _, o := range st.services.List() {
+	for _, o := range st.Services.List() {
 		if svc, ok := o.(*object.Service); ok {
 			ns := in(svc.Namespace)
 			ns.services = append(ns.services, svc)
 		}
 	}
-	if st.slices != nil {
-		for _, o := range st.slices.List() {
+	if st.Slices != nil {
+		for _, o := range st.Slices.List() {
 			if sl, ok := o.(*object.EndpointSlice); ok {
 				ns := in(sl.Namespace)
 				ns.slices = append(ns.slices, sl)
 			}
 		}
 	}
-	if st.pods != nil {
-		for _, o := range st.pods.List() {
+	if st.Pods != nil {
+		for _, o := range st.Pods.List() {
 			if p, ok := o.(*object.Pod); ok {
 				ns := in(p.Namespace)
 				ns.pods = append(ns.pods, p)
@@ -129,31 +129,31 @@ func snapshotOf(st stores, written time.Time) *snapshotContent {
 }
 
 // fill adds the content to empty stores made for the same options.
-func (content *snapshotContent) fill(st stores) error {
+func (content *snapshotContent) fill(st Stores) error {
 	for name, ns := range content.namespaces {
 		if ns.exists {
-			if err := st.namespaces.Add(object.SlimNamespace(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})); err != nil {
+			if err := st.Namespaces.Add(object.SlimNamespace(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})); err != nil {
 				return err
 			}
 		}
 		for _, svc := range ns.services {
-			if err := st.services.Add(svc); err != nil {
+			if err := st.Services.Add(svc); err != nil {
 				return err
 			}
 		}
 		for _, sl := range ns.slices {
-			if st.slices == nil {
+			if st.Slices == nil {
 				break
 			}
-			if err := st.slices.Add(sl); err != nil {
+			if err := st.Slices.Add(sl); err != nil {
 				return err
 			}
 		}
 		for _, p := range ns.pods {
-			if st.pods == nil {
+			if st.Pods == nil {
 				break
 			}
-			if err := st.pods.Add(p); err != nil {
+			if err := st.Pods.Add(p); err != nil {
 				return err
 			}
 		}

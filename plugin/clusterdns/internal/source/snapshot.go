@@ -1,4 +1,4 @@
-package clusterdns
+package source
 
 import (
 	"context"
@@ -17,17 +17,17 @@ type snapshotWriter struct {
 	path     string
 	interval time.Duration
 	options  string
-	st       stores
+	st       Stores
 	kick     chan struct{}
 
 	wrote   bool // a write succeeded (the first is logged)
 	failing bool // the last write failed (logged once until one succeeds)
 }
 
-func newSnapshotWriter(cfg *config, st stores) *snapshotWriter {
+func newSnapshotWriter(cfg *Config, st Stores) *snapshotWriter {
 	return &snapshotWriter{
-		path:     cfg.snapshotPath,
-		interval: cfg.snapshotInterval,
+		path:     cfg.SnapshotPath,
+		interval: cfg.SnapshotInterval,
 		options:  snapshotOptions(cfg),
 		st:       st,
 		kick:     make(chan struct{}, 1),
@@ -130,12 +130,13 @@ func writeFileAtomic(path string, data []byte) (err error) {
 	return nil
 }
 
-// serveSnapshotFile loads the snapshot file into the index, marked stale,
+// ServeSnapshotFile loads the snapshot file into the index, marked stale,
 // and returns how to name it in the log. A file that is missing, damaged,
 // of another format version or written under other options is not used,
 // and that is logged once, with why.
-func serveSnapshotFile(cfg *config, ctl *controller) (string, bool) {
-	data, err := os.ReadFile(cfg.snapshotPath)
+func (ctl *Controller) ServeSnapshotFile() (string, bool) {
+	cfg := ctl.cfg
+	data, err := os.ReadFile(cfg.SnapshotPath)
 	var s *snapshotContent
 	if err == nil {
 		s, err = decodeSnapshot(data, snapshotOptions(cfg))
@@ -145,11 +146,11 @@ func serveSnapshotFile(cfg *config, ctl *controller) (string, bool) {
 		served, err = ctl.serveSnapshot(s)
 	}
 	if err != nil {
-		log.Warningf("snapshot %s ignored: %v", cfg.snapshotPath, err)
+		log.Warningf("snapshot %s ignored: %v", cfg.SnapshotPath, err)
 		return "", false
 	}
 	if !served {
 		return "", false // synced meanwhile
 	}
-	return describeSnapshot(cfg.snapshotPath, s), true
+	return describeSnapshot(cfg.SnapshotPath, s), true
 }

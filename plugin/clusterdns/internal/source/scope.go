@@ -1,4 +1,4 @@
-package clusterdns
+package source
 
 import (
 	"slices"
@@ -16,12 +16,12 @@ import (
 
 // watchScopes returns the namespaces each kind is watched in: every one
 // listed in `namespaces`, in order, or all of them at once.
-func (cfg *config) watchScopes() []string {
-	if len(cfg.namespaces) == 0 {
+func (cfg *Config) watchScopes() []string {
+	if len(cfg.Namespaces) == 0 {
 		return []string{metav1.NamespaceAll}
 	}
-	scopes := make([]string, 0, len(cfg.namespaces))
-	for ns := range cfg.namespaces {
+	scopes := make([]string, 0, len(cfg.Namespaces))
+	for ns := range cfg.Namespaces {
 		scopes = append(scopes, ns)
 	}
 	slices.Sort(scopes)
@@ -33,9 +33,9 @@ func (cfg *config) watchScopes() []string {
 // Roles cannot read them: a listed namespace is taken to exist, and
 // `<ns>.svc.<zone>` answers NODATA for it even before it is created. Names
 // in other namespaces never exist.
-func (cfg *config) listedNamespaces() cache.Indexer {
+func (cfg *Config) listedNamespaces() cache.Indexer {
 	st := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
-	for ns := range cfg.namespaces {
+	for ns := range cfg.Namespaces {
 		_ = st.Add(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
 	}
 	return st

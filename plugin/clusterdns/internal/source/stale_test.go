@@ -1,4 +1,4 @@
-package clusterdns
+package source
 
 import (
 	"context"
@@ -106,11 +106,11 @@ func TestAPIContactStale(t *testing.T) {
 // after the server returns and the informers relist, all goes back.
 func TestStaleOutage(t *testing.T) {
 	cfg := testConfig()
-	cfg.readyStaleLimit = time.Nanosecond
 	cs := fake.NewClientset(fixture.Namespace("prod"), fixture.Service("prod", "web", []string{"10.96.0.20"}, fixture.Port("http", corev1.ProtocolTCP, 80)))
 	api := newFakeAPI(cs)
-	logs := captureLog(t)
+	logs := fixture.CaptureLog(t)
 	c := startClientset(t, cfg, cs)
+	c.readyStaleLimit = time.Nanosecond
 	if gaugeValue(t, staleGauge) != 0 {
 		t.Fatal("stale right after sync")
 	}
@@ -120,7 +120,7 @@ func TestStaleOutage(t *testing.T) {
 	if gaugeValue(t, staleGauge) != 1 || gaugeValue(t, staleSinceGauge) == 0 {
 		t.Errorf("gauges %v %v during the outage, want 1 and a time", gaugeValue(t, staleGauge), gaugeValue(t, staleSinceGauge))
 	}
-	if !c.answering() || !slices.Equal(addrsOf(c, "web.prod.svc"), []string{"10.96.0.20"}) {
+	if !c.ctl.Answering() || !slices.Equal(addrsOf(c, "web.prod.svc"), []string{"10.96.0.20"}) {
 		t.Error("answers changed during the outage")
 	}
 
@@ -134,7 +134,7 @@ func TestStaleOutage(t *testing.T) {
 	}
 	// One line per change of state, however many informers and retries.
 	for _, line := range []string{"lost contact with the Kubernetes API", "Kubernetes API reachable again", "not ready: answers have been stale", "every watch has listed again"} {
-		if n := logs.count(line); n != 1 {
+		if n := logs.Count(line); n != 1 {
 			t.Errorf("%d log lines %q, want 1", n, line)
 		}
 	}
@@ -143,5 +143,5 @@ func TestStaleOutage(t *testing.T) {
 // waitLong is eventually with room for client-go's backoff before a relist.
 func waitLong(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	eventuallyWithin(t, 30*time.Second, what, cond)
+	fixture.EventuallyWithin(t, 30*time.Second, what, cond)
 }

@@ -1,4 +1,4 @@
-package clusterdns
+package source
 
 import (
 	"context"
@@ -6,90 +6,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	"k8s.io/client-go/tools/cache"
-
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
-	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
-// stores are the object caches the index is built from. They are filled by
-// a source: informers on the API, or a file of objects.
-type stores struct {
-	services   cache.Indexer
-	slices     cache.Indexer // nil with noendpoints
-	namespaces cache.Indexer
-	pods       cache.Indexer // nil unless `pods verified` or `client_zone_first`
-	nodes      cache.Indexer // nil unless `client_zone_first`
-	imports    cache.Indexer // ServiceImports as slim services; nil unless `multicluster`
-}
-
-func newStores(cfg *config) stores {
-	st := stores{
-		services:   cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}),
-		namespaces: cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{}),
-	}
-	if !cfg.noEndpoints {
-		st.slices = cache.NewIndexer(cache.MetaNamespaceKeyFunc, sliceIndexers())
-	}
-	if cfg.watchPods() {
-		st.pods = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
-	}
-	if cfg.clientZoneFirst {
-		st.nodes = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
-	}
-	if cfg.multicluster() {
-		st.imports = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-	}
-	return st
-}
-
-// sliceIndexers index slices by namespace only. An index by Service would
-// hold a set per Service (about 200 bytes each); a Service's slices are
-// found among its namespace's instead, and a full rebuild groups all
-// slices in one pass (slicesByService).
-func sliceIndexers() cache.Indexers {
-	return cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}
-}
-
-// slicesByService groups every slice of the store by its Service's key,
-// and the slices derived for ServiceImports by their import's key.
-func slicesByService(store cache.Store) (services, imports map[string][]*index.Slice) {
-	services = make(map[string][]*index.Slice)
-	imports = make(map[string][]*index.Slice)
-	for _, o := range store.List() {
-		if s, ok := o.(*object.EndpointSlice); ok {
-			if key := sliceServiceKey(s); key != "" {
-				services[key] = append(services[key], &s.Slice)
-			} else if key := sliceImportKey(s); key != "" {
-				imports[key] = append(imports[key], &s.Slice)
-			}
-		}
-	}
-	return services, imports
-}
-
-// sliceServiceKey returns the "<ns>/<svc>" key of a slice's Service, or "".
-func sliceServiceKey(s *object.EndpointSlice) string {
-	if s.Service == "" || s.Imported() {
-		return ""
-	}
-	return s.Namespace + "/" + s.Service
-}
-
-// sliceImportKey returns the "<ns>/<svc>" key of the ServiceImport an
-// imported slice belongs to, or "".
-func sliceImportKey(s *object.EndpointSlice) string {
-	if s.Service == "" || !s.Imported() {
-		return ""
-	}
-	return s.Namespace + "/" + s.Service
-}
-
-// controller turns changes of the stores into published views: it
+// Controller turns changes of the stores into published views: it
 // collects what changed (services, namespaces, pods) and rebuilds only that.
-type controller struct {
-	cfg *config
-	st  stores
+type Controller struct {
+	cfg *Config
+	st  Stores
 	w   *index.Writer
 
 	mu       sync.Mutex
@@ -133,10 +57,12 @@ func (ch change) earlier(o change) change {
 	return ch
 }
 
-func newController(cfg *config, ix *index.Index) *controller {
-	ctl := &controller{
+// NewController returns a controller that publishes to ix what the stores
+// of cfg hold, once started or loaded.
+func NewController(cfg *Config, ix *index.Index) *Controller {
+	ctl := &Controller{
 		cfg:      cfg,
-		st:       newStores(cfg),
+		st:       NewStores(cfg),
 		w:        index.NewWriter(ix),
 		services: make(map[string]change),
 		nsKeys:   make(map[string]struct{}),
@@ -144,20 +70,72 @@ func newController(cfg *config, ix *index.Index) *controller {
 		nodeKeys: make(map[string]struct{}),
 		imports:  make(map[string]struct{}),
 		kick:     make(chan struct{}, 1),
+		// The published views and their timings go to the metrics.
+		onSync:       observeSync,
+		onProgrammed: observeProgramming,
+		onPublished:  observeIndexSize,
 	}
 	ctl.b = &builder{cfg: cfg, st: &ctl.st, w: ctl.w, opts: buildOptions(cfg), pods: newPodState(cfg)}
 	return ctl
 }
 
+// Start starts src and the controller's run loop, and with a snapshot
+// path the writer of the snapshot file; all of it stops when ctx ends, and
+// every goroutine is counted in wg. The index is published once src has
+// its initial content.
+func (ctl *Controller) Start(ctx context.Context, wg *sync.WaitGroup, src Source) error {
+	ctl.stale.own()
+	st, hasSynced, err := src.start(ctx, wg, ctl)
+	if err != nil {
+		return err
+	}
+	ctl.st = st
+	if ctl.cfg.SnapshotPath != "" {
+		w := newSnapshotWriter(ctl.cfg, ctl.st)
+		ctl.onPublish = w.changed
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.run(ctx)
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		ctl.run(ctx, hasSynced)
+	}()
+	return nil
+}
+
+// Load publishes the whole content of st at once as the synced state, with
+// no source and no run loop: for callers that fill stores themselves, such
+// as tests and benchmarks of the layers above.
+func (ctl *Controller) Load(st Stores) {
+	ctl.st = st
+	ctl.markAll()
+	ctl.process()
+	ctl.synced.Store(true)
+}
+
+// Answering reports whether the index holds a complete state to answer
+// from: the source's, or a snapshot file's until the source has synced.
+func (ctl *Controller) Answering() bool { return ctl.synced.Load() || ctl.warm.Load() }
+
+// TooStale reports whether the answers have been stale for longer than
+// limit at now; a limit of 0 never is.
+func (ctl *Controller) TooStale(limit time.Duration, now time.Time) bool {
+	return ctl.stale.tooStale(limit, now)
+}
+
 // markService queues the service with key "<ns>/<svc>" for a rebuild,
 // timing the change from now.
-func (ctl *controller) markService(key string) {
+func (ctl *Controller) markService(key string) {
 	ctl.markServiceAt(key, change{at: time.Now()})
 }
 
 // markServiceAt queues the service with key "<ns>/<svc>" for a rebuild
 // after a change at ch.
-func (ctl *controller) markServiceAt(key string, ch change) {
+func (ctl *Controller) markServiceAt(key string, ch change) {
 	if !ctl.synced.Load() {
 		ch = change{}
 	}
@@ -170,33 +148,33 @@ func (ctl *controller) markServiceAt(key string, ch change) {
 }
 
 // markImport queues the ServiceImport with key "<ns>/<svc>" for a rebuild.
-func (ctl *controller) markImport(key string) {
+func (ctl *Controller) markImport(key string) {
 	ctl.mark(func() { ctl.imports[key] = struct{}{} })
 }
 
 // markNamespace queues a namespace for a rebuild of its exposure.
-func (ctl *controller) markNamespace(ns string) {
+func (ctl *Controller) markNamespace(ns string) {
 	ctl.mark(func() { ctl.nsKeys[ns] = struct{}{} })
 }
 
 // markPod queues a pod ("<ns>/<name>") for `pods verified`.
-func (ctl *controller) markPod(key string) {
+func (ctl *Controller) markPod(key string) {
 	ctl.mark(func() { ctl.podKeys[key] = struct{}{} })
 }
 
 // markNode queues a node whose zone may have changed.
-func (ctl *controller) markNode(name string) {
+func (ctl *Controller) markNode(name string) {
 	ctl.mark(func() { ctl.nodeKeys[name] = struct{}{} })
 }
 
 // staleState returns the staleness of the served state.
-func (ctl *controller) staleState() *staleness { return &ctl.stale }
+func (ctl *Controller) staleState() *staleness { return &ctl.stale }
 
 // isSynced reports whether the index holds the stores' content.
-func (ctl *controller) isSynced() bool { return ctl.synced.Load() }
+func (ctl *Controller) isSynced() bool { return ctl.synced.Load() }
 
 // markAll queues a rebuild of everything, e.g. after the file of objects changed.
-func (ctl *controller) markAll() {
+func (ctl *Controller) markAll() {
 	ctl.mu.Lock()
 	ctl.full = true
 	ctl.mu.Unlock()
@@ -204,14 +182,14 @@ func (ctl *controller) markAll() {
 }
 
 // mark runs add under the lock that guards the queued sets, then wakes run.
-func (ctl *controller) mark(add func()) {
+func (ctl *Controller) mark(add func()) {
 	ctl.mu.Lock()
 	add()
 	ctl.mu.Unlock()
 	ctl.wake()
 }
 
-func (ctl *controller) wake() {
+func (ctl *Controller) wake() {
 	select {
 	case ctl.kick <- struct{}{}:
 	default:
@@ -221,7 +199,7 @@ func (ctl *controller) wake() {
 // run publishes changes until ctx ends. hasSynced reports whether every
 // store has its initial content; until then nothing is published, and the
 // first publication is a full build, so a query never sees a partial cache.
-func (ctl *controller) run(ctx context.Context, hasSynced func() bool) {
+func (ctl *Controller) run(ctx context.Context, hasSynced func() bool) {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -246,7 +224,7 @@ func (ctl *controller) run(ctx context.Context, hasSynced func() bool) {
 
 // syncFirst publishes the stores' first complete content, replacing
 // whatever a snapshot file put in the index.
-func (ctl *controller) syncFirst() {
+func (ctl *Controller) syncFirst() {
 	ctl.markAll()
 	ctl.build.Lock()
 	ctl.apply()
@@ -264,8 +242,8 @@ func (ctl *controller) syncFirst() {
 
 // serveSnapshot publishes the content of a snapshot file, marked stale,
 // unless the stores have synced already; it reports whether it did.
-func (ctl *controller) serveSnapshot(s *snapshotContent) (bool, error) {
-	st := newStores(ctl.cfg)
+func (ctl *Controller) serveSnapshot(s *snapshotContent) (bool, error) {
+	st := NewStores(ctl.cfg)
 	if err := s.fill(st); err != nil {
 		return false, err
 	}
@@ -287,7 +265,7 @@ func (ctl *controller) serveSnapshot(s *snapshotContent) (bool, error) {
 }
 
 // process applies everything queued since the last call as one view.
-func (ctl *controller) process() {
+func (ctl *Controller) process() {
 	ctl.build.Lock()
 	published := ctl.apply()
 	ctl.build.Unlock()
@@ -297,7 +275,7 @@ func (ctl *controller) process() {
 }
 
 // apply is process with the build lock held; it reports whether it published.
-func (ctl *controller) apply() bool {
+func (ctl *Controller) apply() bool {
 	ctl.mu.Lock()
 	full, services, nsKeys, podKeys, nodeKeys, imports := ctl.full, ctl.services, ctl.nsKeys, ctl.podKeys, ctl.nodeKeys, ctl.imports
 	ctl.full = false
@@ -347,7 +325,7 @@ func (ctl *controller) apply() bool {
 }
 
 // observeIndex reports the size of the published index to onPublished.
-func (ctl *controller) observeIndex() {
+func (ctl *Controller) observeIndex() {
 	if ctl.onPublished != nil {
 		snap := ctl.w.Published()
 		ctl.onPublished(snap.Services.Len(), ctl.w.Endpoints(), snap.Reverse.Len())

@@ -1,9 +1,8 @@
-package clusterdns
+package source
 
 import (
 	"context"
 	"net/netip"
-	"strings"
 	"sync"
 	"testing"
 
@@ -17,20 +16,6 @@ import (
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
-
-// addrsOf returns the addresses published at a service name "<svc>.<ns>.svc".
-func addrsOf(c *ClusterDNS, rel string) []string {
-	svc, ns, _ := strings.Cut(strings.TrimSuffix(rel, ".svc"), ".")
-	e, ok := c.index.Load().Services.Get(index.ServiceKey{Name: svc, Namespace: ns})
-	if !ok {
-		return nil
-	}
-	var out []string
-	for _, ip := range append(index.Unpack(e.A4, 4), index.Unpack(e.A6, 16)...) {
-		out = append(out, ip.String())
-	}
-	return out
-}
 
 func TestWatchLifecycle(t *testing.T) {
 	ctx := context.Background()
@@ -50,7 +35,7 @@ func TestWatchLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "api added", func() bool { return len(addrsOf(c, "api.prod.svc")) == 1 })
+	fixture.Eventually(t, "api added", func() bool { return len(addrsOf(c, "api.prod.svc")) == 1 })
 	if c.index.Load().Serial == serial {
 		t.Error("serial did not change with the data")
 	}
@@ -60,16 +45,16 @@ func TestWatchLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "second slice merged", func() bool { return len(addrsOf(c, "db.prod.svc")) == 2 })
+	fixture.Eventually(t, "second slice merged", func() bool { return len(addrsOf(c, "db.prod.svc")) == 2 })
 	_, err = cs.DiscoveryV1().EndpointSlices("prod").Update(ctx, fixture.Slice("prod", "db", "db-b", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.244.1.3", Ready: fixture.Bool(false)}), metav1.UpdateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "not-ready endpoint dropped", func() bool { return len(addrsOf(c, "db.prod.svc")) == 1 })
+	fixture.Eventually(t, "not-ready endpoint dropped", func() bool { return len(addrsOf(c, "db.prod.svc")) == 1 })
 	if err := cs.DiscoveryV1().EndpointSlices("prod").Delete(ctx, "db-a", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "headless without ready endpoints gone", func() bool { return addrsOf(c, "db.prod.svc") == nil })
+	fixture.Eventually(t, "headless without ready endpoints gone", func() bool { return addrsOf(c, "db.prod.svc") == nil })
 	if _, ok := c.index.Load().Reverse.Get(index.KeyOf(netip.MustParseAddr("10.244.1.1"))); ok {
 		t.Error("PTR of a deleted endpoint is still served")
 	}
@@ -80,7 +65,7 @@ func TestWatchLifecycle(t *testing.T) {
 	if _, err := cs.CoreV1().Services("prod").Update(ctx, ext, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "web became a CNAME", func() bool {
+	fixture.Eventually(t, "web became a CNAME", func() bool {
 		e, ok := c.index.Load().Services.Get(index.ServiceKey{Name: "web", Namespace: "prod"})
 		return ok && e.CNAME == "web.example.com."
 	})
@@ -92,13 +77,13 @@ func TestWatchLifecycle(t *testing.T) {
 	if err := cs.CoreV1().Services("prod").Delete(ctx, "api", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "api deleted", func() bool { return addrsOf(c, "api.prod.svc") == nil })
+	fixture.Eventually(t, "api deleted", func() bool { return addrsOf(c, "api.prod.svc") == nil })
 
 	// Namespace deleted: everything in it goes.
 	if err := cs.CoreV1().Namespaces().Delete(ctx, "prod", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "namespace gone", func() bool {
+	fixture.Eventually(t, "namespace gone", func() bool {
 		_, ok := c.index.Load().Services.Get(index.ServiceKey{Name: "web", Namespace: "prod"})
 		_, ns := c.index.Load().Namespaces.Get("prod")
 		return !ok && !ns
@@ -107,7 +92,7 @@ func TestWatchLifecycle(t *testing.T) {
 
 func TestWatchNamespaceScope(t *testing.T) {
 	cfg := testConfig()
-	cfg.namespaces = map[string]struct{}{"prod": {}}
+	cfg.Namespaces = map[string]struct{}{"prod": {}}
 	c, _ := startFake(t, cfg,
 		fixture.Namespace("prod"), fixture.Namespace("dev"),
 		fixture.Service("prod", "web", []string{"10.96.0.20"}),
@@ -127,7 +112,7 @@ func TestWatchNamespaceScope(t *testing.T) {
 func TestWatchPodsVerified(t *testing.T) {
 	ctx := context.Background()
 	cfg := testConfig()
-	cfg.podMode = podsVerified
+	cfg.PodMode = index.PodsVerified
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "prod", Name: "p1"}}
 	pod.Status.Phase = corev1.PodRunning
 	pod.Status.PodIPs = []corev1.PodIP{{IP: "10.244.0.9"}}
@@ -139,7 +124,7 @@ func TestWatchPodsVerified(t *testing.T) {
 	if err := cs.CoreV1().Pods("prod").Delete(ctx, "p1", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "pod forgotten", func() bool { _, ok := c.index.Load().Pods.Get(key); return !ok })
+	fixture.Eventually(t, "pod forgotten", func() bool { _, ok := c.index.Load().Pods.Get(key); return !ok })
 }
 
 func TestWatchShutdownStops(t *testing.T) {
@@ -164,15 +149,13 @@ func TestWatchShutdownStops(t *testing.T) {
 	})
 	c := startClientset(t, nil, cs)
 	// Services, namespaces and slices each have an informer with a watch.
-	eventually(t, "three watches open", func() bool {
+	fixture.Eventually(t, "three watches open", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(watches) >= 3
 	})
 
-	if err := c.onShutdown(); err != nil {
-		t.Fatal(err)
-	}
+	c.stop()
 	mu.Lock()
 	opened := len(watches)
 	for i, w := range watches {

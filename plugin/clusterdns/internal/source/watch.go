@@ -1,4 +1,4 @@
-package clusterdns
+package source
 
 import (
 	"context"
@@ -18,9 +18,9 @@ import (
 	mcsclient "sigs.k8s.io/mcs-api/pkg/client/clientset/versioned"
 )
 
-// apiSource feeds the stores from informers on the Kubernetes API.
-type apiSource struct {
-	cfg     *config
+// APISource feeds the stores from informers on the Kubernetes API.
+type APISource struct {
+	cfg     *Config
 	client  kubernetes.Interface // built from cfg at start unless set (tests)
 	mcs     mcsclient.Interface  // with `multicluster`: built from cfg at start unless set (tests)
 	contact *apiContact          // set by start
@@ -28,22 +28,22 @@ type apiSource struct {
 
 // start builds the client, starts one informer per watched kind and returns
 // when they are running.
-func (api *apiSource) start(ctx context.Context, wg *sync.WaitGroup, to feed) (stores, func() bool, error) {
+func (api *APISource) start(ctx context.Context, wg *sync.WaitGroup, to feed) (Stores, func() bool, error) {
 	if err := api.clients(); err != nil {
-		return stores{}, nil, err
+		return Stores{}, nil, err
 	}
 	cs := api.client
-	var st stores // the informers' own stores; kinds not watched stay nil
+	var st Stores // the informers' own stores; kinds not watched stay nil
 	sel := metav1.ListOptions{}
-	if api.cfg.labelSelector != nil {
-		sel.LabelSelector = api.cfg.labelSelector.String()
+	if api.cfg.LabelSelector != nil {
+		sel.LabelSelector = api.cfg.LabelSelector.String()
 	}
 	nsSel := metav1.ListOptions{}
-	if api.cfg.namespaceSelector != nil {
-		nsSel.LabelSelector = api.cfg.namespaceSelector.String()
+	if api.cfg.NamespaceSelector != nil {
+		nsSel.LabelSelector = api.cfg.NamespaceSelector.String()
 	}
 
-	slim := newSlimmer(api.cfg)
+	slim := NewSlimmer(api.cfg)
 	contact := &apiContact{stale: to.staleState(), synced: to.isSynced}
 	scopes := api.cfg.watchScopes()
 	var informers []cache.SharedIndexInformer
@@ -71,21 +71,21 @@ func (api *apiSource) start(ctx context.Context, wg *sync.WaitGroup, to feed) (s
 		return joinIndexers(scopes, stores)
 	}
 
-	st.services = perScope(func(ns string) *cache.ListWatch {
+	st.Services = perScope(func(ns string) *cache.ListWatch {
 		return typedListWatch(contact, sel, cs.CoreV1().Services(ns))
 	}, &corev1.Service{}, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, resourceServices, serviceHandler(to.markService))
-	if len(api.cfg.namespaces) > 0 {
-		st.namespaces = api.cfg.listedNamespaces()
+	if len(api.cfg.Namespaces) > 0 {
+		st.Namespaces = api.cfg.listedNamespaces()
 	} else {
-		st.namespaces = add(typedListWatch(contact, nsSel, cs.CoreV1().Namespaces()),
+		st.Namespaces = add(typedListWatch(contact, nsSel, cs.CoreV1().Namespaces()),
 			&corev1.Namespace{}, cache.Indexers{}, resourceNamespaces, namespaceHandler(to))
 	}
-	if !api.cfg.noEndpoints {
-		st.slices = perScope(func(ns string) *cache.ListWatch {
+	if !api.cfg.NoEndpoints {
+		st.Slices = perScope(func(ns string) *cache.ListWatch {
 			return typedListWatch(contact, sel, cs.DiscoveryV1().EndpointSlices(ns))
 		}, &discoveryv1.EndpointSlice{}, sliceIndexers(), resourceSlices, sliceHandler(to))
 	}
-	if api.cfg.watchPods() {
+	if api.cfg.WatchPods() {
 		podSel := sel
 		// Finished pods keep their address in the API but no longer own it.
 		podSel.FieldSelector = fields.AndSelectors(
@@ -93,20 +93,20 @@ func (api *apiSource) start(ctx context.Context, wg *sync.WaitGroup, to feed) (s
 			fields.OneTermNotEqualSelector("status.phase", string(corev1.PodFailed)),
 			fields.OneTermNotEqualSelector("status.phase", string(corev1.PodUnknown)),
 		).String()
-		st.pods = perScope(func(ns string) *cache.ListWatch {
+		st.Pods = perScope(func(ns string) *cache.ListWatch {
 			return typedListWatch(contact, podSel, cs.CoreV1().Pods(ns))
 		}, &corev1.Pod{}, cache.Indexers{}, resourcePods, podHandler(to))
 	}
-	if api.cfg.clientZoneFirst {
+	if api.cfg.ClientZoneFirst {
 		// Nodes are cluster-scoped; the slimmer keeps their zone label only.
-		st.nodes = add(typedListWatch(contact, metav1.ListOptions{}, cs.CoreV1().Nodes()),
+		st.Nodes = add(typedListWatch(contact, metav1.ListOptions{}, cs.CoreV1().Nodes()),
 			&corev1.Node{}, cache.Indexers{}, resourceNodes, nodeHandler(to))
 	}
-	if api.cfg.multicluster() {
+	if api.cfg.Multicluster() {
 		// The Services of the multicluster zones; `labels` applies to them
 		// as to Services, and to the slices derived for them (above).
 		mcs := api.mcs.MulticlusterV1alpha1()
-		st.imports = perScope(func(ns string) *cache.ListWatch {
+		st.Imports = perScope(func(ns string) *cache.ListWatch {
 			return typedListWatch(contact, sel, mcs.ServiceImports(ns))
 		}, &mcsv1alpha1.ServiceImport{}, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, resourceServiceImports,
 			serviceHandler(to.markImport))
@@ -119,11 +119,11 @@ func (api *apiSource) start(ctx context.Context, wg *sync.WaitGroup, to feed) (s
 			inf.RunWithContext(ctx)
 		}()
 	}
-	if api.cfg.resync > 0 {
+	if api.cfg.Resync > 0 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resyncLoop(ctx, api.cfg.resync, contact)
+			resyncLoop(ctx, api.cfg.Resync, contact)
 		}()
 	}
 	api.contact = contact
@@ -139,8 +139,8 @@ func (api *apiSource) start(ctx context.Context, wg *sync.WaitGroup, to feed) (s
 
 // clients builds the API clients the configuration needs, unless set.
 // ServiceImports are custom resources, which the API serves as JSON only.
-func (api *apiSource) clients() error {
-	needMCS := api.cfg.multicluster() && api.mcs == nil
+func (api *APISource) clients() error {
+	needMCS := api.cfg.Multicluster() && api.mcs == nil
 	if api.client != nil && !needMCS {
 		return nil
 	}

@@ -1,14 +1,19 @@
-package clusterdns
+package source
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
 const objectsList = `apiVersion: v1
@@ -93,8 +98,8 @@ func TestLoadObjectsFileSelectors(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "objs.yaml")
 	writeFile(t, path, objectsList)
 	cfg := testConfig()
-	cfg.labelSelector = mustSelector(t, "app=other")
-	cfg.namespaceSelector = mustSelector(t, "team=b")
+	cfg.LabelSelector = mustSelector(t, "app=other")
+	cfg.NamespaceSelector = mustSelector(t, "team=b")
 	objs, err := loadObjectsFile(path, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -108,13 +113,9 @@ func TestFileSourceReloads(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "objs.yaml")
 	writeFile(t, path, objectsList)
 	cfg := testConfig()
-	cfg.objectsFile = path
-	cfg.objectsFilePoll = 10 * time.Millisecond
-	c := newClusterDNS(cfg)
-	if err := c.onStartup(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = c.onShutdown() }()
+	cfg.ObjectsFile = path
+	cfg.ObjectsFilePoll = 10 * time.Millisecond
+	c := start(t, cfg, New(cfg))
 	if got := addrsOf(c, "web.prod.svc"); len(got) != 1 || got[0] != "10.96.0.20" {
 		t.Fatalf("web.prod.svc = %v", got)
 	}
@@ -123,16 +124,16 @@ func TestFileSourceReloads(t *testing.T) {
 	// written yet), keeps the last good content. The log shows that the
 	// poller saw each version and refused it; only then do the answers say
 	// that refusing kept them.
-	logs := captureLog(t)
+	logs := fixture.CaptureLog(t)
 	for _, tc := range []struct{ content, refused string }{
 		{"kind: [", "keeping the previous objects: " + path + ": document 1"},
 		{"", path + " is empty; keeping the previous objects"},
 	} {
 		// Counted from before the write: the poller may also catch
 		// os.WriteFile's truncation of the previous version.
-		before := logs.count(tc.refused)
+		before := logs.Count(tc.refused)
 		writeFile(t, path, tc.content)
-		eventually(t, "refusal of "+strconv.Quote(tc.content), func() bool { return logs.count(tc.refused) > before })
+		fixture.Eventually(t, "refusal of "+strconv.Quote(tc.content), func() bool { return logs.Count(tc.refused) > before })
 		if got := addrsOf(c, "web.prod.svc"); len(got) != 1 || got[0] != "10.96.0.20" {
 			t.Fatalf("after the file %q, web.prod.svc = %v, want the last good 10.96.0.20", tc.content, got)
 		}
@@ -140,7 +141,7 @@ func TestFileSourceReloads(t *testing.T) {
 
 	// A good change is picked up.
 	writeFile(t, path, strings.ReplaceAll(objectsList, "10.96.0.20", "10.96.0.21"))
-	eventually(t, "reload", func() bool {
+	fixture.Eventually(t, "reload", func() bool {
 		got := addrsOf(c, "web.prod.svc")
 		return len(got) == 1 && got[0] == "10.96.0.21"
 	})
@@ -148,9 +149,10 @@ func TestFileSourceReloads(t *testing.T) {
 
 func TestFileSourceMissingFile(t *testing.T) {
 	cfg := testConfig()
-	cfg.objectsFile = filepath.Join(t.TempDir(), "absent.yaml")
-	c := newClusterDNS(cfg)
-	err := c.onStartup()
+	cfg.ObjectsFile = filepath.Join(t.TempDir(), "absent.yaml")
+	var wg sync.WaitGroup
+	err := NewController(cfg, index.New()).Start(context.Background(), &wg, New(cfg))
+	wg.Wait()
 	if err == nil || !strings.Contains(err.Error(), "objects_file") {
 		t.Fatalf("startup error %v, want one naming objects_file", err)
 	}

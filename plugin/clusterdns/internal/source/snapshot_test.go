@@ -1,4 +1,4 @@
-package clusterdns
+package source
 
 import (
 	"bytes"
@@ -51,17 +51,17 @@ func snapshotFixture() []runtime.Object {
 
 // snapshotConfig is testConfig with `pods verified`, `fallback_terminating`
 // and `zonal`, so pods, terminating endpoints and zones are stored.
-func snapshotConfig() *config {
+func snapshotConfig() *Config {
 	cfg := testConfig()
-	cfg.podMode = podsVerified
-	cfg.fallbackTerminating = true
-	cfg.zonal = true
+	cfg.PodMode = index.PodsVerified
+	cfg.FallbackTerminating = true
+	cfg.Zonal = true
 	return cfg
 }
 
 func TestSnapshotRoundTrip(t *testing.T) {
 	cfg := snapshotConfig()
-	orig := newTestPlugin(t, cfg, snapshotFixture()...).ctl.Load().st
+	orig := loaded(t, cfg, snapshotFixture()...).ctl.st
 	written := time.Unix(1_700_000_000, 123)
 	data := encodeSnapshot(snapshotOf(orig, written), snapshotOptions(cfg))
 	if !bytes.Equal(data, encodeSnapshot(snapshotOf(orig, written), snapshotOptions(cfg))) {
@@ -80,13 +80,13 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	if !slices.ContainsFunc(s.namespaces["prod"].services, func(v *object.Service) bool { return v.Invalid }) {
 		t.Error("the invalid service lost its mark")
 	}
-	got := newStores(cfg)
+	got := NewStores(cfg)
 	if err := s.fill(got); err != nil {
 		t.Fatal(err)
 	}
 	for name, pair := range map[string][2]cache.Indexer{
-		"services": {orig.services, got.services}, "slices": {orig.slices, got.slices},
-		"namespaces": {orig.namespaces, got.namespaces}, "pods": {orig.pods, got.pods},
+		"services": {orig.Services, got.Services}, "slices": {orig.Slices, got.Slices},
+		"namespaces": {orig.Namespaces, got.Namespaces}, "pods": {orig.Pods, got.Pods},
 	} {
 		want, have := pair[0].ListKeys(), pair[1].ListKeys()
 		slices.Sort(want)
@@ -110,7 +110,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 // as a whole.
 func TestSnapshotDamaged(t *testing.T) {
 	cfg := snapshotConfig()
-	st := newTestPlugin(t, cfg, snapshotFixture()...).ctl.Load().st
+	st := loaded(t, cfg, snapshotFixture()...).ctl.st
 	data := encodeSnapshot(snapshotOf(st, time.Now()), snapshotOptions(cfg))
 	opts := snapshotOptions(cfg)
 
@@ -138,7 +138,7 @@ func TestSnapshotDamaged(t *testing.T) {
 		t.Errorf("another format version: %v, want an error naming it", err)
 	}
 	other := cfg
-	other.endpointPodNames = true
+	other.EndpointPodNames = true
 	if _, err := decodeSnapshot(data, snapshotOptions(other)); err == nil || !strings.Contains(err.Error(), "other options") {
 		t.Errorf("other options: %v, want it refused", err)
 	}
@@ -184,7 +184,7 @@ func withCRC(body []byte) []byte {
 // fill stores.
 func FuzzSnapshotDecode(f *testing.F) {
 	cfg := snapshotConfig()
-	st := newTestPlugin(f, cfg, snapshotFixture()...).ctl.Load().st
+	st := loaded(f, cfg, snapshotFixture()...).ctl.st
 	data := encodeSnapshot(snapshotOf(st, time.Now()), snapshotOptions(cfg))
 	f.Add(data[:len(data)-4])
 	f.Add([]byte(snapshotMagic))
@@ -193,7 +193,7 @@ func FuzzSnapshotDecode(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if err := s.fill(newStores(cfg)); err != nil {
+		if err := s.fill(NewStores(cfg)); err != nil {
 			t.Fatalf("accepted content does not fill stores: %v", err)
 		}
 	})
@@ -206,7 +206,7 @@ func FuzzSnapshotDecode(f *testing.F) {
 func TestSnapshotWarmStart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "snapshot")
 	cfg := testConfig()
-	cfg.snapshotPath, cfg.snapshotInterval = path, time.Millisecond
+	cfg.SnapshotPath, cfg.SnapshotInterval = path, time.Millisecond
 	then := []runtime.Object{
 		fixture.Namespace("prod"),
 		fixture.Service("prod", "web", []string{"10.96.0.20"}),
@@ -215,10 +215,8 @@ func TestSnapshotWarmStart(t *testing.T) {
 		fixture.Slice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.244.1.1"}),
 	}
 	first := startClientset(t, cfg, fake.NewClientset(then...))
-	eventually(t, "the snapshot written", func() bool { return snapshotServices(path, cfg) == 3 })
-	if err := first.onShutdown(); err != nil {
-		t.Fatal(err)
-	}
+	fixture.Eventually(t, "the snapshot written", func() bool { return snapshotServices(path, cfg) == 3 })
+	first.stop()
 
 	now := []runtime.Object{
 		fixture.Namespace("prod"),
@@ -230,12 +228,14 @@ func TestSnapshotWarmStart(t *testing.T) {
 	cs := fake.NewClientset(now...)
 	api := newFakeAPI(cs)
 	api.cut()
-	logs := captureLog(t)
-	cfg2 := *cfg
-	cfg2.startupTimeout = 50 * time.Millisecond
-	second := startClientset(t, &cfg2, cs) // fails unless answering
-	if second.ctl.Load().synced.Load() {
-		t.Fatal("synced without an API server")
+	logs := fixture.CaptureLog(t)
+	second := starting(t, cfg, NewAPISource(cfg, cs, nil))
+	from, ok := second.ctl.ServeSnapshotFile()
+	if !ok || !strings.Contains(from, path) {
+		t.Fatalf("snapshot served: %t, from %q; want true, from %s", ok, from, path)
+	}
+	if second.ctl.synced.Load() || !second.ctl.Answering() {
+		t.Fatal("synced without an API server, or not answering from the snapshot")
 	}
 	for name, want := range map[string][]string{"web.prod.svc": {"10.96.0.20"}, "gone.prod.svc": {"10.96.0.21"}, "db.prod.svc": {"10.244.1.1"}, "new.prod.svc": nil} {
 		if got := addrsOf(second, name); !slices.Equal(got, want) {
@@ -247,7 +247,7 @@ func TestSnapshotWarmStart(t *testing.T) {
 	}
 
 	api.restore()
-	waitLong(t, "the live state", func() bool { return second.ctl.Load().synced.Load() })
+	waitLong(t, "the live state", func() bool { return second.ctl.synced.Load() })
 	for name, want := range map[string][]string{"web.prod.svc": {"10.96.0.20"}, "gone.prod.svc": nil, "db.prod.svc": {"10.244.1.9"}, "new.prod.svc": {"10.96.0.22"}} {
 		if got := addrsOf(second, name); !slices.Equal(got, want) {
 			t.Errorf("after the sync, %s: %v, want %v", name, got, want)
@@ -256,7 +256,7 @@ func TestSnapshotWarmStart(t *testing.T) {
 	if gaugeValue(t, staleGauge) != 0 {
 		t.Error("still stale after the sync")
 	}
-	eventually(t, "the snapshot rewritten from the live state", func() bool {
+	fixture.Eventually(t, "the snapshot rewritten from the live state", func() bool {
 		s := readSnapshot(path, cfg)
 		if s == nil || s.namespaces["prod"] == nil {
 			return false
@@ -265,15 +265,13 @@ func TestSnapshotWarmStart(t *testing.T) {
 		svcs := s.namespaces["prod"].services
 		return s.services() == 3 && slices.ContainsFunc(svcs, named("new")) && !slices.ContainsFunc(svcs, named("gone"))
 	})
-	if err := second.onShutdown(); err != nil {
-		t.Fatal(err)
-	}
+	second.stop()
 	entries, _ := os.ReadDir(filepath.Dir(path))
 	if len(entries) != 1 {
 		t.Errorf("the snapshot directory holds %d files, want only the snapshot (no temporary files left)", len(entries))
 	}
-	for _, line := range []string{"answering from snapshot " + path, "the snapshot file's answers are replaced by the API's"} {
-		if n := logs.count(line); n != 1 {
+	for _, line := range []string{"the snapshot file's answers are replaced by the API's"} {
+		if n := logs.Count(line); n != 1 {
 			t.Errorf("%d log lines %q, want 1", n, line)
 		}
 	}
@@ -284,7 +282,7 @@ func TestSnapshotWarmStart(t *testing.T) {
 // answers SERVFAIL as without the option, never from part of the file.
 func TestSnapshotIgnored(t *testing.T) {
 	cfg := testConfig()
-	st := newTestPlugin(t, cfg, snapshotFixture()[:4]...).ctl.Load().st
+	st := loaded(t, cfg, snapshotFixture()[:4]...).ctl.st
 	good := encodeSnapshot(snapshotOf(st, time.Now()), snapshotOptions(cfg))
 	for name, tc := range map[string]struct {
 		data []byte // nil: no file
@@ -301,29 +299,24 @@ func TestSnapshotIgnored(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			c := newClusterDNS(&config{})
-			*c.cfg = *cfg
-			c.cfg.snapshotPath, c.cfg.startupTimeout = path, 20*time.Millisecond
+			withPath := *cfg
+			withPath.SnapshotPath = path
 			cs := fake.NewClientset()
 			newFakeAPI(cs).cut()
-			c.source = &apiSource{cfg: c.cfg, client: cs}
-			logs := captureLog(t)
-			if err := c.onStartup(); err != nil {
-				t.Fatal(err)
-			}
-			defer func() { _ = c.onShutdown() }()
-			if c.answering() || c.Ready() {
+			logs := fixture.CaptureLog(t)
+			c := starting(t, &withPath, NewAPISource(&withPath, cs, nil))
+			if _, ok := c.ctl.ServeSnapshotFile(); ok || c.ctl.Answering() || c.Ready() {
 				t.Error("answering from an unusable snapshot")
 			}
-			if n := logs.count("snapshot " + path + " ignored: "); n != 1 || logs.count(tc.why) != 1 {
-				t.Errorf("%d lines saying the snapshot is ignored, %d saying %q; want 1 and 1", n, logs.count(tc.why), tc.why)
+			if n := logs.Count("snapshot " + path + " ignored: "); n != 1 || logs.Count(tc.why) != 1 {
+				t.Errorf("%d lines saying the snapshot is ignored, %d saying %q; want 1 and 1", n, logs.Count(tc.why), tc.why)
 			}
 		})
 	}
 }
 
 // readSnapshot decodes the snapshot file at path, or returns nil.
-func readSnapshot(path string, cfg *config) *snapshotContent {
+func readSnapshot(path string, cfg *Config) *snapshotContent {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil
@@ -333,7 +326,7 @@ func readSnapshot(path string, cfg *config) *snapshotContent {
 }
 
 // snapshotServices counts the services in the snapshot file; -1 if none.
-func snapshotServices(path string, cfg *config) int {
+func snapshotServices(path string, cfg *Config) int {
 	if s := readSnapshot(path, cfg); s != nil {
 		return s.services()
 	}
@@ -345,9 +338,9 @@ func snapshotServices(path string, cfg *config) int {
 // time to read, check, decode and publish it as a server starting from it
 // does.
 func BenchmarkSnapshot(b *testing.B) {
-	for _, size := range memorySizes {
+	for _, size := range []fixture.ClusterSize{{Services: 1_000, Endpoints: 10_000}, {Services: 10_000, Endpoints: 100_000}} {
 		cfg := testConfig()
-		st := newSlimStores(b, genCluster(b, size))
+		st := loaded(b, cfg, fixture.Cluster(b, size)...).ctl.st
 		path := filepath.Join(b.TempDir(), "snapshot")
 		opts := snapshotOptions(cfg)
 		b.Run("write/"+size.String(), func(b *testing.B) {
@@ -360,13 +353,13 @@ func BenchmarkSnapshot(b *testing.B) {
 				n = len(data)
 			}
 			b.ReportMetric(float64(n), "file-bytes")
-			b.ReportMetric(float64(n)/float64(size.services)*1000, "bytes/1000svc")
+			b.ReportMetric(float64(n)/float64(size.Services)*1000, "bytes/1000svc")
 		})
 		b.Run("load/"+size.String(), func(b *testing.B) {
 			for b.Loop() {
-				ctl := newController(cfg, index.New())
-				from, ok := serveSnapshotFile(&config{snapshotPath: path, labelSelector: cfg.labelSelector}, ctl)
-				if !ok || ctl.w.Published().Services.Len() != size.services {
+				ctl := NewController(&Config{SnapshotPath: path, LabelSelector: cfg.LabelSelector}, index.New())
+				from, ok := ctl.ServeSnapshotFile()
+				if !ok || ctl.w.Published().Services.Len() != size.Services {
 					b.Fatalf("snapshot not served: %q", from)
 				}
 			}

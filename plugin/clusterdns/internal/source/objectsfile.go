@@ -1,4 +1,4 @@
-package clusterdns
+package source
 
 import (
 	"bufio"
@@ -27,7 +27,7 @@ import (
 // reloads it when it changes. A file that cannot be read or decoded on
 // reload is reported and the last good content keeps being served.
 type fileSource struct {
-	cfg *config
+	cfg *Config
 }
 
 // fileObjects is the decoded content of an objects file.
@@ -38,16 +38,16 @@ type fileObjects struct {
 
 // start loads the file once (an error here stops the server from starting)
 // and then watches it for changes.
-func (fs *fileSource) start(ctx context.Context, wg *sync.WaitGroup, to feed) (stores, func() bool, error) {
-	stamp, err := fileStamp(fs.cfg.objectsFile)
+func (fs *fileSource) start(ctx context.Context, wg *sync.WaitGroup, to feed) (Stores, func() bool, error) {
+	stamp, err := fileStamp(fs.cfg.ObjectsFile)
 	if err != nil {
-		return stores{}, nil, fmt.Errorf("objects_file: %w", err)
+		return Stores{}, nil, fmt.Errorf("objects_file: %w", err)
 	}
-	objs, err := loadObjectsFile(fs.cfg.objectsFile, fs.cfg)
+	objs, err := loadObjectsFile(fs.cfg.ObjectsFile, fs.cfg)
 	if err != nil {
-		return stores{}, nil, fmt.Errorf("objects_file: %w", err)
+		return Stores{}, nil, fmt.Errorf("objects_file: %w", err)
 	}
-	st := newStores(fs.cfg)
+	st := NewStores(fs.cfg)
 	fs.replace(st, to, objs)
 	wg.Add(1)
 	go func() {
@@ -58,9 +58,9 @@ func (fs *fileSource) start(ctx context.Context, wg *sync.WaitGroup, to feed) (s
 }
 
 // watch polls the file and reloads it when its size or modification time changes.
-func (fs *fileSource) watch(ctx context.Context, st stores, to feed, stamp string) {
-	every(ctx, fs.cfg.objectsFilePoll, func() {
-		now, err := fileStamp(fs.cfg.objectsFile)
+func (fs *fileSource) watch(ctx context.Context, st Stores, to feed, stamp string) {
+	every(ctx, fs.cfg.ObjectsFilePoll, func() {
+		now, err := fileStamp(fs.cfg.ObjectsFile)
 		if err != nil || now == stamp {
 			return
 		}
@@ -68,28 +68,28 @@ func (fs *fileSource) watch(ctx context.Context, st stores, to feed, stamp strin
 		if strings.HasPrefix(now, "0/") {
 			// Most writers truncate the file before they write it: an empty
 			// file is one being replaced, not a cluster without objects.
-			log.Warningf("objects_file: %s is empty; keeping the previous objects", fs.cfg.objectsFile)
+			log.Warningf("objects_file: %s is empty; keeping the previous objects", fs.cfg.ObjectsFile)
 			return
 		}
-		objs, err := loadObjectsFile(fs.cfg.objectsFile, fs.cfg)
+		objs, err := loadObjectsFile(fs.cfg.ObjectsFile, fs.cfg)
 		if err != nil {
 			log.Errorf("objects_file: keeping the previous objects: %v", err)
 			return
 		}
-		log.Infof("objects_file: reloaded %s", fs.cfg.objectsFile)
+		log.Infof("objects_file: reloaded %s", fs.cfg.ObjectsFile)
 		fs.replace(st, to, objs)
 	})
 }
 
 // replace swaps the stores' content for objs and queues a full rebuild.
-func (fs *fileSource) replace(st stores, to feed, objs *fileObjects) {
-	_ = st.services.Replace(objs.services, "")
-	_ = st.namespaces.Replace(objs.namespaces, "")
-	if st.slices != nil {
-		_ = st.slices.Replace(objs.slices, "")
+func (fs *fileSource) replace(st Stores, to feed, objs *fileObjects) {
+	_ = st.Services.Replace(objs.services, "")
+	_ = st.Namespaces.Replace(objs.namespaces, "")
+	if st.Slices != nil {
+		_ = st.Slices.Replace(objs.slices, "")
 	}
-	if st.pods != nil {
-		_ = st.pods.Replace(objs.pods, "")
+	if st.Pods != nil {
+		_ = st.Pods.Replace(objs.pods, "")
 	}
 	if objs.ignored > 0 {
 		log.Infof("objects_file: ignored %d objects of kinds clusterdns does not use", objs.ignored)
@@ -111,7 +111,7 @@ func fileStamp(path string) (string, error) {
 // stanza's label selectors apply as they would to the API's watches. When
 // the file has no Namespace objects, every namespace its objects use is
 // taken to exist.
-func loadObjectsFile(path string, cfg *config) (*fileObjects, error) {
+func loadObjectsFile(path string, cfg *Config) (*fileObjects, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -136,7 +136,7 @@ func loadObjectsFile(path string, cfg *config) (*fileObjects, error) {
 			return nil, fmt.Errorf("%s: document %d: %w", path, doc, err)
 		}
 	}
-	if len(out.namespaces) == 0 && cfg.namespaceSelector == nil {
+	if len(out.namespaces) == 0 && cfg.NamespaceSelector == nil {
 		for ns := range used {
 			out.namespaces = append(out.namespaces, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
 		}
@@ -145,7 +145,7 @@ func loadObjectsFile(path string, cfg *config) (*fileObjects, error) {
 }
 
 // add decodes one document and files its objects.
-func (o *fileObjects) add(raw []byte, cfg *config, used map[string]bool) error {
+func (o *fileObjects) add(raw []byte, cfg *Config, used map[string]bool) error {
 	obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(raw, nil, nil)
 	if err != nil {
 		if runtime.IsNotRegisteredError(err) {
@@ -167,22 +167,22 @@ func (o *fileObjects) add(raw []byte, cfg *config, used map[string]bool) error {
 	}
 	switch t := obj.(type) {
 	case *corev1.Service:
-		if match(cfg.labelSelector, t.Labels) {
+		if match(cfg.LabelSelector, t.Labels) {
 			o.services = append(o.services, object.SlimService(t))
 			used[t.Namespace] = true
 		}
 	case *discoveryv1.EndpointSlice:
-		if match(cfg.labelSelector, t.Labels) {
-			o.slices = append(o.slices, newSlimmer(cfg).EndpointSlice(t))
+		if match(cfg.LabelSelector, t.Labels) {
+			o.slices = append(o.slices, NewSlimmer(cfg).EndpointSlice(t))
 			used[t.Namespace] = true
 		}
 	case *corev1.Namespace:
-		if match(cfg.namespaceSelector, t.Labels) {
+		if match(cfg.NamespaceSelector, t.Labels) {
 			o.namespaces = append(o.namespaces, object.SlimNamespace(t))
 		}
 	case *corev1.Pod:
-		if match(cfg.labelSelector, t.Labels) {
-			o.pods = append(o.pods, newSlimmer(cfg).Pod(t))
+		if match(cfg.LabelSelector, t.Labels) {
+			o.pods = append(o.pods, NewSlimmer(cfg).Pod(t))
 		}
 	default:
 		o.ignored++

@@ -1,4 +1,4 @@
-package clusterdns
+package source
 
 import (
 	"net/netip"
@@ -10,31 +10,32 @@ import (
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
 // podStateRig is a podState over stores of its own, publishing into an
 // index, as the controller drives it.
 type podStateRig struct {
 	t   *testing.T
-	cfg *config
-	st  stores
+	cfg *Config
+	st  Stores
 	s   *podState
 	ix  *index.Index
 	w   *index.Writer
 }
 
-func newPodStateRig(t *testing.T, cfg *config) *podStateRig {
+func newPodStateRig(t *testing.T, cfg *Config) *podStateRig {
 	ix := index.New()
-	return &podStateRig{t: t, cfg: cfg, st: newStores(cfg), s: newPodState(cfg), ix: ix, w: index.NewWriter(ix)}
+	return &podStateRig{t: t, cfg: cfg, st: NewStores(cfg), s: newPodState(cfg), ix: ix, w: index.NewWriter(ix)}
 }
 
 // put stores the slim form of obj (a Pod or Node), or, with del, removes it.
 func (r *podStateRig) put(obj runtime.Object, del bool) {
 	r.t.Helper()
-	slim, _ := newSlimmer(r.cfg).Transform(obj)
-	store := r.st.pods
+	slim, _ := NewSlimmer(r.cfg).Transform(obj)
+	store := r.st.Pods
 	if _, ok := obj.(*corev1.Node); ok {
-		store = r.st.nodes
+		store = r.st.Nodes
 	}
 	var err error
 	if del {
@@ -121,7 +122,7 @@ func TestPodStateHostNetwork(t *testing.T) {
 
 func TestPodStateZones(t *testing.T) {
 	cfg := testConfig()
-	cfg.clientZoneFirst = true
+	cfg.ClientZoneFirst = true
 	r := newPodStateRig(t, cfg)
 	zoneOf := func(v *index.View, ip string) string {
 		z, _ := v.ClientZones.Get(index.KeyOf(netip.MustParseAddr(ip)))
@@ -153,5 +154,27 @@ func TestPodStateZones(t *testing.T) {
 	}
 	if _, ok := r.s.zoned.byNode["node-a"]["prod/a"]; ok {
 		t.Error("pod a is still listed on its node")
+	}
+}
+
+// TestSlimNodeAndPod checks the client_zone_first watches keep only what
+// they need.
+func TestSlimNodeAndPod(t *testing.T) {
+	if n := object.SlimNode(fixture.Node("node-a", "Zone-A")); n.Zone != "zone-a" || n.Name != "node-a" {
+		t.Errorf("slim node %q zone %q, want node-a in zone-a", n.Name, n.Zone)
+	}
+	if n := object.SlimNode(fixture.Node("node-x", "")); n.Zone != "" {
+		t.Errorf("slim node without zone label has zone %q", n.Zone)
+	}
+	p := fixture.ClientPod("prod", "p", "node-a", "10.0.0.1")
+	if got := (object.Slimmer{}).Pod(p); got.Node != "" || len(got.Addrs) != 1 {
+		t.Errorf("without client_zone_first: node %q addrs %v, want no node and one address", got.Node, got.Addrs)
+	}
+	if got := (object.Slimmer{KeepNodes: true}).Pod(p); got.Node != "node-a" {
+		t.Errorf("node name %q, want node-a", got.Node)
+	}
+	p.Status.Phase = corev1.PodSucceeded
+	if got := podAddrs((object.Slimmer{}).Pod(p)); got != nil {
+		t.Errorf("a finished pod holds addresses %v", got)
 	}
 }

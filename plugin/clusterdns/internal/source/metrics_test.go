@@ -1,4 +1,4 @@
-package clusterdns
+package source
 
 import (
 	"context"
@@ -71,7 +71,7 @@ func TestChangeEarlier(t *testing.T) {
 // recordingController is a synced controller over empty stores whose
 // programming and size observations are kept for the test to read.
 type recordingController struct {
-	*controller
+	*Controller
 	programmed []change
 	kinds      []string // service_kind of each programmed change
 	sizes      [3]int   // services, endpoints, reverse of the last publication
@@ -80,7 +80,7 @@ type recordingController struct {
 func newRecordingController(t *testing.T) *recordingController {
 	t.Helper()
 	cfg := testConfig()
-	r := &recordingController{controller: newController(cfg, index.New())}
+	r := &recordingController{Controller: NewController(cfg, index.New())}
 	r.onProgrammed = func(ch change, kind string, published time.Time) {
 		r.kinds = append(r.kinds, kind)
 		if published.Before(ch.at) && !ch.trigger {
@@ -89,7 +89,7 @@ func newRecordingController(t *testing.T) *recordingController {
 		r.programmed = append(r.programmed, ch)
 	}
 	r.onPublished = func(s, e, rev int) { r.sizes = [3]int{s, e, rev} }
-	if err := r.st.namespaces.Add(object.SlimNamespace(fixture.Namespace("prod"))); err != nil {
+	if err := r.st.Namespaces.Add(object.SlimNamespace(fixture.Namespace("prod"))); err != nil {
 		t.Fatal(err)
 	}
 	r.markAll()
@@ -105,7 +105,7 @@ func newRecordingController(t *testing.T) *recordingController {
 // selector whose slice is written by hand (without it).
 func TestProgrammingLatencyPaths(t *testing.T) {
 	r := newRecordingController(t)
-	svcs, slices := serviceHandler(r.markService), sliceHandler(r.controller)
+	svcs, slices := serviceHandler(r.markService), sliceHandler(r.Controller)
 	sl := object.Slimmer{}
 	trig := time.Now().Add(-2 * time.Second).Truncate(time.Microsecond)
 
@@ -135,12 +135,12 @@ func TestProgrammingLatencyPaths(t *testing.T) {
 				slim, _ := sl.Transform(o)
 				switch slim.(type) {
 				case *object.Service:
-					if err := r.st.services.Add(slim); err != nil {
+					if err := r.st.Services.Add(slim); err != nil {
 						t.Fatal(err)
 					}
 					svcs.OnAdd(slim, false)
 				case *object.EndpointSlice:
-					if err := r.st.slices.Add(slim); err != nil {
+					if err := r.st.Slices.Add(slim); err != nil {
 						t.Fatal(err)
 					}
 					slices.OnAdd(slim, false)
@@ -171,11 +171,11 @@ func TestProgrammingLatencyPaths(t *testing.T) {
 // timed: it is not a change.
 func TestProgrammingLatencyNotBeforeSync(t *testing.T) {
 	cfg := testConfig()
-	ctl := newController(cfg, index.New())
+	ctl := NewController(cfg, index.New())
 	var timed int
 	ctl.onProgrammed = func(change, string, time.Time) { timed++ }
 	svc := object.SlimService(fixture.Service("prod", "web", []string{"10.96.0.20"}))
-	if err := ctl.st.services.Add(svc); err != nil {
+	if err := ctl.st.Services.Add(svc); err != nil {
 		t.Fatal(err)
 	}
 	serviceHandler(ctl.markService).OnAdd(svc, true)
@@ -228,8 +228,8 @@ func TestMetricsThroughWatch(t *testing.T) {
 	if _, err := cs.CoreV1().Services("prod").Create(ctx, fixture.Service("prod", "api", []string{"10.96.0.21"}), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "api added", func() bool { return len(addrsOf(c, "api.prod.svc")) == 1 })
-	eventually(t, "the change is counted", func() bool {
+	fixture.Eventually(t, "api added", func() bool { return len(addrsOf(c, "api.prod.svc")) == 1 })
+	fixture.Eventually(t, "the change is counted", func() bool {
 		return histogramCount(t, programmingDuration.WithLabelValues(kindClusterIP, originEvent)) > before
 	})
 	if got := gaugeValue(t, indexSize.WithLabelValues("services")); got != 1 {

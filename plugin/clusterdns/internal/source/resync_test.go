@@ -1,4 +1,4 @@
-package clusterdns
+package source
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 // missSliceChange starts the plugin on a fake API whose watches lose the
 // change of a headless service's EndpointSlice, and returns once later
 // changes have been answered while that one was missed.
-func missSliceChange(t *testing.T, cfg *config) *ClusterDNS {
+func missSliceChange(t *testing.T, cfg *Config) *testRun {
 	t.Helper()
 	cs := fake.NewClientset(fixture.Namespace("prod"),
 		fixture.Service("prod", "db", []string{"None"}),
@@ -46,7 +46,7 @@ func missSliceChange(t *testing.T, cfg *config) *ClusterDNS {
 	if _, err := cs.CoreV1().Services("prod").Create(ctx, fixture.Service("prod", "later", []string{"10.96.0.30"}), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the change after the gap", func() bool { return addrsOf(c, "later.prod.svc") != nil })
+	fixture.Eventually(t, "the change after the gap", func() bool { return addrsOf(c, "later.prod.svc") != nil })
 	return c
 }
 
@@ -54,12 +54,12 @@ func missSliceChange(t *testing.T, cfg *config) *ClusterDNS {
 // the old endpoint until a resync lists again, and then has the new one.
 func TestResyncRepairsMissedEvent(t *testing.T) {
 	cfg := testConfig()
-	cfg.resync = time.Hour // started by hand below
+	cfg.Resync = time.Hour // started by hand below
 	c := missSliceChange(t, cfg)
 	if got := addrsOf(c, "db.prod.svc"); !slices.Equal(got, []string{"10.244.1.1"}) {
 		t.Fatalf("before the resync db answers %v, want the stale 10.244.1.1 (the gap was not injected)", got)
 	}
-	c.source.(*apiSource).contact.resync()
+	c.src.(*APISource).Resync()
 	waitLong(t, "the missed change repaired by the resync", func() bool {
 		return slices.Equal(addrsOf(c, "db.prod.svc"), []string{"10.244.1.2"})
 	})
@@ -72,7 +72,7 @@ func TestResyncRepairsMissedEvent(t *testing.T) {
 // again, over and over (that a list repairs a gap is shown above).
 func TestResyncPeriodic(t *testing.T) {
 	cfg := testConfig()
-	cfg.resync = 20 * time.Millisecond
+	cfg.Resync = 20 * time.Millisecond
 	cs := fake.NewClientset(fixture.Namespace("prod"))
 	before := resyncCount(t)
 	startClientset(t, cfg, cs)

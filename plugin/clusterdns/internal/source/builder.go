@@ -1,4 +1,4 @@
-package clusterdns
+package source
 
 import (
 	"strings"
@@ -14,8 +14,8 @@ import (
 // to, one service, namespace, ServiceImport or pod at a time, or all of
 // it, through the index writer; the controller decides what and when.
 type builder struct {
-	cfg  *config
-	st   *stores
+	cfg  *Config
+	st   *Stores
 	w    *index.Writer
 	opts index.BuildOptions
 	pods *podState // what pods and nodes contribute; shared by every builder of one index
@@ -33,7 +33,7 @@ func (b *builder) syncNode(name string) { b.pods.syncNode(name, *b.st, b.w) }
 
 // serviceKind returns the service_kind of the service with key "<ns>/<svc>".
 func (b *builder) serviceKind(key string) string {
-	obj, ok, _ := b.st.services.GetByKey(key)
+	obj, ok, _ := b.st.Services.GetByKey(key)
 	svc, _ := obj.(*object.Service)
 	switch {
 	case !ok || svc == nil:
@@ -52,29 +52,29 @@ func (b *builder) serviceKind(key string) string {
 func (b *builder) rebuildAll() {
 	b.w.MarkChanged() // the first build publishes even an empty cluster
 	for _, ns := range b.w.NamespaceKeys() {
-		if _, ok, _ := b.st.namespaces.GetByKey(ns); !ok {
+		if _, ok, _ := b.st.Namespaces.GetByKey(ns); !ok {
 			b.syncNamespace(ns)
 		}
 	}
-	for _, ns := range b.st.namespaces.ListKeys() {
-		b.w.SetNamespace(ns, b.cfg.namespaceAllowed(ns))
+	for _, ns := range b.st.Namespaces.ListKeys() {
+		b.w.SetNamespace(ns, b.cfg.NamespaceAllowed(ns))
 	}
 	for _, k := range b.w.ServiceKeys() {
-		if _, ok, _ := b.st.services.GetByKey(k.Namespace + "/" + k.Name); !ok {
+		if _, ok, _ := b.st.Services.GetByKey(k.Namespace + "/" + k.Name); !ok {
 			b.w.SetService(k, nil)
 		}
 	}
-	if b.st.slices != nil {
-		b.grouped, b.groupedImports = slicesByService(b.st.slices)
+	if b.st.Slices != nil {
+		b.grouped, b.groupedImports = slicesByService(b.st.Slices)
 		defer func() { b.grouped, b.groupedImports = nil, nil }()
 	}
-	for _, key := range b.st.services.ListKeys() {
+	for _, key := range b.st.Services.ListKeys() {
 		b.syncService(key)
 	}
 	// Visit the Services that slices name but that do not exist, so their
 	// slices are counted as skipped.
 	for key := range b.grouped {
-		if _, ok, _ := b.st.services.GetByKey(key); !ok {
+		if _, ok, _ := b.st.Services.GetByKey(key); !ok {
 			b.syncService(key)
 		}
 	}
@@ -85,13 +85,13 @@ func (b *builder) rebuildAll() {
 // syncNamespace updates whether ns is served and, if that changed, every
 // service in it.
 func (b *builder) syncNamespace(ns string) {
-	_, exists, _ := b.st.namespaces.GetByKey(ns)
-	exposed := exists && b.cfg.namespaceAllowed(ns)
+	_, exists, _ := b.st.Namespaces.GetByKey(ns)
+	exposed := exists && b.cfg.NamespaceAllowed(ns)
 	if b.w.Exposed(ns) == exposed {
 		return
 	}
 	b.w.SetNamespace(ns, exposed)
-	keys, _ := b.st.services.IndexKeys(cache.NamespaceIndex, ns)
+	keys, _ := b.st.Services.IndexKeys(cache.NamespaceIndex, ns)
 	for _, key := range keys {
 		b.syncService(key)
 	}
@@ -116,13 +116,13 @@ func (b *builder) slicesOf(key, ns, name string) []*index.Slice {
 // ServiceImport) key (ns/name): from grouped during a full rebuild, else
 // from the namespace's slices.
 func (b *builder) slicesIn(grouped map[string][]*index.Slice, key, ns, name string, imported bool) []*index.Slice {
-	if b.st.slices == nil {
+	if b.st.Slices == nil {
 		return nil
 	}
 	if grouped != nil {
 		return grouped[key]
 	}
-	objs, _ := b.st.slices.ByIndex(cache.NamespaceIndex, ns)
+	objs, _ := b.st.Slices.ByIndex(cache.NamespaceIndex, ns)
 	var out []*index.Slice
 	for _, o := range objs {
 		if s, ok := o.(*object.EndpointSlice); ok && s.Service == name && s.Imported() == imported {
@@ -139,7 +139,7 @@ func (b *builder) syncService(key string) {
 		return
 	}
 	k := index.ServiceKey{Name: strings.ToLower(name), Namespace: strings.ToLower(ns)}
-	obj, exists, _ := b.st.services.GetByKey(key)
+	obj, exists, _ := b.st.Services.GetByKey(key)
 	svc, _ := obj.(*object.Service)
 	slices := b.slicesOf(key, ns, name)
 	if !exists || svc == nil {

@@ -1,4 +1,4 @@
-package clusterdns
+package source
 
 import (
 	"slices"

@@ -1,0 +1,124 @@
+package source
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/cache"
+	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
+)
+
+// Stores are the object caches the index is built from. They are filled by
+// a source: informers on the API, or a file of objects.
+type Stores struct {
+	Services   cache.Indexer
+	Slices     cache.Indexer // nil with noendpoints
+	Namespaces cache.Indexer
+	Pods       cache.Indexer // nil unless `pods verified` or `client_zone_first`
+	Nodes      cache.Indexer // nil unless `client_zone_first`
+	Imports    cache.Indexer // ServiceImports as slim services; nil unless `multicluster`
+}
+
+// NewStores returns empty stores for the kinds cfg watches; the others
+// stay nil.
+func NewStores(cfg *Config) Stores {
+	st := Stores{
+		Services:   cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}),
+		Namespaces: cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{}),
+	}
+	if !cfg.NoEndpoints {
+		st.Slices = cache.NewIndexer(cache.MetaNamespaceKeyFunc, sliceIndexers())
+	}
+	if cfg.WatchPods() {
+		st.Pods = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
+	}
+	if cfg.ClientZoneFirst {
+		st.Nodes = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
+	}
+	if cfg.Multicluster() {
+		st.Imports = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	}
+	return st
+}
+
+// sliceIndexers index slices by namespace only. An index by Service would
+// hold a set per Service (about 200 bytes each); a Service's slices are
+// found among its namespace's instead, and a full rebuild groups all
+// slices in one pass (slicesByService).
+func sliceIndexers() cache.Indexers {
+	return cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}
+}
+
+// slicesByService groups every slice of the store by its Service's key,
+// and the slices derived for ServiceImports by their import's key.
+func slicesByService(store cache.Store) (services, imports map[string][]*index.Slice) {
+	services = make(map[string][]*index.Slice)
+	imports = make(map[string][]*index.Slice)
+	for _, o := range store.List() {
+		if s, ok := o.(*object.EndpointSlice); ok {
+			if key := sliceServiceKey(s); key != "" {
+				services[key] = append(services[key], &s.Slice)
+			} else if key := sliceImportKey(s); key != "" {
+				imports[key] = append(imports[key], &s.Slice)
+			}
+		}
+	}
+	return services, imports
+}
+
+// sliceServiceKey returns the "<ns>/<svc>" key of a slice's Service, or "".
+func sliceServiceKey(s *object.EndpointSlice) string {
+	if s.Service == "" || s.Imported() {
+		return ""
+	}
+	return s.Namespace + "/" + s.Service
+}
+
+// sliceImportKey returns the "<ns>/<svc>" key of the ServiceImport an
+// imported slice belongs to, or "".
+func sliceImportKey(s *object.EndpointSlice) string {
+	if s.Service == "" || !s.Imported() {
+		return ""
+	}
+	return s.Namespace + "/" + s.Service
+}
+
+// Add slims objs as the informers' transform does and adds each to the
+// store of its kind. Objects of a kind the stores do not keep are left out.
+func (st Stores) Add(sl object.Slimmer, objs ...runtime.Object) error {
+	for _, o := range objs {
+		var store cache.Indexer
+		switch o.(type) {
+		case *corev1.Service:
+			store = st.Services
+		case *discoveryv1.EndpointSlice:
+			store = st.Slices
+		case *corev1.Namespace:
+			store = st.Namespaces
+		case *corev1.Pod:
+			store = st.Pods
+		case *corev1.Node:
+			store = st.Nodes
+		case *mcsv1alpha1.ServiceImport:
+			store = st.Imports
+		default:
+			return fmt.Errorf("no store for %T", o)
+		}
+		if store == nil {
+			continue
+		}
+		slim, err := sl.Transform(o)
+		if err != nil {
+			return err
+		}
+		if err := store.Add(slim); err != nil {
+			return err
+		}
+	}
+	return nil
+}
