@@ -16,6 +16,9 @@ command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 command -v getent >/dev/null 2>&1 || missing+=(libc-bin)
 command -v musl-gcc >/dev/null 2>&1 || missing+=(musl-tools)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+# The image runs under runc (TestImageUnderRunc); getcap reads its binary's capability.
+command -v runc >/dev/null 2>&1 || missing+=(runc)
+command -v getcap >/dev/null 2>&1 || missing+=(libcap2-bin)
 if [ ${#missing[@]} -gt 0 ]; then
     apt-get update
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
