@@ -265,4 +265,3 @@ func ruleList(rules []rbacv1.PolicyRule) []string {
 }
 
 func itoa(n int32) string { return strconv.Itoa(int(n)) }
-
