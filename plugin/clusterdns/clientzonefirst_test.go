@@ -35,7 +35,9 @@ func clientZoneObjects() []runtime.Object {
 	}
 }
 
-// answerFrom asks qname A from client ip and returns the answer's addresses in order.
+// answerFrom asks qname A from client ip and returns the answer's addresses in
+// the order served. The order is what client_zone_first changes, and
+// test.SortAndCheck sorts it away, so these cases do not use runCases.
 func answerFrom(t *testing.T, c *ClusterDNS, ip, qname string) []string {
 	t.Helper()
 	r := new(dns.Msg)

@@ -109,6 +109,14 @@ func answerData(m *dns.Msg) []string {
 	return out
 }
 
+// The SOA records of negative answers in the test zones. test.SortAndCheck
+// compares an SOA by its name, class, TTL and primary server.
+const (
+	soaCluster = "cluster.local. 5 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 0 7200 1800 86400 5"
+	soaInAddr  = "in-addr.arpa. 5 IN SOA ns.dns.in-addr.arpa. hostmaster.in-addr.arpa. 0 7200 1800 86400 5"
+	soaIP6     = "ip6.arpa. 5 IN SOA ns.dns.ip6.arpa. hostmaster.ip6.arpa. 0 7200 1800 86400 5"
+)
+
 // runCases runs each case through ServeDNS and checks the whole reply.
 func runCases(t *testing.T, c *ClusterDNS, cases []test.Case) {
 	t.Helper()

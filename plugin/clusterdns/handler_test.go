@@ -48,12 +48,11 @@ func handlerObjects() []runtime.Object {
 }
 
 func TestServeDNS(t *testing.T) {
-	soa := "cluster.local.\t5\tIN\tSOA\tns.dns.cluster.local. hostmaster.cluster.local. 0 7200 1800 86400 5"
 	cases := []test.Case{
 		// ClusterIP service (spec §2.3).
 		{Qname: "web.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("web.prod.svc.cluster.local. 5 IN A 10.96.0.20")}},
-		{Qname: "web.prod.svc.cluster.local.", Qtype: dns.TypeAAAA, Ns: []dns.RR{test.SOA(soa)}},
-		{Qname: "web.prod.svc.cluster.local.", Qtype: dns.TypeTXT, Ns: []dns.RR{test.SOA(soa)}},
+		{Qname: "web.prod.svc.cluster.local.", Qtype: dns.TypeAAAA, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "web.prod.svc.cluster.local.", Qtype: dns.TypeTXT, Ns: []dns.RR{test.SOA(soaCluster)}},
 		{Qname: "_http._tcp.web.prod.svc.cluster.local.", Qtype: dns.TypeSRV,
 			Answer: []dns.RR{test.SRV("_http._tcp.web.prod.svc.cluster.local. 5 IN SRV 0 100 80 web.prod.svc.cluster.local.")},
 			Extra:  []dns.RR{test.A("web.prod.svc.cluster.local. 5 IN A 10.96.0.20")}},
@@ -65,12 +64,12 @@ func TestServeDNS(t *testing.T) {
 			},
 			Extra: []dns.RR{test.A("web.prod.svc.cluster.local. 5 IN A 10.96.0.20")}},
 		// Empty non-terminal and wrong protocol.
-		{Qname: "_tcp.web.prod.svc.cluster.local.", Qtype: dns.TypeSRV, Ns: []dns.RR{test.SOA(soa)}},
-		{Qname: "_http._udp.web.prod.svc.cluster.local.", Qtype: dns.TypeSRV, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
-		{Qname: "http.tcp.web.prod.svc.cluster.local.", Qtype: dns.TypeSRV, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
+		{Qname: "_tcp.web.prod.svc.cluster.local.", Qtype: dns.TypeSRV, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "_http._udp.web.prod.svc.cluster.local.", Qtype: dns.TypeSRV, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "http.tcp.web.prod.svc.cluster.local.", Qtype: dns.TypeSRV, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
 		// Endpoint names under a ClusterIP service; not-ready endpoints are absent.
 		{Qname: "10-244-0-5.web.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("10-244-0-5.web.prod.svc.cluster.local. 5 IN A 10.244.0.5")}},
-		{Qname: "10-244-0-6.web.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
+		{Qname: "10-244-0-6.web.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
 		// Dual-stack.
 		{Qname: "dual.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("dual.prod.svc.cluster.local. 5 IN A 10.96.0.30")}},
 		{Qname: "dual.prod.svc.cluster.local.", Qtype: dns.TypeAAAA, Answer: []dns.RR{test.AAAA("dual.prod.svc.cluster.local. 5 IN AAAA fd00::30")}},
@@ -89,7 +88,7 @@ func TestServeDNS(t *testing.T) {
 		{Qname: "db-0.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("db-0.db.prod.svc.cluster.local. 5 IN A 10.244.1.1")}},
 		{Qname: "db-0.db.prod.svc.cluster.local.", Qtype: dns.TypeAAAA, Answer: []dns.RR{test.AAAA("db-0.db.prod.svc.cluster.local. 5 IN AAAA fd00::1:1")}},
 		// With a hostname, the dashed address is not a name.
-		{Qname: "10-244-1-1.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
+		{Qname: "10-244-1-1.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
 		{Qname: "_pg._tcp.db.prod.svc.cluster.local.", Qtype: dns.TypeSRV,
 			Answer: []dns.RR{
 				test.SRV("_pg._tcp.db.prod.svc.cluster.local. 5 IN SRV 0 50 5432 db-0.db.prod.svc.cluster.local."),
@@ -102,15 +101,15 @@ func TestServeDNS(t *testing.T) {
 			}},
 		// Headless without ports: A works, SRV is NODATA.
 		{Qname: "cache.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("cache.prod.svc.cluster.local. 5 IN A 10.244.2.1")}},
-		{Qname: "cache.prod.svc.cluster.local.", Qtype: dns.TypeSRV, Ns: []dns.RR{test.SOA(soa)}},
+		{Qname: "cache.prod.svc.cluster.local.", Qtype: dns.TypeSRV, Ns: []dns.RR{test.SOA(soaCluster)}},
 		// Headless with no ready endpoint does not exist, for any type.
-		{Qname: "empty.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
-		{Qname: "_http._tcp.empty.prod.svc.cluster.local.", Qtype: dns.TypeSRV, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
+		{Qname: "empty.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "_http._tcp.empty.prod.svc.cluster.local.", Qtype: dns.TypeSRV, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
 		// ExternalName: the CNAME for every type.
 		{Qname: "search.prod.svc.cluster.local.", Qtype: dns.TypeCNAME, Answer: []dns.RR{test.CNAME("search.prod.svc.cluster.local. 5 IN CNAME search.example.com.")}},
 		{Qname: "search.prod.svc.cluster.local.", Qtype: dns.TypeTXT, Answer: []dns.RR{test.CNAME("search.prod.svc.cluster.local. 5 IN CNAME search.example.com.")}},
 		{Qname: "search.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{test.CNAME("search.prod.svc.cluster.local. 5 IN CNAME search.example.com.")}},
-		{Qname: "x.search.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
+		{Qname: "x.search.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
 		// In-zone targets are chased from the index; a missing type keeps the CNAME.
 		{Qname: "alias.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{
 			test.CNAME("alias.prod.svc.cluster.local. 5 IN CNAME web.prod.svc.cluster.local."),
@@ -119,37 +118,37 @@ func TestServeDNS(t *testing.T) {
 		{Qname: "alias.prod.svc.cluster.local.", Qtype: dns.TypeAAAA, Answer: []dns.RR{
 			test.CNAME("alias.prod.svc.cluster.local. 5 IN CNAME web.prod.svc.cluster.local."),
 		}},
-		{Qname: "ipname.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
+		{Qname: "ipname.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
 		// Namespaces, the apex and other structural names.
-		{Qname: "prod.svc.cluster.local.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soa)}},
-		{Qname: "prod.svc.cluster.local.", Qtype: dns.TypeTXT, Ns: []dns.RR{test.SOA(soa)}},
-		{Qname: "gone.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
-		{Qname: "web.gone.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
-		{Qname: "svc.cluster.local.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soa)}},
-		{Qname: "cluster.local.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soa)}},
-		{Qname: "cluster.local.", Qtype: dns.TypeSOA, Answer: []dns.RR{test.SOA(soa)}},
-		{Qname: "cluster.local.", Qtype: dns.TypeTXT, Ns: []dns.RR{test.SOA(soa)}},
+		{Qname: "prod.svc.cluster.local.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "prod.svc.cluster.local.", Qtype: dns.TypeTXT, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "gone.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "web.gone.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "svc.cluster.local.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "cluster.local.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "cluster.local.", Qtype: dns.TypeSOA, Answer: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "cluster.local.", Qtype: dns.TypeTXT, Ns: []dns.RR{test.SOA(soaCluster)}},
 		{Qname: "dns-version.cluster.local.", Qtype: dns.TypeTXT, Answer: []dns.RR{test.TXT(`dns-version.cluster.local. 28800 IN TXT "1.1.0"`)}},
-		{Qname: "dns-version.cluster.local.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soa)}},
+		{Qname: "dns-version.cluster.local.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soaCluster)}},
 		// Names that do not exist are NXDOMAIN for every type, SOA included.
-		{Qname: "nothere.prod.svc.cluster.local.", Qtype: dns.TypeSOA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
-		{Qname: "foo.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
-		{Qname: "*.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
-		{Qname: "a.b.c.web.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
+		{Qname: "nothere.prod.svc.cluster.local.", Qtype: dns.TypeSOA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "foo.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "*.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "a.b.c.web.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
 		// Search-list expansions of an ndots:5 pod are NXDOMAIN.
-		{Qname: "web.prod.svc.cluster.local.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
-		{Qname: "web.prod.svc.cluster.local.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
-		{Qname: "web.prod.svc.cluster.local.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
-		{Qname: "api.example.com.prod.svc.cluster.local.", Qtype: dns.TypeAAAA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
+		{Qname: "web.prod.svc.cluster.local.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "web.prod.svc.cluster.local.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "web.prod.svc.cluster.local.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "api.example.com.prod.svc.cluster.local.", Qtype: dns.TypeAAAA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
 		// FQDN slices and orphan slices are ignored.
-		{Qname: "ghost.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
+		{Qname: "ghost.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
 		// Case is echoed in owner names and in built names.
 		{Qname: "WeB.PrOd.SvC.ClUsTeR.LoCaL.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("WeB.PrOd.SvC.ClUsTeR.LoCaL. 5 IN A 10.96.0.20")}},
 		{Qname: "_HTTP._TCP.web.prod.svc.Cluster.Local.", Qtype: dns.TypeSRV,
 			Answer: []dns.RR{test.SRV("_HTTP._TCP.web.prod.svc.Cluster.Local. 5 IN SRV 0 100 80 web.prod.svc.Cluster.Local.")},
 			Extra:  []dns.RR{test.A("web.prod.svc.Cluster.Local. 5 IN A 10.96.0.20")}},
 		// Pods are disabled by default.
-		{Qname: "10-244-0-5.prod.pod.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
+		{Qname: "10-244-0-5.prod.pod.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
 	}
 	c := newTestPlugin(t, nil, handlerObjects()...)
 	runCases(t, c, cases)
@@ -185,16 +184,15 @@ func TestServeDNSReverse(t *testing.T) {
 }
 
 func TestServeDNSPods(t *testing.T) {
-	soa := "cluster.local.\t5\tIN\tSOA\tns.dns.cluster.local. hostmaster.cluster.local. 0 7200 1800 86400 5"
 	insecure := []test.Case{
 		{Qname: "10-244-0-5.prod.pod.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("10-244-0-5.prod.pod.cluster.local. 5 IN A 10.244.0.5")}},
 		{Qname: "fd00--5.prod.pod.cluster.local.", Qtype: dns.TypeAAAA, Answer: []dns.RR{test.AAAA("fd00--5.prod.pod.cluster.local. 5 IN AAAA fd00::5")}},
-		{Qname: "10-244-0-5.prod.pod.cluster.local.", Qtype: dns.TypeAAAA, Ns: []dns.RR{test.SOA(soa)}},
-		{Qname: "prod.pod.cluster.local.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soa)}},
-		{Qname: "pod.cluster.local.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soa)}},
-		{Qname: "10-244-0-5.gone.pod.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
-		{Qname: "not-an-ip.prod.pod.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
-		{Qname: "x.10-244-0-5.prod.pod.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
+		{Qname: "10-244-0-5.prod.pod.cluster.local.", Qtype: dns.TypeAAAA, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "prod.pod.cluster.local.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "pod.cluster.local.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "10-244-0-5.gone.pod.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "not-an-ip.prod.pod.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "x.10-244-0-5.prod.pod.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
 	}
 	cfg := testConfig()
 	cfg.PodMode = podsInsecure
@@ -208,9 +206,9 @@ func TestServeDNSPods(t *testing.T) {
 	done.Name, done.Status.Phase, done.Status.PodIPs = "job-1", corev1.PodSucceeded, []corev1.PodIP{{IP: "10.244.0.7"}}
 	verified := []test.Case{
 		{Qname: "10-244-0-5.prod.pod.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("10-244-0-5.prod.pod.cluster.local. 5 IN A 10.244.0.5")}},
-		{Qname: "10-244-0-5.other.pod.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
-		{Qname: "10-244-0-7.prod.pod.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
-		{Qname: "10-244-0-8.prod.pod.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
+		{Qname: "10-244-0-5.other.pod.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "10-244-0-7.prod.pod.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "10-244-0-8.prod.pod.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
 	}
 	cfg = testConfig()
 	cfg.PodMode = podsVerified

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/coredns/coredns/plugin/test"
 	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -43,11 +44,11 @@ func TestWatchNamespacedRequests(t *testing.T) {
 	}
 	// The listed namespaces exist without a Namespace watch; staging has no
 	// objects at all.
-	check(t, c, []expect{
-		{"prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, nil},
-		{"staging.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, nil},
-		{"web.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.96.0.20"}},
-		{"db.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.244.1.1"}},
+	runCases(t, c, []test.Case{
+		{Qname: "prod.svc.cluster.local.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "staging.svc.cluster.local.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "web.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("web.prod.svc.cluster.local. 5 IN A 10.96.0.20")}},
+		{Qname: "db.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("db.prod.svc.cluster.local. 5 IN A 10.244.1.1")}},
 	})
 }
 
@@ -140,24 +141,24 @@ func TestScopeLeaksNothing(t *testing.T) {
 						dns.TypeToString[n.qtype], fmt.Sprintf(n.name, "dev"), dns.RcodeToString[dev.Rcode], answerData(dev), dns.RcodeToString[nowhere.Rcode])
 				}
 			}
-			check(t, c, []expect{
+			runCases(t, c, []test.Case{
 				// Addresses of dev's service and endpoint, and the reverse
 				// names above them that only dev's addresses fill.
-				{"20.0.97.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
-				{"1.1.245.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
-				{"97.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
-				{"245.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
-				{"0.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.7.9.0.0.0.0.d.f.ip6.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
+				{Qname: "20.0.97.10.in-addr.arpa.", Qtype: dns.TypePTR, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaInAddr)}},
+				{Qname: "1.1.245.10.in-addr.arpa.", Qtype: dns.TypePTR, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaInAddr)}},
+				{Qname: "97.10.in-addr.arpa.", Qtype: dns.TypePTR, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaInAddr)}},
+				{Qname: "245.10.in-addr.arpa.", Qtype: dns.TypePTR, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaInAddr)}},
+				{Qname: "0.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.7.9.0.0.0.0.d.f.ip6.arpa.", Qtype: dns.TypePTR, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaIP6)}},
 				// An alias in prod to dev's service gets its CNAME, which
 				// prod's owner wrote, but no address from dev.
-				{"alias.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"web.dev.svc.cluster.local."}},
+				{Qname: "alias.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{test.CNAME("alias.prod.svc.cluster.local. 5 IN CNAME web.dev.svc.cluster.local.")}},
 				// prod is served.
-				{"prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, nil},
-				{"web.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.96.0.20"}},
-				{"db-0.db.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.244.1.1"}},
-				{"20.0.96.10.in-addr.arpa.", dns.TypePTR, dns.RcodeSuccess, []string{"web.prod.svc.cluster.local."}},
-				{"1.1.244.10.in-addr.arpa.", dns.TypePTR, dns.RcodeSuccess, []string{"db-0.db.prod.svc.cluster.local."}},
-				{"10-244-1-1.prod.pod.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.244.1.1"}},
+				{Qname: "prod.svc.cluster.local.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soaCluster)}},
+				{Qname: "web.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("web.prod.svc.cluster.local. 5 IN A 10.96.0.20")}},
+				{Qname: "db-0.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("db-0.db.prod.svc.cluster.local. 5 IN A 10.244.1.1")}},
+				{Qname: "20.0.96.10.in-addr.arpa.", Qtype: dns.TypePTR, Answer: []dns.RR{test.PTR("20.0.96.10.in-addr.arpa. 5 IN PTR web.prod.svc.cluster.local.")}},
+				{Qname: "1.1.244.10.in-addr.arpa.", Qtype: dns.TypePTR, Answer: []dns.RR{test.PTR("1.1.244.10.in-addr.arpa. 5 IN PTR db-0.db.prod.svc.cluster.local.")}},
+				{Qname: "10-244-1-1.prod.pod.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("10-244-1-1.prod.pod.cluster.local. 5 IN A 10.244.1.1")}},
 			})
 			// Nothing of dev is in the index at all: prod's four services
 			// and one namespace.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/coredns/coredns/plugin/test"
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
@@ -14,28 +15,6 @@ import (
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
-
-// expect is one query and the answer it must get: the rcode and the data of
-// the answer records, in any order.
-type expect struct {
-	name  string
-	qtype uint16
-	rcode int
-	data  []string
-}
-
-// check asks every query of want and compares the replies.
-func check(t *testing.T, c *ClusterDNS, want []expect) {
-	t.Helper()
-	for _, w := range want {
-		r := ask(t, c, w.name, w.qtype)
-		got := slices.Sorted(slices.Values(answerData(r)))
-		if r.Rcode != w.rcode || !slices.Equal(got, slices.Sorted(slices.Values(w.data))) {
-			t.Errorf("%s %s: %s %v, want %s %v", dns.TypeToString[w.qtype], w.name,
-				dns.RcodeToString[r.Rcode], got, dns.RcodeToString[w.rcode], w.data)
-		}
-	}
-}
 
 // wellFormed is a cluster of valid objects that every malformed object is
 // added to; its answers must never change.
@@ -51,14 +30,14 @@ func wellFormed() []runtime.Object {
 }
 
 // wellFormedAnswers are the answers of wellFormed.
-var wellFormedAnswers = []expect{
-	{"web.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.96.0.20"}},
-	{"_http._tcp.web.prod.svc.cluster.local.", dns.TypeSRV, dns.RcodeSuccess, []string{"web.prod.svc.cluster.local."}},
-	{"db.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.244.1.1", "10.244.1.2"}},
-	{"db-0.db.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.244.1.1"}},
-	{"_pg._tcp.db.prod.svc.cluster.local.", dns.TypeSRV, dns.RcodeSuccess, []string{"db-0.db.prod.svc.cluster.local.", "db-1.db.prod.svc.cluster.local."}},
-	{"20.0.96.10.in-addr.arpa.", dns.TypePTR, dns.RcodeSuccess, []string{"web.prod.svc.cluster.local."}},
-	{"1.1.244.10.in-addr.arpa.", dns.TypePTR, dns.RcodeSuccess, []string{"db-0.db.prod.svc.cluster.local."}},
+var wellFormedAnswers = []test.Case{
+	{Qname: "web.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("web.prod.svc.cluster.local. 5 IN A 10.96.0.20")}},
+	{Qname: "_http._tcp.web.prod.svc.cluster.local.", Qtype: dns.TypeSRV, Answer: []dns.RR{test.SRV("_http._tcp.web.prod.svc.cluster.local. 5 IN SRV 0 100 80 web.prod.svc.cluster.local.")}, Extra: []dns.RR{test.A("web.prod.svc.cluster.local. 5 IN A 10.96.0.20")}},
+	{Qname: "db.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("db.prod.svc.cluster.local. 5 IN A 10.244.1.1"), test.A("db.prod.svc.cluster.local. 5 IN A 10.244.1.2")}},
+	{Qname: "db-0.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("db-0.db.prod.svc.cluster.local. 5 IN A 10.244.1.1")}},
+	{Qname: "_pg._tcp.db.prod.svc.cluster.local.", Qtype: dns.TypeSRV, Answer: []dns.RR{test.SRV("_pg._tcp.db.prod.svc.cluster.local. 5 IN SRV 0 50 5432 db-0.db.prod.svc.cluster.local."), test.SRV("_pg._tcp.db.prod.svc.cluster.local. 5 IN SRV 0 50 5432 db-1.db.prod.svc.cluster.local.")}, Extra: []dns.RR{test.A("db-0.db.prod.svc.cluster.local. 5 IN A 10.244.1.1"), test.A("db-1.db.prod.svc.cluster.local. 5 IN A 10.244.1.2")}},
+	{Qname: "20.0.96.10.in-addr.arpa.", Qtype: dns.TypePTR, Answer: []dns.RR{test.PTR("20.0.96.10.in-addr.arpa. 5 IN PTR web.prod.svc.cluster.local.")}},
+	{Qname: "1.1.244.10.in-addr.arpa.", Qtype: dns.TypePTR, Answer: []dns.RR{test.PTR("1.1.244.10.in-addr.arpa. 5 IN PTR db-0.db.prod.svc.cluster.local.")}},
 }
 
 // manyPorts returns n ports named p0, p1, ... numbered from 1.
@@ -91,81 +70,81 @@ func TestMalformedObjects(t *testing.T) {
 		objs   []runtime.Object
 		kind   string
 		reason string
-		want   []expect // besides wellFormedAnswers
+		want   []test.Case // besides wellFormedAnswers
 	}{
 		{"invalid endpoint addresses", []runtime.Object{part,
 			fixture.Slice("prod", "part", "part-b", discoveryv1.AddressTypeIPv4, pg,
 				fixture.Endpoint{IP: "10.244.1.300"}, fixture.Endpoint{IP: "not-an-ip"}, fixture.Endpoint{IP: "fd00::1"},
 				fixture.Endpoint{IP: "fe80::1%eth0"}, fixture.Endpoint{IP: "10.244.1.3", Hostname: "db-2"}),
-		}, object.KindSlice, object.ReasonInvalidAddress, []expect{
-			{"part.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.244.1.3"}},
-			{"db-2.part.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.244.1.3"}},
-			{"part.prod.svc.cluster.local.", dns.TypeAAAA, dns.RcodeSuccess, nil},
+		}, object.KindSlice, object.ReasonInvalidAddress, []test.Case{
+			{Qname: "part.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("part.prod.svc.cluster.local. 5 IN A 10.244.1.3")}},
+			{Qname: "db-2.part.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("db-2.part.prod.svc.cluster.local. 5 IN A 10.244.1.3")}},
+			{Qname: "part.prod.svc.cluster.local.", Qtype: dns.TypeAAAA, Ns: []dns.RR{test.SOA(soaCluster)}},
 		}},
-		{"slice without service label", []runtime.Object{noLabel}, object.KindSlice, object.ReasonNoServiceLabel, []expect{
-			{"1.9.244.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
+		{"slice without service label", []runtime.Object{noLabel}, object.KindSlice, object.ReasonNoServiceLabel, []test.Case{
+			{Qname: "1.9.244.10.in-addr.arpa.", Qtype: dns.TypePTR, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaInAddr)}},
 		}},
 		{"slice with an invalid service label", []runtime.Object{
 			fixture.Slice("prod", "x.db", "dotted", discoveryv1.AddressTypeIPv4, pg, fixture.Endpoint{IP: "10.244.9.3"}),
-		}, object.KindSlice, object.ReasonInvalidName, []expect{
-			{"3.9.244.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
+		}, object.KindSlice, object.ReasonInvalidName, []test.Case{
+			{Qname: "3.9.244.10.in-addr.arpa.", Qtype: dns.TypePTR, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaInAddr)}},
 		}},
 		{"FQDN slice", []runtime.Object{
 			fixture.Slice("prod", "db", "db-fqdn", discoveryv1.AddressTypeFQDN, pg, fixture.Endpoint{IP: "db.example.com"}),
 		}, object.KindSlice, object.ReasonAddressType, nil},
 		{"slice of an unknown service", []runtime.Object{
 			fixture.Slice("prod", "ghost", "ghost-1", discoveryv1.AddressTypeIPv4, pg, fixture.Endpoint{IP: "10.244.9.2"}),
-		}, object.KindSlice, object.ReasonUnknownService, []expect{
-			{"ghost.prod.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, nil},
-			{"2.9.244.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
+		}, object.KindSlice, object.ReasonUnknownService, []test.Case{
+			{Qname: "ghost.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
+			{Qname: "2.9.244.10.in-addr.arpa.", Qtype: dns.TypePTR, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaInAddr)}},
 		}},
 		{"service with 10,000 ports", []runtime.Object{
 			fixture.Service("prod", "wide", []string{"10.96.0.40"}, manyPorts(10000)...),
-		}, object.KindService, object.ReasonTooManyPorts, []expect{
-			{"wide.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.96.0.40"}},
-			{"_p999._tcp.wide.prod.svc.cluster.local.", dns.TypeSRV, dns.RcodeSuccess, []string{"wide.prod.svc.cluster.local."}},
-			{"_p1000._tcp.wide.prod.svc.cluster.local.", dns.TypeSRV, dns.RcodeNameError, nil},
+		}, object.KindService, object.ReasonTooManyPorts, []test.Case{
+			{Qname: "wide.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("wide.prod.svc.cluster.local. 5 IN A 10.96.0.40")}},
+			{Qname: "_p999._tcp.wide.prod.svc.cluster.local.", Qtype: dns.TypeSRV, Answer: []dns.RR{test.SRV("_p999._tcp.wide.prod.svc.cluster.local. 5 IN SRV 0 100 1000 wide.prod.svc.cluster.local.")}, Extra: []dns.RR{test.A("wide.prod.svc.cluster.local. 5 IN A 10.96.0.40")}},
+			{Qname: "_p1000._tcp.wide.prod.svc.cluster.local.", Qtype: dns.TypeSRV, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
 		}},
 		{"service name with a dot", []runtime.Object{
 			// Would otherwise name endpoint x of prod/db in PTR answers.
 			fixture.Service("prod", "x.db", []string{"10.96.0.66"}),
-		}, object.KindService, object.ReasonInvalidName, []expect{
-			{"x.db.prod.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, nil},
-			{"66.0.96.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
+		}, object.KindService, object.ReasonInvalidName, []test.Case{
+			{Qname: "x.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
+			{Qname: "66.0.96.10.in-addr.arpa.", Qtype: dns.TypePTR, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaInAddr)}},
 		}},
 		{"service name too long", []runtime.Object{
 			fixture.Service("prod", string(make([]byte, 64)), []string{"10.96.0.67"}),
-		}, object.KindService, object.ReasonInvalidName, []expect{
-			{"67.0.96.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
+		}, object.KindService, object.ReasonInvalidName, []test.Case{
+			{Qname: "67.0.96.10.in-addr.arpa.", Qtype: dns.TypePTR, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaInAddr)}},
 		}},
 		{"invalid cluster IP", []runtime.Object{
 			fixture.Service("prod", "half", []string{"10.96.0.300", "fd00::40"}),
-		}, object.KindService, object.ReasonInvalidAddress, []expect{
-			{"half.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, nil},
-			{"half.prod.svc.cluster.local.", dns.TypeAAAA, dns.RcodeSuccess, []string{"fd00::40"}},
+		}, object.KindService, object.ReasonInvalidAddress, []test.Case{
+			{Qname: "half.prod.svc.cluster.local.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soaCluster)}},
+			{Qname: "half.prod.svc.cluster.local.", Qtype: dns.TypeAAAA, Answer: []dns.RR{test.AAAA("half.prod.svc.cluster.local. 5 IN AAAA fd00::40")}},
 		}},
-		{"port numbers out of range", []runtime.Object{badPorts}, object.KindService, object.ReasonInvalidPort, []expect{
-			{"ports.prod.svc.cluster.local.", dns.TypeSRV, dns.RcodeSuccess, []string{"ports.prod.svc.cluster.local."}},
-			{"_ok._tcp.ports.prod.svc.cluster.local.", dns.TypeSRV, dns.RcodeSuccess, []string{"ports.prod.svc.cluster.local."}},
-			{"_zero._tcp.ports.prod.svc.cluster.local.", dns.TypeSRV, dns.RcodeNameError, nil},
+		{"port numbers out of range", []runtime.Object{badPorts}, object.KindService, object.ReasonInvalidPort, []test.Case{
+			{Qname: "ports.prod.svc.cluster.local.", Qtype: dns.TypeSRV, Answer: []dns.RR{test.SRV("ports.prod.svc.cluster.local. 5 IN SRV 0 100 82 ports.prod.svc.cluster.local.")}, Extra: []dns.RR{test.A("ports.prod.svc.cluster.local. 5 IN A 10.96.0.50")}},
+			{Qname: "_ok._tcp.ports.prod.svc.cluster.local.", Qtype: dns.TypeSRV, Answer: []dns.RR{test.SRV("_ok._tcp.ports.prod.svc.cluster.local. 5 IN SRV 0 100 82 ports.prod.svc.cluster.local.")}, Extra: []dns.RR{test.A("ports.prod.svc.cluster.local. 5 IN A 10.96.0.50")}},
+			{Qname: "_zero._tcp.ports.prod.svc.cluster.local.", Qtype: dns.TypeSRV, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
 		}},
 		{"port name with a dot", []runtime.Object{badPorts}, object.KindService, object.ReasonInvalidPortName, nil},
-		{"slice port without a number", []runtime.Object{part, nilPort}, object.KindSlice, object.ReasonInvalidPort, []expect{
-			{"part.prod.svc.cluster.local.", dns.TypeSRV, dns.RcodeSuccess, nil},
-			{"10-244-1-4.part.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.244.1.4"}},
+		{"slice port without a number", []runtime.Object{part, nilPort}, object.KindSlice, object.ReasonInvalidPort, []test.Case{
+			{Qname: "part.prod.svc.cluster.local.", Qtype: dns.TypeSRV, Ns: []dns.RR{test.SOA(soaCluster)}},
+			{Qname: "10-244-1-4.part.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("10-244-1-4.part.prod.svc.cluster.local. 5 IN A 10.244.1.4")}},
 		}},
-		{"invalid endpoint hostname", []runtime.Object{part, badHost}, object.KindSlice, object.ReasonInvalidHostname, []expect{
-			{"10-244-1-3.part.prod.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, []string{"10.244.1.3"}},
+		{"invalid endpoint hostname", []runtime.Object{part, badHost}, object.KindSlice, object.ReasonInvalidHostname, []test.Case{
+			{Qname: "10-244-1-3.part.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("10-244-1-3.part.prod.svc.cluster.local. 5 IN A 10.244.1.3")}},
 		}},
 		{"ExternalName that is an address", []runtime.Object{
 			fixture.ExternalName("prod", "ipname", "192.0.2.1"),
-		}, object.KindService, object.ReasonInvalidExternalName, []expect{
-			{"ipname.prod.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, nil},
+		}, object.KindService, object.ReasonInvalidExternalName, []test.Case{
+			{Qname: "ipname.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
 		}},
 		{"invalid namespace name", []runtime.Object{
 			fixture.Namespace("a.prod"), fixture.Service("a.prod", "web", []string{"10.96.0.70"}),
-		}, object.KindNamespace, object.ReasonInvalidName, []expect{
-			{"70.0.96.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, nil},
+		}, object.KindNamespace, object.ReasonInvalidName, []test.Case{
+			{Qname: "70.0.96.10.in-addr.arpa.", Qtype: dns.TypePTR, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaInAddr)}},
 		}},
 	}
 	for _, tc := range tests {
@@ -175,7 +154,7 @@ func TestMalformedObjects(t *testing.T) {
 			if got := skippedCount(t, tc.kind, tc.reason) - before; got < 1 {
 				t.Errorf("skipped_objects_total{kind=%q,reason=%q} grew by %v, want at least 1", tc.kind, tc.reason, got)
 			}
-			check(t, c, append(slices.Clone(wellFormedAnswers), tc.want...))
+			runCases(t, c, append(slices.Clone(wellFormedAnswers), tc.want...))
 		})
 	}
 }
@@ -200,7 +179,7 @@ func TestWellFormedSkipsNothing(t *testing.T) {
 	if after := sum(); after != before {
 		t.Errorf("valid objects counted as skipped: %v -> %v", before, after)
 	}
-	check(t, c, wellFormedAnswers)
+	runCases(t, c, wellFormedAnswers)
 }
 
 // skippedCount reads coredns_clusterdns_skipped_objects_total{kind,reason}

@@ -37,7 +37,6 @@ func zonalObjects() []runtime.Object {
 }
 
 func TestServeDNSZonal(t *testing.T) {
-	soa := "cluster.local.\t5\tIN\tSOA\tns.dns.cluster.local. hostmaster.cluster.local. 0 7200 1800 86400 5"
 	all := []dns.RR{
 		test.A("prefer._zone.db.prod.svc.cluster.local. 5 IN A 10.244.1.1"),
 		test.A("prefer._zone.db.prod.svc.cluster.local. 5 IN A 10.244.1.2"),
@@ -69,8 +68,8 @@ func TestServeDNSZonal(t *testing.T) {
 			test.A("corp.example.com.pin._zone.db.prod.svc.cluster.local. 5 IN A 10.244.1.2"),
 		}},
 		// A zone only a not-ready endpoint is in, or no endpoint: pin is NODATA...
-		{Qname: "zone-b.pin._zone.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soa)}},
-		{Qname: "zone-c.pin._zone.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soa)}},
+		{Qname: "zone-b.pin._zone.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "zone-c.pin._zone.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soaCluster)}},
 		// ...and prefer widens to the whole service.
 		{Qname: "zone-c.prefer._zone.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: all},
 		{Qname: "zone-a.prefer._zone.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{
@@ -78,14 +77,14 @@ func TestServeDNSZonal(t *testing.T) {
 			test.A("zone-a.prefer._zone.db.prod.svc.cluster.local. 5 IN A 10.244.1.4"),
 		}},
 		// Other types are NODATA.
-		{Qname: "zone-a.pin._zone.db.prod.svc.cluster.local.", Qtype: dns.TypeTXT, Ns: []dns.RR{test.SOA(soa)}},
+		{Qname: "zone-a.pin._zone.db.prod.svc.cluster.local.", Qtype: dns.TypeTXT, Ns: []dns.RR{test.SOA(soaCluster)}},
 		// The names above the zone value are empty non-terminals.
-		{Qname: "pin._zone.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soa)}},
-		{Qname: "_zone.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soa)}},
+		{Qname: "pin._zone.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "_zone.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soaCluster)}},
 		// Unknown directive, ClusterIP services, unknown services: NXDOMAIN.
-		{Qname: "zone-a.near._zone.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
-		{Qname: "zone-a.pin._zone.web.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
-		{Qname: "zone-a.pin._zone.nope.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
+		{Qname: "zone-a.near._zone.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "zone-a.pin._zone.web.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
+		{Qname: "zone-a.pin._zone.nope.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
 		// The plain names are unchanged.
 		{Qname: "db-2.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("db-2.db.prod.svc.cluster.local. 5 IN A 10.244.1.3")}},
 	}
@@ -95,7 +94,7 @@ func TestServeDNSZonal(t *testing.T) {
 
 	// Without the option the shape does not exist.
 	off := []test.Case{
-		{Qname: "zone-a.pin._zone.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
+		{Qname: "zone-a.pin._zone.db.prod.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaCluster)}},
 	}
 	runCases(t, newTestPlugin(t, nil, zonalObjects()...), off)
 }
