@@ -11,15 +11,7 @@ import (
 	"strings"
 	"sync"
 
-	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/client-go/kubernetes/scheme"
-
-	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
 // fileSource feeds the stores from a file of Kubernetes objects, such as the
@@ -28,12 +20,6 @@ import (
 // reload is reported and the last good content keeps being served.
 type fileSource struct {
 	cfg *Config
-}
-
-// fileObjects is the decoded content of an objects file.
-type fileObjects struct {
-	services, slices, namespaces, pods []any
-	ignored                            int // objects of other kinds
 }
 
 // start loads the file once (an error here stops the server from starting)
@@ -83,14 +69,7 @@ func (fs *fileSource) watch(ctx context.Context, st Stores, to feed, stamp strin
 
 // replace swaps the stores' content for objs and queues a full rebuild.
 func (fs *fileSource) replace(st Stores, to feed, objs *fileObjects) {
-	_ = st.Services.Replace(objs.services, "")
-	_ = st.Namespaces.Replace(objs.namespaces, "")
-	if st.Slices != nil {
-		_ = st.Slices.Replace(objs.slices, "")
-	}
-	if st.Pods != nil {
-		_ = st.Pods.Replace(objs.pods, "")
-	}
+	objs.fill(st)
 	if objs.ignored > 0 {
 		log.Infof("objects_file: ignored %d objects of kinds clusterdns does not use", objs.ignored)
 	}
@@ -118,8 +97,7 @@ func loadObjectsFile(path string, cfg *Config) (*fileObjects, error) {
 	}
 	defer func() { _ = f.Close() }() // read only: closing cannot lose data
 
-	out := &fileObjects{}
-	used := make(map[string]bool)
+	l := newObjectLoader(cfg, true)
 	r := utilyaml.NewYAMLReader(bufio.NewReader(f))
 	for doc := 1; ; doc++ {
 		raw, err := r.Read()
@@ -132,60 +110,9 @@ func loadObjectsFile(path string, cfg *Config) (*fileObjects, error) {
 		if len(bytes.TrimSpace(raw)) == 0 {
 			continue
 		}
-		if err := out.add(raw, cfg, used); err != nil {
+		if err := l.add(raw); err != nil {
 			return nil, fmt.Errorf("%s: document %d: %w", path, doc, err)
 		}
 	}
-	if len(out.namespaces) == 0 && cfg.NamespaceSelector == nil {
-		for ns := range used {
-			out.namespaces = append(out.namespaces, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
-		}
-	}
-	return out, nil
-}
-
-// add decodes one document and files its objects.
-func (o *fileObjects) add(raw []byte, cfg *Config, used map[string]bool) error {
-	obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(raw, nil, nil)
-	if err != nil {
-		if runtime.IsNotRegisteredError(err) {
-			o.ignored++
-			return nil
-		}
-		return err
-	}
-	if list, ok := obj.(*corev1.List); ok {
-		for i, item := range list.Items {
-			if err := o.add(item.Raw, cfg, used); err != nil {
-				return fmt.Errorf("item %d: %w", i, err)
-			}
-		}
-		return nil
-	}
-	match := func(sel labels.Selector, l map[string]string) bool {
-		return sel == nil || sel.Matches(labels.Set(l))
-	}
-	switch t := obj.(type) {
-	case *corev1.Service:
-		if match(cfg.LabelSelector, t.Labels) {
-			o.services = append(o.services, object.SlimService(t))
-			used[t.Namespace] = true
-		}
-	case *discoveryv1.EndpointSlice:
-		if match(cfg.LabelSelector, t.Labels) {
-			o.slices = append(o.slices, NewSlimmer(cfg).EndpointSlice(t))
-			used[t.Namespace] = true
-		}
-	case *corev1.Namespace:
-		if match(cfg.NamespaceSelector, t.Labels) {
-			o.namespaces = append(o.namespaces, object.SlimNamespace(t))
-		}
-	case *corev1.Pod:
-		if match(cfg.LabelSelector, t.Labels) {
-			o.pods = append(o.pods, NewSlimmer(cfg).Pod(t))
-		}
-	default:
-		o.ignored++
-	}
-	return nil
+	return l.objects(true), nil
 }
