@@ -1,6 +1,7 @@
 package source
 
 import (
+	"errors"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -21,17 +22,15 @@ type fileObjects struct {
 
 // fill replaces the content of the stores with the objects; the stores of
 // kinds the configuration does not keep are nil and stay so.
-func (o *fileObjects) fill(st Stores) {
-	// Replace fails only if the key function does, and every object here
-	// has a name.
-	_ = st.Services.Replace(o.services, "")
-	_ = st.Namespaces.Replace(o.namespaces, "")
+func (o *fileObjects) fill(st Stores) error {
+	err := errors.Join(st.Services.Replace(o.services, ""), st.Namespaces.Replace(o.namespaces, ""))
 	if st.Slices != nil {
-		_ = st.Slices.Replace(o.slices, "")
+		err = errors.Join(err, st.Slices.Replace(o.slices, ""))
 	}
 	if st.Pods != nil {
-		_ = st.Pods.Replace(o.pods, "")
+		err = errors.Join(err, st.Pods.Replace(o.pods, ""))
 	}
+	return err
 }
 
 // objectLoader reads Kubernetes objects, single or in Lists, in any

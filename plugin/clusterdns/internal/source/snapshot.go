@@ -72,9 +72,12 @@ func (w *snapshotWriter) run(ctx context.Context) {
 
 // write writes the stores' content to the file.
 func (w *snapshotWriter) write() {
-	s := snapshotOf(w.st, time.Now())
-	data := encodeSnapshot(s, w.options)
-	if err := writeFileAtomic(w.path, data); err != nil {
+	now := time.Now()
+	data, services, err := encodeSnapshot(w.st, now, w.options)
+	if err == nil {
+		err = writeFileAtomic(w.path, data)
+	}
+	if err != nil {
 		snapshotWrites.WithLabelValues("error").Inc()
 		if !w.failing {
 			w.failing = true
@@ -88,7 +91,7 @@ func (w *snapshotWriter) write() {
 		w.failing = false
 		log.Infof("snapshot: writing %s again", w.path)
 	case !w.wrote:
-		log.Infof("snapshot: wrote %s, %d bytes", describeSnapshot(w.path, s), len(data))
+		log.Infof("snapshot: wrote %s, %d bytes", describeSnapshot(w.path, services, now), len(data))
 	}
 	w.wrote = true
 }
@@ -139,7 +142,7 @@ func (ctl *Controller) ServeSnapshotFile() (string, bool) {
 	data, err := os.ReadFile(cfg.SnapshotPath)
 	var s *snapshotContent
 	if err == nil {
-		s, err = decodeSnapshot(data, snapshotOptions(cfg))
+		s, err = decodeSnapshot(data, cfg)
 	}
 	served := false
 	if err == nil {
@@ -152,5 +155,5 @@ func (ctl *Controller) ServeSnapshotFile() (string, bool) {
 	if !served {
 		return "", false // synced meanwhile
 	}
-	return describeSnapshot(cfg.SnapshotPath, s), true
+	return describeSnapshot(cfg.SnapshotPath, len(s.objects.services), s.written), true
 }

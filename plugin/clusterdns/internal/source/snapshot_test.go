@@ -2,8 +2,11 @@ package source
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/binary"
+	"errors"
 	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,7 +19,9 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
@@ -62,23 +67,17 @@ func snapshotConfig() *Config {
 func TestSnapshotRoundTrip(t *testing.T) {
 	cfg := snapshotConfig()
 	orig := loaded(t, cfg, snapshotFixture()...).ctl.st
-	written := time.Unix(1_700_000_000, 123)
-	data := encodeSnapshot(snapshotOf(orig, written), snapshotOptions(cfg))
-	if !bytes.Equal(data, encodeSnapshot(snapshotOf(orig, written), snapshotOptions(cfg))) {
+	written := time.Unix(1_700_000_000, 0)
+	data := mustEncode(t, orig, written, cfg)
+	if again := mustEncode(t, orig, written, cfg); !bytes.Equal(data, again) {
 		t.Error("the same content encodes to different bytes")
 	}
-	s, err := decodeSnapshot(data, snapshotOptions(cfg))
+	s, err := decodeSnapshot(data, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !s.written.Equal(written) || s.services() != 5 {
-		t.Errorf("written %s, %d services; want %s and 5", s.written, s.services(), written)
-	}
-	if db := s.namespaces["prod"].slices[0]; db.Name != "db-a" || len(db.Terminating) != 1 || !slices.Contains(db.Zones, "eu-1a") {
-		t.Errorf("slice %s keeps %d terminating endpoints and zones %v, want db-a with 1 and eu-1a", db.Name, len(db.Terminating), db.Zones)
-	}
-	if !slices.ContainsFunc(s.namespaces["prod"].services, func(v *object.Service) bool { return v.Invalid }) {
-		t.Error("the invalid service lost its mark")
+	if !s.written.Equal(written) || len(s.objects.services) != 5 {
+		t.Errorf("written %s, %d services; want %s and 5", s.written, len(s.objects.services), written)
 	}
 	got := NewStores(cfg)
 	if err := s.fill(got); err != nil {
@@ -103,6 +102,52 @@ func TestSnapshotRoundTrip(t *testing.T) {
 			}
 		}
 	}
+	// The fixture has what the comparison must see: a terminating endpoint
+	// with a zone, and a service marked invalid.
+	if db, _, _ := got.Slices.GetByKey("prod/db-a"); db == nil || len(db.(*object.EndpointSlice).Terminating) != 1 || db.(*object.EndpointSlice).Zones == nil {
+		t.Errorf("slice prod/db-a: %+v, want a terminating endpoint and zones", db)
+	}
+	if bad, _, _ := got.Services.GetByKey("prod/Not_A_Label"); bad == nil || !bad.(*object.Service).Invalid {
+		t.Errorf("service prod/Not_A_Label: %+v, want it kept and marked invalid", bad)
+	}
+}
+
+// TestSnapshotKubernetesFormat checks the file is what its doc comment
+// says: a gzip stream, whose content apimachinery's protobuf serializer
+// reads as a core/v1 List of the API forms of the objects, and a checksum.
+func TestSnapshotKubernetesFormat(t *testing.T) {
+	cfg := snapshotConfig()
+	data := mustEncode(t, loaded(t, cfg, snapshotFixture()...).ctl.st, time.Now(), cfg)
+	z, err := gzip.NewReader(bytes.NewReader(data[:len(data)-4]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	content, err := io.ReadAll(z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, _, err := protobuf.NewSerializer(scheme.Scheme, scheme.Scheme).Decode(content, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, ok := obj.(*corev1.List)
+	if !ok {
+		t.Fatalf("content is a %T, want a core/v1 List", obj)
+	}
+	kinds := map[string]int{}
+	for _, item := range list.Items {
+		o, _, err := scheme.Codecs.UniversalDeserializer().Decode(item.Raw, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kinds[o.GetObjectKind().GroupVersionKind().Kind]++
+	}
+	if want := map[string]int{"Namespace": 2, "Service": 5, "EndpointSlice": 3, "Pod": 1}; !reflect.DeepEqual(kinds, want) {
+		t.Errorf("items by kind %v, want %v", kinds, want)
+	}
+	if !strings.HasPrefix(z.Comment, snapshotHeader+"2\n") {
+		t.Errorf("gzip comment %q, want the format and its version first", z.Comment)
+	}
 }
 
 // TestSnapshotDamaged checks that a file cut anywhere, with any bit
@@ -111,11 +156,10 @@ func TestSnapshotRoundTrip(t *testing.T) {
 func TestSnapshotDamaged(t *testing.T) {
 	cfg := snapshotConfig()
 	st := loaded(t, cfg, snapshotFixture()...).ctl.st
-	data := encodeSnapshot(snapshotOf(st, time.Now()), snapshotOptions(cfg))
-	opts := snapshotOptions(cfg)
+	data := mustEncode(t, st, time.Now(), cfg)
 
 	for n := range len(data) {
-		if _, err := decodeSnapshot(data[:n], opts); err == nil {
+		if _, err := decodeSnapshot(data[:n], cfg); err == nil {
 			t.Fatalf("truncated to %d of %d bytes: accepted", n, len(data))
 		}
 	}
@@ -123,55 +167,108 @@ func TestSnapshotDamaged(t *testing.T) {
 		for bit := range 8 {
 			bad := slices.Clone(data)
 			bad[i] ^= 1 << bit
-			if _, err := decodeSnapshot(bad, opts); err == nil {
+			if _, err := decodeSnapshot(bad, cfg); err == nil {
 				t.Fatalf("bit %d of byte %d flipped: accepted", bit, i)
 			}
 		}
 	}
-	if _, err := decodeSnapshot(append(slices.Clone(data), 0), opts); err == nil {
+	if _, err := decodeSnapshot(append(slices.Clone(data), 0), cfg); err == nil {
 		t.Error("a byte appended: accepted")
 	}
 
-	next := slices.Clone(data)
-	binary.BigEndian.PutUint16(next[len(snapshotMagic):], snapshotVersion+1)
-	if _, err := decodeSnapshot(withCRC(next[:len(next)-4]), opts); err == nil || !strings.Contains(err.Error(), "version 2") {
-		t.Errorf("another format version: %v, want an error naming it", err)
-	}
-	other := cfg
-	other.EndpointPodNames = true
-	if _, err := decodeSnapshot(data, snapshotOptions(other)); err == nil || !strings.Contains(err.Error(), "other options") {
-		t.Errorf("other options: %v, want it refused", err)
+	for name, tc := range map[string]struct {
+		data []byte
+		cfg  *Config
+		why  string
+	}{
+		"the next format version":  {withCRC(gzipped(t, snapshotHeader+"3\n"+snapshotOptions(cfg), emptyList(t))), cfg, "format version 3, this build reads version 2"},
+		"the first format version": {append([]byte(snapshotMagic), 0, 1, 7, 7, 7, 7), cfg, "format version 1, this build reads version 2"},
+		"another gzip file":        {withCRC(gzipped(t, "", emptyList(t))), cfg, "not a clusterdns snapshot"},
+		"other options":            {data, func() *Config { c := *cfg; c.EndpointPodNames = true; return &c }(), "other options"},
+	} {
+		if _, err := decodeSnapshot(tc.data, tc.cfg); err == nil || !strings.Contains(err.Error(), tc.why) {
+			t.Errorf("%s: %v, want an error saying %q", name, err, tc.why)
+		}
 	}
 }
 
-// TestSnapshotMalformed checks content that passes the checksum but does
-// not follow the layout is refused, without a panic or a huge allocation.
+// TestSnapshotMalformed checks content that passes the checksum but is not
+// a List of objects is refused, without a panic.
 func TestSnapshotMalformed(t *testing.T) {
-	opts := "o"
-	head := func() []byte {
-		b := append([]byte(snapshotMagic), 0, snapshotVersion)
-		b = putString(b, opts)
-		return binary.AppendUvarint(b, 1)
+	cfg := testConfig()
+	comment := snapshotHeader + "2\n" + snapshotOptions(cfg)
+	list := func(items ...[]byte) []byte {
+		l := &corev1.List{}
+		for _, item := range items {
+			l.Items = append(l.Items, runtime.RawExtension{Raw: item})
+		}
+		return encodeProto(t, l)
 	}
+	svc := encodeProto(t, fixture.Service("prod", "web", []string{"10.96.0.20"}))
+	whole := gzipped(t, comment, list(svc))
 	for name, body := range map[string][]byte{
-		"no namespace count":       head(),
-		"huge namespace count":     binary.AppendUvarint(head(), 1<<62),
-		"string past the end":      append(binary.AppendUvarint(head(), 1), 200, 'x'),
-		"bool that is 2":           append(putString(binary.AppendUvarint(head(), 1), "ns"), 2),
-		"namespace twice":          append(putString(append(putString(binary.AppendUvarint(head(), 2), "ns"), 1, 0, 0, 0), "ns"), 1, 0, 0, 0),
-		"address of 5 bytes":       append(putString(putString(append(putString(binary.AppendUvarint(head(), 1), "ns"), 1, 1), "svc"), ""), 0, 1, 5, 1, 2, 3, 4, 5, 0, 0, 0),
-		"port 0":                   append(putString(putString(append(putString(binary.AppendUvarint(head(), 1), "ns"), 1, 1), "svc"), ""), 0, 0, 1, 0, 0, 0, 0, 0),
-		"trailing bytes":           append(binary.AppendUvarint(head(), 0), 7),
-		"varint that never ends":   append(head(), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff),
-		"endpoint count past data": append(putString(putString(putString(append(putString(binary.AppendUvarint(head(), 1), "ns"), 1, 0, 1), "s"), "svc"), ""), 0, 100),
+		"no content":               gzipped(t, comment, nil),
+		"not an object":            gzipped(t, comment, []byte("\x00\x01garbage")),
+		"protobuf cut short":       gzipped(t, comment, list(svc)[:20]),
+		"an item cut short":        gzipped(t, comment, list(svc[:len(svc)-3])),
+		"an item that is garbage":  gzipped(t, comment, list([]byte("k8s\x00\xff\xff"))),
+		"deflate stream cut short": whole[:len(whole)-12],
+		"a second gzip member":     append(slices.Clone(whole), whole[:10]...),
+		"trailing garbage":         append(slices.Clone(whole), 7),
 	} {
-		if _, err := decodeSnapshot(withCRC(body), opts); err == nil {
+		if _, err := decodeSnapshot(withCRC(body), cfg); err == nil {
 			t.Errorf("%s: accepted", name)
+		} else if !errors.Is(err, errSnapshotCorrupt) {
+			t.Errorf("%s: %v, want it called malformed", name, err)
 		}
 	}
-	if s, err := decodeSnapshot(withCRC(binary.AppendUvarint(head(), 0)), opts); err != nil || len(s.namespaces) != 0 {
+	s, err := decodeSnapshot(withCRC(gzipped(t, comment, list())), cfg)
+	if err != nil || len(s.objects.services)+len(s.objects.namespaces) != 0 {
 		t.Errorf("an empty cluster: %v, %v; want it accepted", s, err)
 	}
+	s, err = decodeSnapshot(withCRC(whole), cfg)
+	if err != nil || len(s.objects.services) != 1 {
+		t.Errorf("a list of one service: %v, %v; want it accepted", s, err)
+	}
+}
+
+// mustEncode returns the snapshot file of the stores.
+func mustEncode(tb testing.TB, st Stores, written time.Time, cfg *Config) []byte {
+	tb.Helper()
+	data, _, err := encodeSnapshot(st, written, snapshotOptions(cfg))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return data
+}
+
+// encodeProto returns obj in Kubernetes' protobuf encoding.
+func encodeProto(tb testing.TB, obj runtime.Object) []byte {
+	tb.Helper()
+	var b bytes.Buffer
+	obj.GetObjectKind().SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(reflect.TypeOf(obj).Elem().Name()))
+	if err := snapshotCodec.Encode(obj, &b); err != nil {
+		tb.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// emptyList is a List without items, in protobuf.
+func emptyList(tb testing.TB) []byte { return encodeProto(tb, &corev1.List{}) }
+
+// gzipped is a gzip stream of content with comment in its header.
+func gzipped(tb testing.TB, comment string, content []byte) []byte {
+	tb.Helper()
+	var b bytes.Buffer
+	z := gzip.NewWriter(&b)
+	z.Comment = comment
+	if _, err := z.Write(content); err != nil {
+		tb.Fatal(err)
+	}
+	if err := z.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return b.Bytes()
 }
 
 // withCRC appends the checksum to a snapshot body.
@@ -179,17 +276,32 @@ func withCRC(body []byte) []byte {
 	return binary.BigEndian.AppendUint32(slices.Clone(body), crc32.Checksum(body, snapshotCRC))
 }
 
-// FuzzSnapshotDecode feeds the decoder bodies with a valid checksum: it
-// must refuse or accept them whole, never panic, and what it accepts must
-// fill stores.
+// FuzzSnapshotDecode feeds the decoder files with a valid checksum: either
+// content behind a valid header (member false), which reaches the
+// Kubernetes decoder and the slimmer, or a whole gzip stream (member
+// true). It must refuse or accept them whole, never panic, and what it
+// accepts must fill stores.
 func FuzzSnapshotDecode(f *testing.F) {
 	cfg := snapshotConfig()
 	st := loaded(f, cfg, snapshotFixture()...).ctl.st
-	data := encodeSnapshot(snapshotOf(st, time.Now()), snapshotOptions(cfg))
-	f.Add(data[:len(data)-4])
-	f.Add([]byte(snapshotMagic))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		s, err := decodeSnapshot(withCRC(body), snapshotOptions(cfg))
+	data := mustEncode(f, st, time.Now(), cfg)
+	z, err := gzip.NewReader(bytes.NewReader(data[:len(data)-4]))
+	if err != nil {
+		f.Fatal(err)
+	}
+	content, err := io.ReadAll(z)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(content, false)
+	f.Add(data[:len(data)-4], true)
+	f.Add([]byte("kind: List\napiVersion: v1\nitems: [{kind: Service, apiVersion: v1, metadata: {name: a}}]\n"), false)
+	comment := snapshotHeader + "2\n" + snapshotOptions(cfg)
+	f.Fuzz(func(t *testing.T, body []byte, member bool) {
+		if !member {
+			body = gzipped(t, comment, body)
+		}
+		s, err := decodeSnapshot(withCRC(body), cfg)
 		if err != nil {
 			return
 		}
@@ -258,12 +370,12 @@ func TestSnapshotWarmStart(t *testing.T) {
 	}
 	fixture.Eventually(t, "the snapshot rewritten from the live state", func() bool {
 		s := readSnapshot(path, cfg)
-		if s == nil || s.namespaces["prod"] == nil {
+		if s == nil {
 			return false
 		}
-		named := func(n string) func(*object.Service) bool { return func(v *object.Service) bool { return v.Name == n } }
-		svcs := s.namespaces["prod"].services
-		return s.services() == 3 && slices.ContainsFunc(svcs, named("new")) && !slices.ContainsFunc(svcs, named("gone"))
+		named := func(n string) func(any) bool { return func(v any) bool { return v.(*object.Service).Name == n } }
+		svcs := s.objects.services
+		return len(svcs) == 3 && slices.ContainsFunc(svcs, named("new")) && !slices.ContainsFunc(svcs, named("gone"))
 	})
 	second.stop()
 	entries, _ := os.ReadDir(filepath.Dir(path))
@@ -283,7 +395,7 @@ func TestSnapshotWarmStart(t *testing.T) {
 func TestSnapshotIgnored(t *testing.T) {
 	cfg := testConfig()
 	st := loaded(t, cfg, snapshotFixture()[:4]...).ctl.st
-	good := encodeSnapshot(snapshotOf(st, time.Now()), snapshotOptions(cfg))
+	good := mustEncode(t, st, time.Now(), cfg)
 	for name, tc := range map[string]struct {
 		data []byte // nil: no file
 		why  string
@@ -321,14 +433,14 @@ func readSnapshot(path string, cfg *Config) *snapshotContent {
 	if err != nil {
 		return nil
 	}
-	s, _ := decodeSnapshot(data, snapshotOptions(cfg))
+	s, _ := decodeSnapshot(data, cfg)
 	return s
 }
 
 // snapshotServices counts the services in the snapshot file; -1 if none.
 func snapshotServices(path string, cfg *Config) int {
 	if s := readSnapshot(path, cfg); s != nil {
-		return s.services()
+		return len(s.objects.services)
 	}
 	return -1
 }
@@ -346,7 +458,10 @@ func BenchmarkSnapshot(b *testing.B) {
 		b.Run("write/"+size.String(), func(b *testing.B) {
 			var n int
 			for b.Loop() {
-				data := encodeSnapshot(snapshotOf(st, time.Now()), opts)
+				data, _, err := encodeSnapshot(st, time.Now(), opts)
+				if err != nil {
+					b.Fatal(err)
+				}
 				if err := writeFileAtomic(path, data); err != nil {
 					b.Fatal(err)
 				}

@@ -1,46 +1,53 @@
 package source
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"net/netip"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
-// A snapshot file holds the slim objects of the stores, so a server that
-// starts while the API server is out of reach can answer from them. Layout
-// (integers are unsigned varints unless said otherwise, strings a length
-// and the bytes):
+// A snapshot file holds the objects of the stores, so a server that starts
+// while the API server is out of reach can answer from them. It is a gzip
+// stream (RFC 1952) followed by the CRC-32C of that stream (4 bytes, big
+// endian):
 //
-//	magic "CDNSSNAP", version (2 bytes, big endian)
-//	options   string: the options that shape the slim objects (snapshotOptions)
-//	written   Unix nanoseconds
-//	namespaces, each: name, 1 if the Namespace object exists else 0,
-//	  services:  name, external name, flags (1 headless, 2 invalid, 4 selector), addresses, ports
-//	  slices:    name, service, ports, endpoints (address, name), terminating endpoints,
-//	             zones of the endpoints, zones of the terminating ones (both may be empty)
-//	  pods:      name, phase, flags (1 host network, 2 deleting), creation time (varint,
-//	             Unix seconds), addresses
-//	CRC-32C of everything before it (4 bytes, big endian)
+//   - the gzip header's comment is "clusterdns snapshot <version>", a
+//     newline and the options the objects were slimmed under
+//     (snapshotOptions); its modification time is when it was written, to
+//     the second;
+//   - its content is a core/v1 List in Kubernetes' protobuf encoding, whose
+//     items are the API forms of the slim objects (object.Service.API and
+//     the like), each in the same encoding: Namespaces, Services,
+//     EndpointSlices and Pods, in the order of their keys.
 //
-// An address is its length (4 or 16) and its bytes; a port is its name,
-// protocol and number. Objects keep no resource version: the first list
-// from the API server replaces them all.
+// gzip's own CRC-32 covers only the content; the one behind the stream
+// also covers the header and the bits the decompressor ignores, so that no
+// change to the file goes unnoticed. `head -c -4 FILE | gunzip` gives the
+// List, which apimachinery's serializers read. The file is read through
+// the objects file's loader, which slims every object again.
 
 const (
-	snapshotMagic   = "CDNSSNAP"
-	snapshotVersion = 1
+	snapshotHeader  = "clusterdns snapshot "
+	snapshotVersion = 2
+	// snapshotMagic began the files of version 1, a format of its own.
+	snapshotMagic = "CDNSSNAP"
 )
 
 var snapshotCRC = crc32.MakeTable(crc32.Castagnoli)
@@ -58,237 +65,84 @@ func snapshotOptions(cfg *Config) string {
 		sel(cfg.LabelSelector), sel(cfg.NamespaceSelector), cfg.EndpointPodNames, cfg.FallbackTerminating, cfg.KeepZones(), cfg.NoEndpoints, cfg.PodMode == index.PodsVerified)
 }
 
-// snapshotNamespace is the content of one namespace in a snapshot file.
-type snapshotNamespace struct {
-	exists   bool
-	services []*object.Service
-	slices   []*object.EndpointSlice
-	pods     []*object.Pod
-}
-
 // snapshotContent is a decoded snapshot file.
 type snapshotContent struct {
-	written    time.Time
-	namespaces map[string]*snapshotNamespace
-}
-
-// services counts the services of a snapshot.
-func (content *snapshotContent) services() int {
-	n := 0
-	for _, ns := range content.namespaces {
-		n += len(ns.services)
-	}
-	return n
-}
-
-// snapshotOf collects the content of the stores by namespace.
-func snapshotOf(st Stores, written time.Time) *snapshotContent {
-	s := &snapshotContent{written: written, namespaces: make(map[string]*snapshotNamespace)}
-	in := func(name string) *snapshotNamespace {
-		ns := s.namespaces[name]
-		if ns == nil {
-			ns = &snapshotNamespace{}
-			s.namespaces[name] = ns
-		}
-		return ns
-	}
-	for _, o := range st.Namespaces.List() {
-		if n, ok := o.(*corev1.Namespace); ok {
-			in(n.Name).exists = true
-		}
-	}
-	for _, o := range st.Services.List() {
-		if svc, ok := o.(*object.Service); ok {
-			ns := in(svc.Namespace)
-			ns.services = append(ns.services, svc)
-		}
-	}
-	if st.Slices != nil {
-		for _, o := range st.Slices.List() {
-			if sl, ok := o.(*object.EndpointSlice); ok {
-				ns := in(sl.Namespace)
-				ns.slices = append(ns.slices, sl)
-			}
-		}
-	}
-	if st.Pods != nil {
-		for _, o := range st.Pods.List() {
-			if p, ok := o.(*object.Pod); ok {
-				ns := in(p.Namespace)
-				ns.pods = append(ns.pods, p)
-			}
-		}
-	}
-	// Sorted, so the same content gives the same bytes.
-	for _, ns := range s.namespaces {
-		slices.SortFunc(ns.services, func(a, b *object.Service) int { return strings.Compare(a.Name, b.Name) })
-		slices.SortFunc(ns.slices, func(a, b *object.EndpointSlice) int { return strings.Compare(a.Name, b.Name) })
-		slices.SortFunc(ns.pods, func(a, b *object.Pod) int { return strings.Compare(a.Name, b.Name) })
-	}
-	return s
+	written time.Time
+	objects *fileObjects
 }
 
 // fill adds the content to empty stores made for the same options.
-func (content *snapshotContent) fill(st Stores) error {
-	for name, ns := range content.namespaces {
-		if ns.exists {
-			if err := st.Namespaces.Add(object.SlimNamespace(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})); err != nil {
-				return err
+func (content *snapshotContent) fill(st Stores) error { return content.objects.fill(st) }
+
+// describeSnapshot is how a snapshot of services written at written is
+// named in the log.
+func describeSnapshot(path string, services int, written time.Time) string {
+	return path + " (" + strconv.Itoa(services) + " services, written " + written.UTC().Format(time.RFC3339) + ")"
+}
+
+// snapshotCodec encodes the objects of a snapshot file and the List that
+// holds them.
+var snapshotCodec = protobuf.NewSerializer(scheme.Scheme, scheme.Scheme)
+
+// encodeSnapshot returns the file content of the stores, written at
+// written under options, and the number of services it holds; the same
+// content gives the same bytes.
+func encodeSnapshot(st Stores, written time.Time, options string) (data []byte, services int, err error) {
+	list := &corev1.List{}
+	list.APIVersion, list.Kind = "v1", "List"
+	var item bytes.Buffer
+	for _, o := range snapshotObjects(st) {
+		if _, ok := o.(*corev1.Service); ok {
+			services++
+		}
+		item.Reset()
+		if err := snapshotCodec.Encode(o, &item); err != nil {
+			return nil, 0, err
+		}
+		list.Items = append(list.Items, runtime.RawExtension{Raw: slices.Clone(item.Bytes())})
+	}
+	var out bytes.Buffer
+	z, err := gzip.NewWriterLevel(&out, gzip.BestSpeed)
+	if err != nil {
+		return nil, 0, err
+	}
+	z.Comment = snapshotHeader + strconv.Itoa(snapshotVersion) + "\n" + options
+	z.ModTime = written
+	if err := snapshotCodec.Encode(list, z); err != nil {
+		return nil, 0, err
+	}
+	if err := z.Close(); err != nil {
+		return nil, 0, err
+	}
+	return binary.BigEndian.AppendUint32(out.Bytes(), crc32.Checksum(out.Bytes(), snapshotCRC)), services, nil
+}
+
+// snapshotObjects returns the API forms of the objects of the stores, by
+// kind and then by key.
+func snapshotObjects(st Stores) []runtime.Object {
+	var out []runtime.Object
+	each(st.Namespaces, func(n *corev1.Namespace) { out = append(out, object.NamespaceAPI(n)) })
+	each(st.Services, func(s *object.Service) { out = append(out, s.API()) })
+	each(st.Slices, func(s *object.EndpointSlice) { out = append(out, s.API()) })
+	each(st.Pods, func(p *object.Pod) { out = append(out, p.API()) })
+	return out
+}
+
+// each calls f with every object of type T in store (nil: none), in the
+// order of their keys.
+func each[T any](store cache.Store, f func(T)) {
+	if store == nil {
+		return
+	}
+	keys := store.ListKeys()
+	slices.Sort(keys)
+	for _, k := range keys {
+		if o, ok, _ := store.GetByKey(k); ok {
+			if t, ok := o.(T); ok {
+				f(t)
 			}
 		}
-		for _, svc := range ns.services {
-			if err := st.Services.Add(svc); err != nil {
-				return err
-			}
-		}
-		for _, sl := range ns.slices {
-			if st.Slices == nil {
-				break
-			}
-			if err := st.Slices.Add(sl); err != nil {
-				return err
-			}
-		}
-		for _, p := range ns.pods {
-			if st.Pods == nil {
-				break
-			}
-			if err := st.Pods.Add(p); err != nil {
-				return err
-			}
-		}
 	}
-	return nil
-}
-
-// encodeSnapshot returns the file content for s.
-func encodeSnapshot(s *snapshotContent, options string) []byte {
-	b := make([]byte, 0, 4096)
-	b = append(b, snapshotMagic...)
-	b = binary.BigEndian.AppendUint16(b, snapshotVersion)
-	b = putString(b, options)
-	b = binary.AppendUvarint(b, uint64(s.written.UnixNano()))
-
-	names := make([]string, 0, len(s.namespaces))
-	for name := range s.namespaces {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	b = binary.AppendUvarint(b, uint64(len(names)))
-	for _, name := range names {
-		ns := s.namespaces[name]
-		b = putString(b, name)
-		b = putBool(b, ns.exists)
-		b = binary.AppendUvarint(b, uint64(len(ns.services)))
-		for _, svc := range ns.services {
-			b = putString(b, svc.Name)
-			b = putString(b, svc.ExternalName)
-			b = append(b, serviceFlags(svc))
-			b = putAddrs(b, svc.ClusterIPs)
-			b = putPorts(b, svc.Ports)
-		}
-		b = binary.AppendUvarint(b, uint64(len(ns.slices)))
-		for _, sl := range ns.slices {
-			b = putString(b, sl.Name)
-			b = putString(b, sl.Service)
-			b = putPorts(b, sl.Ports)
-			b = putEndpoints(b, sl.Ready)
-			b = putEndpoints(b, sl.Terminating)
-			b = putStrings(b, sl.Zones)
-			b = putStrings(b, sl.TermZones)
-		}
-		b = binary.AppendUvarint(b, uint64(len(ns.pods)))
-		for _, p := range ns.pods {
-			b = putString(b, p.Name)
-			b = putString(b, string(p.Phase))
-			b = append(b, podFlags(p))
-			b = binary.AppendVarint(b, p.Created)
-			b = putAddrs(b, p.Addrs)
-		}
-	}
-	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, snapshotCRC))
-}
-
-func putString(b []byte, s string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
-}
-
-// Flags of services and pods in a snapshot file.
-const (
-	flagHeadless = 1 << iota
-	flagInvalid
-	flagSelector
-	serviceFlagsKnown = flagHeadless | flagInvalid | flagSelector
-)
-
-const (
-	flagHostNetwork = 1 << iota
-	flagDeleting
-	podFlagsKnown = flagHostNetwork | flagDeleting
-)
-
-// flags packs booleans, the first in the lowest bit.
-func flags(bits ...bool) byte {
-	var f byte
-	for i, b := range bits {
-		if b {
-			f |= 1 << i
-		}
-	}
-	return f
-}
-
-func serviceFlags(svc *object.Service) byte { return flags(svc.Headless, svc.Invalid, svc.Selector) }
-
-func podFlags(p *object.Pod) byte { return flags(p.HostNetwork, p.Deleting) }
-
-func putStrings(b []byte, ss []string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(ss)))
-	for _, s := range ss {
-		b = putString(b, s)
-	}
-	return b
-}
-
-func putEndpoints(b []byte, eps []index.Endpoint) []byte {
-	b = binary.AppendUvarint(b, uint64(len(eps)))
-	for _, ep := range eps {
-		b = putAddr(b, ep.Addr)
-		b = putString(b, ep.Name)
-	}
-	return b
-}
-
-func putBool(b []byte, v bool) []byte {
-	if v {
-		return append(b, 1)
-	}
-	return append(b, 0)
-}
-
-func putAddr(b []byte, a netip.Addr) []byte {
-	raw := a.AsSlice()
-	b = append(b, byte(len(raw)))
-	return append(b, raw...)
-}
-
-func putAddrs(b []byte, addrs []netip.Addr) []byte {
-	b = binary.AppendUvarint(b, uint64(len(addrs)))
-	for _, a := range addrs {
-		b = putAddr(b, a)
-	}
-	return b
-}
-
-func putPorts(b []byte, ports []index.Port) []byte {
-	b = binary.AppendUvarint(b, uint64(len(ports)))
-	for _, p := range ports {
-		b = putString(b, p.Name)
-		b = putString(b, p.Proto)
-		b = binary.AppendUvarint(b, uint64(p.Number))
-	}
-	return b
 }
 
 // Errors of decodeSnapshot; each says why a file is not served.
@@ -298,206 +152,46 @@ var (
 	errSnapshotCorrupt  = errors.New("malformed content")
 )
 
-// decodeSnapshot checks and decodes a snapshot file written under options.
-// It returns all of the content or an error, never part of it.
-func decodeSnapshot(data []byte, options string) (*snapshotContent, error) {
-	head := len(snapshotMagic) + 2
-	if len(data) < head+4 || string(data[:len(snapshotMagic)]) != snapshotMagic {
-		return nil, errSnapshotFormat
-	}
-	if v := binary.BigEndian.Uint16(data[len(snapshotMagic):]); v != snapshotVersion {
+// decodeSnapshot checks and decodes a snapshot file written under the
+// options of cfg, slimming its objects for cfg. It returns all of the content or
+// an error, never part of it.
+func decodeSnapshot(data []byte, cfg *Config) (*snapshotContent, error) {
+	if bytes.HasPrefix(data, []byte(snapshotMagic)) && len(data) >= len(snapshotMagic)+2 {
+		v := binary.BigEndian.Uint16(data[len(snapshotMagic):])
 		return nil, fmt.Errorf("format version %d, this build reads version %d", v, snapshotVersion)
 	}
+	if len(data) < 4 {
+		return nil, errSnapshotFormat
+	}
 	body := data[:len(data)-4]
-	if crc32.Checksum(body, snapshotCRC) != binary.BigEndian.Uint32(data[len(data)-4:]) {
+	z, err := gzip.NewReader(bytes.NewReader(body))
+	switch {
+	case errors.Is(err, gzip.ErrHeader):
+		return nil, errSnapshotFormat
+	case err != nil: // the header is cut short
 		return nil, errSnapshotChecksum
 	}
-	r := &snapshotReader{b: body[head:]}
-	if got := r.string(); r.err == nil && got != options {
-		return nil, fmt.Errorf("written with other options (%s), now %s", got, options)
+	head, options, _ := strings.Cut(z.Comment, "\n")
+	version, ok := strings.CutPrefix(head, snapshotHeader)
+	if !ok {
+		return nil, errSnapshotFormat
 	}
-	s := &snapshotContent{written: time.Unix(0, int64(r.uvarint())), namespaces: make(map[string]*snapshotNamespace)}
-	for range r.count() {
-		name := r.string()
-		ns := &snapshotNamespace{exists: r.bool()}
-		for range r.count() {
-			svc := &object.Service{Meta: object.Meta{Namespace: name, Name: r.string()}}
-			svc.ExternalName = r.string()
-			flags := r.flags(serviceFlagsKnown)
-			svc.Headless, svc.Invalid, svc.Selector = flags&flagHeadless != 0, flags&flagInvalid != 0, flags&flagSelector != 0
-			svc.ClusterIPs = r.addrs()
-			svc.Ports = r.ports()
-			ns.services = append(ns.services, svc)
-		}
-		for range r.count() {
-			sl := &object.EndpointSlice{Meta: object.Meta{Namespace: name, Name: r.string()}}
-			sl.Service = r.string()
-			sl.Ports = r.ports()
-			sl.Ready = r.endpoints(sl)
-			sl.Terminating = r.endpoints(sl)
-			sl.Zones = r.zones(len(sl.Ready))
-			sl.TermZones = r.zones(len(sl.Terminating))
-			ns.slices = append(ns.slices, sl)
-		}
-		for range r.count() {
-			p := &object.Pod{Meta: object.Meta{Namespace: name, Name: r.string()}}
-			p.Phase = corev1.PodPhase(r.string())
-			flags := r.flags(podFlagsKnown)
-			p.HostNetwork, p.Deleting = flags&flagHostNetwork != 0, flags&flagDeleting != 0
-			p.Created = r.varint()
-			p.Addrs = r.addrs()
-			ns.pods = append(ns.pods, p)
-		}
-		if _, dup := s.namespaces[name]; dup && r.err == nil {
-			r.err = errSnapshotCorrupt
-		}
-		s.namespaces[name] = ns
+	if version != strconv.Itoa(snapshotVersion) {
+		return nil, fmt.Errorf("format version %s, this build reads version %d", version, snapshotVersion)
 	}
-	if r.err == nil && len(r.b) != 0 {
-		r.err = errSnapshotCorrupt
+	if crc32.Checksum(body, snapshotCRC) != binary.BigEndian.Uint32(data[len(body):]) {
+		return nil, errSnapshotChecksum
 	}
-	if r.err != nil {
-		return nil, r.err
+	if want := snapshotOptions(cfg); options != want {
+		return nil, fmt.Errorf("written with other options (%s), now %s", options, want)
 	}
-	return s, nil
-}
-
-// snapshotReader reads the body of a snapshot file. The first error
-// sticks: every later read returns a zero value, so decoding runs to the
-// end of its loops without checks at each step, and loops stay bounded as
-// counts read after an error are 0.
-type snapshotReader struct {
-	b   []byte
-	err error
-}
-
-func (r *snapshotReader) fail() {
-	if r.err == nil {
-		r.err = errSnapshotCorrupt
+	list, err := io.ReadAll(z)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errSnapshotCorrupt, err)
 	}
-	r.b = nil
-}
-
-func (r *snapshotReader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
+	l := newObjectLoader(cfg, false)
+	if err := l.add(list); err != nil {
+		return nil, fmt.Errorf("%w: %v", errSnapshotCorrupt, err)
 	}
-	r.b = r.b[n:]
-	return v
-}
-
-// count reads the length of a list. Every element takes at least one byte,
-// so a count above the bytes left is corrupt (and would allocate wildly).
-func (r *snapshotReader) count() int {
-	n := r.uvarint()
-	if n > uint64(len(r.b)) {
-		r.fail()
-		return 0
-	}
-	return int(n)
-}
-
-func (r *snapshotReader) bytes(n int) []byte {
-	if n > len(r.b) {
-		r.fail()
-		return nil
-	}
-	out := r.b[:n]
-	r.b = r.b[n:]
-	return out
-}
-
-func (r *snapshotReader) string() string { return string(r.bytes(r.count())) }
-
-// flags reads a flags byte with only known bits set.
-func (r *snapshotReader) flags(known byte) byte {
-	b := r.bytes(1)
-	if len(b) == 0 {
-		return 0
-	}
-	if b[0]&^known != 0 {
-		r.fail()
-	}
-	return b[0]
-}
-
-func (r *snapshotReader) varint() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *snapshotReader) addrs() []netip.Addr {
-	var out []netip.Addr
-	for range r.count() {
-		out = append(out, r.addr())
-	}
-	return out
-}
-
-// zones reads the zones of n endpoints: none (nil), or one for each.
-func (r *snapshotReader) zones(n int) []string {
-	c := r.count()
-	if c != 0 && c != n {
-		r.fail()
-		return nil
-	}
-	var out []string
-	for range c {
-		out = append(out, r.string())
-	}
-	return out
-}
-
-func (r *snapshotReader) endpoints(sl *object.EndpointSlice) []index.Endpoint {
-	var out []index.Endpoint
-	for range r.count() {
-		out = append(out, index.Endpoint{Addr: r.addr(), Name: r.string(), Slice: &sl.Slice})
-	}
-	return out
-}
-
-func (r *snapshotReader) bool() bool {
-	b := r.bytes(1)
-	if len(b) == 1 && b[0] > 1 {
-		r.fail()
-	}
-	return len(b) == 1 && b[0] == 1
-}
-
-func (r *snapshotReader) addr() netip.Addr {
-	raw := r.bytes(1)
-	if len(raw) == 0 {
-		return netip.Addr{}
-	}
-	a, ok := netip.AddrFromSlice(r.bytes(int(raw[0])))
-	if !ok || (raw[0] != 4 && raw[0] != 16) {
-		r.fail()
-	}
-	return a
-}
-
-func (r *snapshotReader) ports() []index.Port {
-	var out []index.Port
-	for range r.count() {
-		p := index.Port{Name: r.string(), Proto: r.string()}
-		n := r.uvarint()
-		if n == 0 || n > 65535 {
-			r.fail()
-		}
-		p.Number = uint16(n)
-		out = append(out, p)
-	}
-	return out
-}
-
-// describeSnapshot is how a loaded snapshot is named in the log.
-func describeSnapshot(path string, s *snapshotContent) string {
-	return path + " (" + strconv.Itoa(s.services()) + " services, written " + s.written.UTC().Format(time.RFC3339) + ")"
+	return &snapshotContent{written: z.ModTime, objects: l.objects(false)}, nil
 }
