@@ -32,7 +32,7 @@ func buildImageTool() (string, error) {
 	return imageTool.path, imageTool.err
 }
 
-// imageTool runs a subcommand of the image builder from the repository's
+// runImageTool runs a subcommand of the image builder from the repository's
 // root and returns what it printed.
 func runImageTool(args ...string) (string, error) {
 	tool, err := buildImageTool()

@@ -30,8 +30,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// apiServiceAddr is where the API server's Service address is, seen from
-// the container's network namespace: a relay to the suite's API server.
+// apiServiceHost and apiServicePort are the API server's Service address as
+// the container sees it in its network namespace: a relay to the suite's API
+// server.
 const (
 	apiServiceHost = "127.0.0.1"
 	apiServicePort = "443"
