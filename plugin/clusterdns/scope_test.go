@@ -162,8 +162,8 @@ func TestScopeLeaksNothing(t *testing.T) {
 			})
 			// Nothing of dev is in the index at all: prod's four services
 			// and one namespace.
-			snap := c.index.Load()
-			if n, m := snap.Services.Len(), snap.Namespaces.Len(); n != 4 || m != 1 {
+			view := c.index.Load()
+			if n, m := view.Services.Len(), view.Namespaces.Len(); n != 4 || m != 1 {
 				t.Errorf("index holds %d services in %d namespaces, want prod's 4 in 1", n, m)
 			}
 		})

@@ -327,8 +327,8 @@ func (ctl *Controller) apply() bool {
 // observeIndex reports the size of the published index to onPublished.
 func (ctl *Controller) observeIndex() {
 	if ctl.onPublished != nil {
-		snap := ctl.w.Published()
-		ctl.onPublished(snap.Services.Len(), ctl.w.Endpoints(), snap.Reverse.Len())
+		view := ctl.w.Published()
+		ctl.onPublished(view.Services.Len(), ctl.w.Endpoints(), view.Reverse.Len())
 	}
 }
 
