@@ -34,3 +34,9 @@ go build -o "$work/coredns" ./cmd/coredns
 
 CLUSTERDNS_E2E_BIN="$bin_dir" CLUSTERDNS_E2E_COREDNS="$work/coredns" \
     go test -tags e2e -count=1 -v -timeout 20m ./test/e2e/ "$@"
+
+# The Helm chart's tests (charts/clusterdns) are a module of their own,
+# test/helm: Helm's Kubernetes libraries are newer than those the coredns
+# binary links. They start their own control plane, only when a test needs it.
+CLUSTERDNS_E2E_BIN="$bin_dir" \
+    go -C test/helm test -tags e2e -count=1 -v -timeout 10m ./... "$@"

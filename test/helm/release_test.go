@@ -58,6 +58,9 @@ func TestRelease(t *testing.T) {
 	install.WaitStrategy, install.Timeout = helmWait, waitTime
 	t.Cleanup(func() { uninstall(t, cfg, cs) })
 	rel := asRelease(t, must(install.Run(ch, defaults)))
+	if rel.Version != 1 || rel.ApplyMethod != "ssa" {
+		t.Errorf("install made revision %d, applied %q; want 1, server-side", rel.Version, rel.ApplyMethod)
+	}
 	waitDNS(t, cs, "kube-dns", dnsPods, ourImage, 2)
 	checkLive(t, cp, renderObjects(t, ch, defaults))
 	svc := must(cs.CoreV1().Services(namespace).Get(context.Background(), "kube-dns", metav1.GetOptions{}))
