@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 
 	"github.com/coredns/coredns/request"
 
@@ -163,14 +164,14 @@ func protoNode(e *index.Entry, proto string) Result {
 // namedPort answers _<port>._<proto> below service e: SRV, NODATA for the
 // other types, NXDOMAIN when no port has that name and protocol.
 func (l *Lookup) namedPort(e *index.Entry, port, proto string) Result {
-	targets := e.SRVTargets(port, proto)
-	if len(targets) == 0 {
+	n := e.CountSRVTargets(port, proto)
+	if n == 0 {
 		return NXDomain
 	}
 	if l.qtype != dns.TypeSRV {
 		return NoData
 	}
-	return l.srv(e, targets)
+	return l.srv(e, port, proto, n)
 }
 
 // zoneScoped answers a zone-scoped name of service e; zoned is what comes
@@ -232,8 +233,8 @@ func (l *Lookup) entry(owner string, e *index.Entry) Result {
 		}
 		return Success
 	case dns.TypeSRV:
-		if targets := e.SRVTargets("", ""); len(targets) > 0 {
-			return l.srv(e, targets)
+		if n := e.CountSRVTargets("", ""); n > 0 {
+			return l.srv(e, "", "", n)
 		}
 	}
 	return NoData
@@ -312,12 +313,16 @@ func appendAddrs(rrs []dns.RR, owner string, ips []net.IP, qtype uint16, ttl uin
 	return rrs
 }
 
-// srv answers SRV records for targets, with the targets' addresses as glue.
-func (l *Lookup) srv(e *index.Entry, targets []index.SRVTarget) Result {
+// srv answers the n SRV records of e's port (all ports with both empty),
+// with the targets' addresses as glue. A capped answer builds only its
+// window.
+func (l *Lookup) srv(e *index.Entry, port, proto string, n int) Result {
 	ttl := l.o.TTL
+	var ctr *atomic.Uint32
 	if e.Rotation != nil {
-		targets = index.TargetWindow(targets, l.o.MaxAnswers, &e.Rotation.SRV)
+		ctr = &e.Rotation.SRV
 	}
+	targets := e.SRVTargetWindow(port, proto, n, l.o.MaxAnswers, ctr)
 	weight := uint16(max(1, 100/len(targets)))
 	out := make([]dns.SRV, len(targets))
 	l.Answer = make([]dns.RR, len(targets))

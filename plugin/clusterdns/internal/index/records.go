@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
 )
@@ -359,21 +360,60 @@ type SRVTarget struct {
 // not. Records are distinct by (target, port), so weights can be shared out
 // over what is answered.
 func (e *Entry) SRVTargets(portName, proto string) []SRVTarget {
+	var out []SRVTarget
+	e.eachSRVTarget(portName, proto, func(t SRVTarget) { out = append(out, t) })
+	return out
+}
+
+// CountSRVTargets returns how many records SRVTargets would return, without
+// building them.
+func (e *Entry) CountSRVTargets(portName, proto string) int {
+	n := 0
+	e.eachSRVTarget(portName, proto, func(SRVTarget) { n++ })
+	return n
+}
+
+// SRVTargetWindow returns a window of SRVTargets(portName, proto), whose
+// count n (CountSRVTargets) the caller knows, building only the window:
+// with k <= 0, a nil counter or no more than k records, all of them; else
+// k of them from the counter's next start, wrapping around, as the
+// addresses of a capped answer are taken (PackedWindow).
+func (e *Entry) SRVTargetWindow(portName, proto string, n, k int, ctr *atomic.Uint32) []SRVTarget {
+	if ctr == nil || k <= 0 || n <= k {
+		return e.SRVTargets(portName, proto)
+	}
+	off := windowStart(ctr, k, n)
+	wrapped := off + k - n // records taken from the start; <= 0: none
+	out := make([]SRVTarget, k)
+	i := 0
+	e.eachSRVTarget(portName, proto, func(t SRVTarget) {
+		switch {
+		case i >= off && i < off+k:
+			out[i-off] = t
+		case i < wrapped:
+			out[n-off+i] = t
+		}
+		i++
+	})
+	return out
+}
+
+// eachSRVTarget calls fn with each record SRVTargets returns, in order.
+func (e *Entry) eachSRVTarget(portName, proto string, fn func(SRVTarget)) {
 	all := portName == "" && proto == ""
 	match := func(p Port) bool {
 		return all || (p.Name != "" && p.Name == portName && p.Proto == proto)
 	}
-	var out []SRVTarget
 	if !e.Headless {
-		for _, p := range e.Ports {
-			if match(p) && !slices.ContainsFunc(out, func(t SRVTarget) bool { return t.Port == p.Number }) {
-				out = append(out, SRVTarget{Port: p.Number})
+		for i, p := range e.Ports {
+			if match(p) && !slices.ContainsFunc(e.Ports[:i], func(q Port) bool { return match(q) && q.Number == p.Number }) {
+				fn(SRVTarget{Port: p.Number})
 			}
 		}
-		return out
+		return
 	}
 	// Endpoints are sorted by cluster and name: those sharing both are
-	// adjacent and form one target.
+	// adjacent and form one target, once per port number.
 	for i := 0; i < len(e.Endpoints); {
 		j := i + 1
 		if e.Endpoints[i].Name != "" {
@@ -381,17 +421,32 @@ func (e *Entry) SRVTargets(portName, proto string) []SRVTarget {
 				j++
 			}
 		}
-		group, start := e.Endpoints[i:j], len(out)
-		for _, ep := range group {
-			for _, p := range ep.Slice.Ports {
-				if match(p) && !slices.ContainsFunc(out[start:], func(t SRVTarget) bool { return t.Port == p.Number }) {
-					out = append(out, SRVTarget{Port: p.Number, Endpoints: group})
+		group := e.Endpoints[i:j]
+		for g, ep := range group {
+			for pi, p := range ep.Slice.Ports {
+				if match(p) && !groupHasPort(group[:g], ep.Slice.Ports[:pi], p.Number, match) {
+					fn(SRVTarget{Port: p.Number, Endpoints: group})
 				}
 			}
 		}
 		i = j
 	}
-	return out
+}
+
+// groupHasPort reports whether a matching port numbered n was seen before:
+// among the ports of the earlier endpoints of a group, or the earlier ports
+// of the current one.
+func groupHasPort(earlier []*Endpoint, before []Port, n uint16, match func(Port) bool) bool {
+	seen := func(p Port) bool { return p.Number == n && match(p) }
+	if slices.ContainsFunc(before, seen) {
+		return true
+	}
+	for _, ep := range earlier {
+		if slices.ContainsFunc(ep.Slice.Ports, seen) {
+			return true
+		}
+	}
+	return false
 }
 
 // zoneFirst returns the addresses of an entry with those of zone z first,

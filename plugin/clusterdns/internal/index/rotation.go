@@ -32,16 +32,3 @@ func PackedWindow(packed []byte, size, k int, ctr *atomic.Uint32) (first, second
 	}
 	return packed[off*size : (off+k)*size], nil
 }
-
-// TargetWindow is packedWindow for SRV targets; it returns a new slice
-// only when the targets are capped.
-func TargetWindow(targets []SRVTarget, k int, ctr *atomic.Uint32) []SRVTarget {
-	n := len(targets)
-	if ctr == nil || k <= 0 || n <= k {
-		return targets
-	}
-	off := windowStart(ctr, k, n)
-	out := make([]SRVTarget, 0, k)
-	out = append(out, targets[off:min(off+k, n)]...)
-	return append(out, targets[:k-len(out)]...)
-}
