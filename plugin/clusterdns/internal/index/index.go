@@ -46,6 +46,10 @@ type View struct {
 	// clientZones maps the addresses of pods on nodes with a zone to that
 	// zone, with `client_zone_first`.
 	ClientZones *Map[AddrKey, string]
+	// Unready holds the headless Services of exposed namespaces that have
+	// no ready endpoint: their names do not exist (spec §2.4.1), and this
+	// says why when one is asked for.
+	Unready *Map[ServiceKey, struct{}]
 }
 
 // Owner is a service that owns an address: as its ClusterIP, or as the
@@ -102,6 +106,7 @@ func New() *Index {
 		Pods:        &Map[PodKey, struct{}]{},
 		Clients:     &Map[AddrKey, Client]{},
 		ClientZones: &Map[AddrKey, string]{},
+		Unready:     &Map[ServiceKey, struct{}]{},
 	})
 	return ix
 }
@@ -132,6 +137,7 @@ type Writer struct {
 	pods        *MapEdit[PodKey, struct{}]
 	clients     *MapEdit[AddrKey, Client]
 	clientZones *MapEdit[AddrKey, string]
+	unready     *MapEdit[ServiceKey, struct{}]
 	changed     bool
 	endpoints   int // endpoints of the served entries, for the index size metric
 }
@@ -152,6 +158,7 @@ func (w *Writer) Begin() {
 	w.pods = cur.Pods.Edit()
 	w.clients = cur.Clients.Edit()
 	w.clientZones = cur.ClientZones.Edit()
+	w.unready = cur.Unready.Edit()
 	w.changed = false
 }
 
@@ -171,6 +178,7 @@ func (w *Writer) Commit() bool {
 		Pods:        w.pods.Done(),
 		Clients:     w.clients.Done(),
 		ClientZones: w.clientZones.Done(),
+		Unready:     w.unready.Done(),
 	})
 	return true
 }
@@ -201,9 +209,24 @@ func (w *Writer) SetNamespace(ns string, exposed bool) {
 	}
 }
 
+// SetUnready records whether k is a headless Service with no ready
+// endpoint. SetService clears it, so set it after the service's entry.
+func (w *Writer) SetUnready(k ServiceKey, unready bool) {
+	if _, ok := w.unready.Get(k); ok == unready {
+		return
+	}
+	w.changed = true
+	if unready {
+		w.unready.Set(k, struct{}{})
+	} else {
+		w.unready.Delete(k)
+	}
+}
+
 // SetService replaces the entry of a service; nil removes it. Only the
 // addresses whose ownership changed touch the reverse maps.
 func (w *Writer) SetService(k ServiceKey, e *Entry) {
+	w.SetUnready(k, false)
 	old, _ := w.services.Get(k)
 	if old == nil && e == nil {
 		return
@@ -381,3 +404,6 @@ func (w *Writer) ServiceKeys() []ServiceKey { return w.services.Keys() }
 
 // ImportKeys returns the ServiceImports of the batch.
 func (w *Writer) ImportKeys() []ServiceKey { return w.imports.Keys() }
+
+// UnreadyKeys returns the keys of the headless Services recorded unready.
+func (w *Writer) UnreadyKeys() []ServiceKey { return w.unready.Keys() }

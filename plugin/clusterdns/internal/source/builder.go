@@ -59,7 +59,7 @@ func (b *builder) rebuildAll() {
 	for _, ns := range b.st.Namespaces.ListKeys() {
 		b.w.SetNamespace(ns, b.cfg.NamespaceAllowed(ns))
 	}
-	for _, k := range b.w.ServiceKeys() {
+	for _, k := range append(b.w.ServiceKeys(), b.w.UnreadyKeys()...) {
 		if _, ok, _ := b.st.Services.GetByKey(k.Namespace + "/" + k.Name); !ok {
 			b.w.SetService(k, nil)
 		}
@@ -99,7 +99,7 @@ func (b *builder) syncNamespace(ns string) {
 	if !exposed {
 		// Services the store no longer has are gone already; make sure none
 		// of this namespace stays behind.
-		for _, k := range b.w.ServiceKeys() {
+		for _, k := range append(b.w.ServiceKeys(), b.w.UnreadyKeys()...) {
 			if k.Namespace == ns {
 				b.w.SetService(k, nil)
 			}
@@ -153,5 +153,9 @@ func (b *builder) syncService(key string) {
 		b.w.SetService(k, nil)
 		return
 	}
-	b.w.SetService(k, index.Build(k, &svc.Service, slices, b.opts))
+	e := index.Build(k, &svc.Service, slices, b.opts)
+	b.w.SetService(k, e)
+	if e == nil && svc.Headless && !svc.Invalid {
+		b.w.SetUnready(k, true)
+	}
 }
