@@ -43,6 +43,8 @@ type Lookup struct {
 	// an answer from outside the zones came truncated.
 	Answer, Extra []dns.RR
 	Truncated     bool
+	// Reason says why a negative answer is negative; ReasonNone otherwise.
+	Reason Reason
 }
 
 // New returns the lookup of qname and qtype, a name in zone (one of o's
@@ -55,8 +57,18 @@ func New(ctx context.Context, o *Options, view *index.View, state request.Reques
 	return Lookup{o: o, ctx: ctx, state: state, view: view, qname: qname, qtype: qtype, zone: zone, spelled: spelled}
 }
 
-// Run fills the answer and extra sections and reports the outcome.
+// Run fills the answer and extra sections, reports the outcome and, for a
+// negative one, sets Reason.
 func (l *Lookup) Run() Result {
+	res := l.run()
+	if res == NoData && l.Reason == ReasonNone {
+		l.Reason = ReasonNoRecordOfType
+	}
+	return res
+}
+
+// run is Run before a NODATA answer is given its reason.
+func (l *Lookup) run() Result {
 	rel := dnsname.Relative(l.qname, l.zone)
 	if dnsname.IsReverseZone(l.zone) {
 		return l.reverse(rel)
@@ -82,7 +94,7 @@ func (l *Lookup) Run() Result {
 	case dnsname.KindPod:
 		return l.pod(n)
 	}
-	return NXDomain
+	return l.nx(ReasonOtherName)
 }
 
 // service answers a name under svc.<zone>: "<ns>", "<svc>.<ns>",
@@ -95,12 +107,13 @@ func (l *Lookup) service(n dnsname.Name) Result {
 		if _, ok := l.view.Namespaces.Get(n.Namespace); ok {
 			return NoData
 		}
-		return NXDomain
+		return l.nx(ReasonNoNamespace)
 	}
 	multicluster := l.o.IsMulticluster(l.zone)
-	e, ok := l.view.ServicesIn(multicluster).Get(index.ServiceKey{Name: n.Service, Namespace: n.Namespace})
+	k := index.ServiceKey{Name: n.Service, Namespace: n.Namespace}
+	e, ok := l.view.ServicesIn(multicluster).Get(k)
 	if !ok {
-		return NXDomain
+		return l.nx(l.noService(k, n, multicluster))
 	}
 	if n.Label == "" {
 		return l.entry(l.qname, e)
@@ -112,19 +125,40 @@ func (l *Lookup) service(n dnsname.Name) Result {
 		return l.zoneScoped(e, n.Rest)
 	}
 	if e.CNAME != "" {
-		return NXDomain // nothing exists below an ExternalName
+		return l.nx(ReasonBelowExternalName) // nothing exists below an ExternalName
 	}
 	proto, protoLabel := dnsname.Underscored(n.Label)
 	port, portLabel := dnsname.Underscored(n.Rest)
 	switch {
 	case n.Rest == "" && protoLabel:
-		return protoNode(e, proto)
+		return l.protoNode(e, proto)
 	case n.Rest == "":
 		return l.endpointAddrs(e.FindEndpoints("", n.Label))
 	case portLabel && protoLabel && !strings.Contains(n.Rest, "."):
 		return l.namedPort(e, port, proto)
 	}
-	return NXDomain
+	return l.nx(ReasonOtherName)
+}
+
+// noService says why service k of a name n is not found: the namespace or
+// the service does not exist, the service is headless with no ready
+// endpoint, or the name is a search-path expansion.
+func (l *Lookup) noService(k index.ServiceKey, n dnsname.Name, multicluster bool) Reason {
+	if _, ok := l.view.Namespaces.Get(n.Namespace); !ok {
+		return ReasonNoNamespace
+	}
+	if !multicluster {
+		if _, ok := l.view.Unready.Get(k); ok {
+			return ReasonNoReadyEndpoints
+		}
+	}
+	if _, underscored := dnsname.Underscored(n.Label); n.Label != "" && !underscored {
+		return ReasonSearchExpansion
+	}
+	if _, ok := l.view.Namespaces.Get(n.Service); ok {
+		return ReasonSearchExpansion
+	}
+	return ReasonNoService
 }
 
 // imported answers a name below a ServiceImport's in a multicluster zone:
@@ -136,7 +170,7 @@ func (l *Lookup) imported(e *index.Entry, n dnsname.Name) Result {
 	port, portLabel := dnsname.Underscored(n.Rest)
 	switch {
 	case protoLabel && n.Rest == "":
-		return protoNode(e, proto)
+		return l.protoNode(e, proto)
 	case protoLabel && portLabel && !strings.Contains(n.Rest, "."):
 		return l.namedPort(e, port, proto)
 	case n.Rest == "":
@@ -145,20 +179,20 @@ func (l *Lookup) imported(e *index.Entry, n dnsname.Name) Result {
 		if e.HasCluster(n.Label) {
 			return NoData
 		}
-		return NXDomain
+		return l.nx(ReasonNoEndpoint)
 	case !strings.Contains(n.Rest, "."):
 		return l.endpointAddrs(e.FindEndpoints(n.Label, n.Rest))
 	}
-	return NXDomain
+	return l.nx(ReasonOtherName)
 }
 
 // protoNode answers _<proto>.<svc>: an empty non-terminal when a named
 // port uses the protocol.
-func protoNode(e *index.Entry, proto string) Result {
+func (l *Lookup) protoNode(e *index.Entry, proto string) Result {
 	if e.HasProto(proto) {
 		return NoData
 	}
-	return NXDomain
+	return l.nx(ReasonNoPort)
 }
 
 // namedPort answers _<port>._<proto> below service e: SRV, NODATA for the
@@ -166,7 +200,7 @@ func protoNode(e *index.Entry, proto string) Result {
 func (l *Lookup) namedPort(e *index.Entry, port, proto string) Result {
 	n := e.CountSRVTargets(port, proto)
 	if n == 0 {
-		return NXDomain
+		return l.nx(ReasonNoPort)
 	}
 	if l.qtype != dns.TypeSRV {
 		return NoData
@@ -181,14 +215,14 @@ func (l *Lookup) namedPort(e *index.Entry, port, proto string) Result {
 // valid, the set is empty) and the whole service for prefer.
 func (l *Lookup) zoneScoped(e *index.Entry, zoned string) Result {
 	if !e.Headless {
-		return NXDomain
+		return l.nx(ReasonOtherName)
 	}
 	zone, directive := dnsname.CutLast(zoned)
 	switch {
 	case zoned == "":
 		return NoData // _zone.<svc>: an empty non-terminal
 	case directive != dnsname.DirectivePin && directive != dnsname.DirectivePrefer:
-		return NXDomain
+		return l.nx(ReasonOtherName)
 	case zone == "":
 		return NoData // pin._zone.<svc>: an empty non-terminal
 	}
@@ -244,7 +278,7 @@ func (l *Lookup) entry(owner string, e *index.Entry) Result {
 // are eps; none: the name does not exist.
 func (l *Lookup) endpointAddrs(eps []*index.Endpoint) Result {
 	if len(eps) == 0 {
-		return NXDomain
+		return l.nx(ReasonNoEndpoint)
 	}
 	if l.qtype != dns.TypeA && l.qtype != dns.TypeAAAA {
 		return NoData
@@ -461,24 +495,27 @@ func (l *Lookup) nameserverAddrs() []net.IP {
 // addresses of running pods in that namespace.
 func (l *Lookup) pod(n dnsname.Name) Result {
 	if l.o.Pods == index.PodsDisabled {
-		return NXDomain
+		return l.nx(ReasonUnknownPod)
 	}
 	if n.Namespace == "" {
 		return NoData // pod.<zone>
 	}
-	if _, exposed := l.view.Namespaces.Get(n.Namespace); !exposed || n.Label != "" {
-		return NXDomain
+	if _, exposed := l.view.Namespaces.Get(n.Namespace); !exposed {
+		return l.nx(ReasonNoNamespace)
+	}
+	if n.Label != "" {
+		return l.nx(ReasonOtherName)
 	}
 	if n.Service == "" {
 		return NoData // <ns>.pod.<zone>
 	}
 	addr, ok := dnsname.ParseDashed(n.Service)
 	if !ok {
-		return NXDomain
+		return l.nx(ReasonUnknownPod)
 	}
 	if l.o.Pods == index.PodsVerified {
 		if _, ok := l.view.Pods.Get(index.PodKey{Namespace: n.Namespace, Addr: addr}); !ok {
-			return NXDomain
+			return l.nx(ReasonUnknownPod)
 		}
 	}
 	return l.addresses(l.qname, []net.IP{addr.AsSlice()})

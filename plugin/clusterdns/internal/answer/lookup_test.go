@@ -15,8 +15,9 @@ import (
 )
 
 // testView publishes, from plain inputs, a namespace prod with a dual-stack
-// ClusterIP service web (named port http/tcp 80) and an ExternalName
-// service ext.
+// ClusterIP service web (named port http/tcp 80), an ExternalName service
+// ext and a headless service idle with no ready endpoint; and an empty
+// namespace kube-system.
 func testView(t *testing.T) *index.View {
 	t.Helper()
 	ix := index.New()
@@ -30,6 +31,8 @@ func testView(t *testing.T) *index.View {
 	}, nil, index.BuildOptions{}))
 	ext := index.ServiceKey{Name: "ext", Namespace: "prod"}
 	w.SetService(ext, index.Build(ext, &index.Service{ExternalName: "example.com"}, nil, index.BuildOptions{}))
+	w.SetUnready(index.ServiceKey{Name: "idle", Namespace: "prod"}, true)
+	w.SetNamespace("kube-system", true)
 	if !w.Commit() {
 		t.Fatal("nothing published")
 	}
@@ -42,23 +45,31 @@ func TestRun(t *testing.T) {
 	o := &Options{Zones: []string{"cluster.local.", "in-addr.arpa."}, PrimaryZone: "cluster.local.", TTL: 5, Pods: index.PodsDisabled}
 	view := testView(t)
 	runTable(t, o, view, []runCase{
-		{"web.prod.svc.cluster.local.", dns.TypeA, Success, []dns.RR{test.A("web.prod.svc.cluster.local. 5 IN A 10.96.0.10")}},
-		{"Web.Prod.svc.Cluster.Local.", dns.TypeAAAA, Success, []dns.RR{test.AAAA("Web.Prod.svc.Cluster.Local. 5 IN AAAA fd00::10")}},
-		{"web.prod.svc.cluster.local.", dns.TypeTXT, NoData, nil},
-		{"_http._tcp.web.prod.svc.cluster.local.", dns.TypeSRV, Success, []dns.RR{test.SRV("_http._tcp.web.prod.svc.cluster.local. 5 IN SRV 0 100 80 web.prod.svc.cluster.local.")}},
-		{"_http._udp.web.prod.svc.cluster.local.", dns.TypeSRV, NXDomain, nil},
-		{"_tcp.web.prod.svc.cluster.local.", dns.TypeA, NoData, nil},
-		{"ext.prod.svc.cluster.local.", dns.TypeCNAME, Success, []dns.RR{test.CNAME("ext.prod.svc.cluster.local. 5 IN CNAME example.com.")}},
-		{"x.ext.prod.svc.cluster.local.", dns.TypeA, NXDomain, nil},
-		{"nope.prod.svc.cluster.local.", dns.TypeA, NXDomain, nil},
-		{"prod.svc.cluster.local.", dns.TypeA, NoData, nil},
-		{"other.svc.cluster.local.", dns.TypeA, NXDomain, nil},
-		{"svc.cluster.local.", dns.TypeA, NoData, nil},
-		{"1-2-3-4.prod.pod.cluster.local.", dns.TypeA, NXDomain, nil},
-		{"dns-version.cluster.local.", dns.TypeTXT, Success, []dns.RR{test.TXT("dns-version.cluster.local. 28800 IN TXT 1.1.0")}},
-		{"10.0.96.10.in-addr.arpa.", dns.TypePTR, Success, []dns.RR{test.PTR("10.0.96.10.in-addr.arpa. 5 IN PTR web.prod.svc.cluster.local.")}},
-		{"0.96.10.in-addr.arpa.", dns.TypePTR, NoData, nil},
-		{"11.0.96.10.in-addr.arpa.", dns.TypePTR, NXDomain, nil},
+		{"web.prod.svc.cluster.local.", dns.TypeA, Success, ReasonNone, []dns.RR{test.A("web.prod.svc.cluster.local. 5 IN A 10.96.0.10")}},
+		{"Web.Prod.svc.Cluster.Local.", dns.TypeAAAA, Success, ReasonNone, []dns.RR{test.AAAA("Web.Prod.svc.Cluster.Local. 5 IN AAAA fd00::10")}},
+		{"web.prod.svc.cluster.local.", dns.TypeTXT, NoData, ReasonNoRecordOfType, nil},
+		{"_http._tcp.web.prod.svc.cluster.local.", dns.TypeSRV, Success, ReasonNone, []dns.RR{test.SRV("_http._tcp.web.prod.svc.cluster.local. 5 IN SRV 0 100 80 web.prod.svc.cluster.local.")}},
+		{"_http._udp.web.prod.svc.cluster.local.", dns.TypeSRV, NXDomain, ReasonNoPort, nil},
+		{"_tcp.web.prod.svc.cluster.local.", dns.TypeA, NoData, ReasonNoRecordOfType, nil},
+		{"ext.prod.svc.cluster.local.", dns.TypeCNAME, Success, ReasonNone, []dns.RR{test.CNAME("ext.prod.svc.cluster.local. 5 IN CNAME example.com.")}},
+		{"x.ext.prod.svc.cluster.local.", dns.TypeA, NXDomain, ReasonBelowExternalName, nil},
+		{"nope.prod.svc.cluster.local.", dns.TypeA, NXDomain, ReasonNoService, nil},
+		{"prod.svc.cluster.local.", dns.TypeA, NoData, ReasonNoRecordOfType, nil},
+		{"other.svc.cluster.local.", dns.TypeA, NXDomain, ReasonNoNamespace, nil},
+		{"svc.cluster.local.", dns.TypeA, NoData, ReasonNoRecordOfType, nil},
+		{"1-2-3-4.prod.pod.cluster.local.", dns.TypeA, NXDomain, ReasonUnknownPod, nil},
+		{"dns-version.cluster.local.", dns.TypeTXT, Success, ReasonNone, []dns.RR{test.TXT("dns-version.cluster.local. 28800 IN TXT 1.1.0")}},
+		{"10.0.96.10.in-addr.arpa.", dns.TypePTR, Success, ReasonNone, []dns.RR{test.PTR("10.0.96.10.in-addr.arpa. 5 IN PTR web.prod.svc.cluster.local.")}},
+		{"0.96.10.in-addr.arpa.", dns.TypePTR, NoData, ReasonNoRecordOfType, nil},
+		// Why the negative answers of names that look like services are.
+		{"idle.prod.svc.cluster.local.", dns.TypeA, NXDomain, ReasonNoReadyEndpoints, nil},
+		{"web.kube-system.prod.svc.cluster.local.", dns.TypeA, NXDomain, ReasonSearchExpansion, nil},
+		{"example.com.prod.svc.cluster.local.", dns.TypeAAAA, NXDomain, ReasonSearchExpansion, nil},
+		{"_http._tcp.nope.prod.svc.cluster.local.", dns.TypeSRV, NXDomain, ReasonNoService, nil},
+		{"web.prod.cluster.local.", dns.TypeA, NXDomain, ReasonOtherName, nil},
+		{"a.b.web.prod.svc.cluster.local.", dns.TypeA, NXDomain, ReasonOtherName, nil},
+		{"_tcp.web.prod.svc.cluster.local.", dns.TypeSRV, NoData, ReasonNoRecordOfType, nil},
+		{"11.0.96.10.in-addr.arpa.", dns.TypePTR, NXDomain, ReasonNoAddress, nil},
 	})
 }
 
@@ -91,34 +102,35 @@ func TestRunHeadless(t *testing.T) {
 	o := &Options{Zones: []string{"cluster.local."}, PrimaryZone: "cluster.local.", TTL: 5, Pods: index.PodsVerified, Zonal: true}
 	view := headlessView(t)
 	runTable(t, o, view, []runCase{
-		{"db.prod.svc.cluster.local.", dns.TypeA, Success, []dns.RR{
+		{"db.prod.svc.cluster.local.", dns.TypeA, Success, ReasonNone, []dns.RR{
 			test.A("db.prod.svc.cluster.local. 5 IN A 10.244.1.1"), test.A("db.prod.svc.cluster.local. 5 IN A 10.244.1.2")}},
-		{"db-1.db.prod.svc.cluster.local.", dns.TypeA, Success, []dns.RR{test.A("db-1.db.prod.svc.cluster.local. 5 IN A 10.244.1.2")}},
-		{"db-1.db.prod.svc.cluster.local.", dns.TypeAAAA, NoData, nil},
-		{"db-2.db.prod.svc.cluster.local.", dns.TypeA, NXDomain, nil},
-		{"10-244-1-1.db.prod.svc.cluster.local.", dns.TypeA, NXDomain, nil}, // named endpoints have no dashed name
-		{"_pg._tcp.db.prod.svc.cluster.local.", dns.TypeSRV, Success, []dns.RR{
+		{"db-1.db.prod.svc.cluster.local.", dns.TypeA, Success, ReasonNone, []dns.RR{test.A("db-1.db.prod.svc.cluster.local. 5 IN A 10.244.1.2")}},
+		{"db-1.db.prod.svc.cluster.local.", dns.TypeAAAA, NoData, ReasonNoRecordOfType, nil},
+		{"db-2.db.prod.svc.cluster.local.", dns.TypeA, NXDomain, ReasonNoEndpoint, nil},
+		{"10-244-1-1.db.prod.svc.cluster.local.", dns.TypeA, NXDomain, ReasonNoEndpoint, nil}, // named endpoints have no dashed name
+		{"_pg._tcp.db.prod.svc.cluster.local.", dns.TypeSRV, Success, ReasonNone, []dns.RR{
 			test.SRV("_pg._tcp.db.prod.svc.cluster.local. 5 IN SRV 0 50 5432 db-0.db.prod.svc.cluster.local."),
 			test.SRV("_pg._tcp.db.prod.svc.cluster.local. 5 IN SRV 0 50 5432 db-1.db.prod.svc.cluster.local.")}},
-		{"_tcp.db.prod.svc.cluster.local.", dns.TypeSRV, NoData, nil},
-		{"zone-b.pin._zone.db.prod.svc.cluster.local.", dns.TypeA, Success, []dns.RR{test.A("zone-b.pin._zone.db.prod.svc.cluster.local. 5 IN A 10.244.1.2")}},
-		{"zone-c.pin._zone.db.prod.svc.cluster.local.", dns.TypeA, NoData, nil},
-		{"zone-c.prefer._zone.db.prod.svc.cluster.local.", dns.TypeA, Success, []dns.RR{
+		{"_tcp.db.prod.svc.cluster.local.", dns.TypeSRV, NoData, ReasonNoRecordOfType, nil},
+		{"zone-b.pin._zone.db.prod.svc.cluster.local.", dns.TypeA, Success, ReasonNone, []dns.RR{test.A("zone-b.pin._zone.db.prod.svc.cluster.local. 5 IN A 10.244.1.2")}},
+		{"zone-c.pin._zone.db.prod.svc.cluster.local.", dns.TypeA, NoData, ReasonNoRecordOfType, nil},
+		{"zone-c.prefer._zone.db.prod.svc.cluster.local.", dns.TypeA, Success, ReasonNone, []dns.RR{
 			test.A("zone-c.prefer._zone.db.prod.svc.cluster.local. 5 IN A 10.244.1.1"), test.A("zone-c.prefer._zone.db.prod.svc.cluster.local. 5 IN A 10.244.1.2")}},
-		{"zone-a.other._zone.db.prod.svc.cluster.local.", dns.TypeA, NXDomain, nil},
-		{"10-244-0-9.prod.pod.cluster.local.", dns.TypeA, Success, []dns.RR{test.A("10-244-0-9.prod.pod.cluster.local. 5 IN A 10.244.0.9")}},
-		{"10-244-0-8.prod.pod.cluster.local.", dns.TypeA, NXDomain, nil},
-		{"10-244-0-9.other.pod.cluster.local.", dns.TypeA, NXDomain, nil},
-		{"prod.pod.cluster.local.", dns.TypeA, NoData, nil},
+		{"zone-a.other._zone.db.prod.svc.cluster.local.", dns.TypeA, NXDomain, ReasonOtherName, nil},
+		{"10-244-0-9.prod.pod.cluster.local.", dns.TypeA, Success, ReasonNone, []dns.RR{test.A("10-244-0-9.prod.pod.cluster.local. 5 IN A 10.244.0.9")}},
+		{"10-244-0-8.prod.pod.cluster.local.", dns.TypeA, NXDomain, ReasonUnknownPod, nil},
+		{"10-244-0-9.other.pod.cluster.local.", dns.TypeA, NXDomain, ReasonNoNamespace, nil},
+		{"prod.pod.cluster.local.", dns.TypeA, NoData, ReasonNoRecordOfType, nil},
 	})
 }
 
-// runCase is one question and what Run should make of it: the result and
-// the answer section.
+// runCase is one question and what Run should make of it: the result, the
+// reason of a negative one, and the answer section.
 type runCase struct {
 	qname string
 	qtype uint16
 	want  Result
+	why   Reason
 	rrs   []dns.RR
 }
 
@@ -132,8 +144,8 @@ func runTable(t *testing.T, o *Options, view *index.View, cases []runCase) {
 			r := new(dns.Msg)
 			r.SetQuestion(tc.qname, tc.qtype)
 			l := New(context.Background(), o, view, request.Request{W: &test.ResponseWriter{}, Req: r}, tc.qname, tc.qtype, zone)
-			if got := l.Run(); got != tc.want {
-				t.Fatalf("Run = %d, want %d", got, tc.want)
+			if got := l.Run(); got != tc.want || l.Reason != tc.why {
+				t.Fatalf("Run = %d for %q, want %d for %q", got, l.Reason, tc.want, tc.why)
 			}
 			if err := test.Section(test.Case{Answer: tc.rrs}, test.Answer, l.Answer); err != nil {
 				t.Error(err)

@@ -21,7 +21,7 @@ func (l *Lookup) reverse(rel string) Result {
 	name := strings.ToLower(l.qname)
 	prefix, ok := dnsname.ParseReverse(name)
 	if !ok {
-		return NXDomain
+		return l.nx(ReasonOtherName)
 	}
 	if prefix.IsSingleIP() {
 		return l.ptr(prefix.Addr())
@@ -29,7 +29,7 @@ func (l *Lookup) reverse(rel string) Result {
 	if n, _ := l.view.ReverseTree.Get(prefix); n > 0 {
 		return NoData
 	}
-	return NXDomain
+	return l.nx(ReasonNoAddress)
 }
 
 // ptr answers the PTR records of one address. A ClusterIP names its service
@@ -37,7 +37,7 @@ func (l *Lookup) reverse(rel string) Result {
 func (l *Lookup) ptr(addr netip.Addr) Result {
 	owners, ok := l.view.Reverse.Get(index.KeyOf(addr))
 	if !ok {
-		return NXDomain
+		return l.nx(ReasonNoAddress)
 	}
 	if l.qtype != dns.TypePTR {
 		return NoData
