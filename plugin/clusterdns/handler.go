@@ -48,6 +48,10 @@ func (c *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 	if res == answer.NXDomain && c.cfg.fall.Through(q.Name) {
 		return plugin.NextOrFailure(c.Name(), c.Next, ctx, w, r)
 	}
+	if l.Reason != answer.ReasonNone {
+		negativeAnswers[l.Reason].Inc()
+		noteReason(ctx, l.Reason)
+	}
 
 	m := new(dns.Msg)
 	m.SetReply(r)

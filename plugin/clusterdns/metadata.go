@@ -7,6 +7,7 @@ import (
 	"github.com/coredns/coredns/plugin/metadata"
 	"github.com/coredns/coredns/request"
 
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/answer"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
 )
 
@@ -24,6 +25,7 @@ const (
 	mdCluster         = pluginName + "/cluster"          // the cluster of an endpoint name in a multicluster zone
 	mdClientNamespace = pluginName + "/client-namespace" // namespace of the pod that asked
 	mdClientPodName   = pluginName + "/client-pod-name"  // name of the pod that asked
+	mdNegativeReason  = pluginName + "/negative-reason"  // why an answer is negative; "-" if it is not
 )
 
 // Metadata implements metadata.Provider. The metadata plugin calls it for
@@ -35,6 +37,11 @@ const (
 // query from an address that is no pod's (or without `pods verified`) no
 // client keys; the log plugin prints "-" for those.
 func (c *ClusterDNS) Metadata(ctx context.Context, state request.Request) context.Context {
+	// The reason is known only once the handler has answered; the log
+	// plugin reads it after that.
+	note := &reasonNote{}
+	ctx = context.WithValue(ctx, reasonNoteKey{}, note)
+	metadata.SetValueFunc(ctx, mdNegativeReason, note.value)
 	if c.cfg.PodMode == podsVerified {
 		if client, ok := c.clientOf(state.W); ok {
 			setMetadata(ctx, mdClientNamespace, client.Namespace)
@@ -105,4 +112,27 @@ func nameFields(n dnsname.Name, multicluster bool) (queryFields, bool) {
 		f.port, f.protocol = port, proto
 	}
 	return f, true
+}
+
+// reasonNote carries the reason of a negative answer from the handler to
+// the negative-reason metadata key, whose value is read after the answer.
+type reasonNote struct{ reason answer.Reason }
+
+type reasonNoteKey struct{}
+
+// value is the metadata value: the reason, or "-" for a positive answer (or
+// a name the plugin did not answer), as the log plugin prints unset keys.
+func (n *reasonNote) value() string {
+	if n.reason == answer.ReasonNone {
+		return "-"
+	}
+	return n.reason.String()
+}
+
+// noteReason hands a negative answer's reason to the metadata, when the
+// metadata plugin asked for it.
+func noteReason(ctx context.Context, r answer.Reason) {
+	if note, ok := ctx.Value(reasonNoteKey{}).(*reasonNote); ok {
+		note.reason = r
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/coredns/coredns/plugin/metadata"
+	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/test"
 	"github.com/coredns/coredns/request"
 
@@ -70,22 +71,25 @@ func TestMetadata(t *testing.T) {
 		c     *ClusterDNS
 		from  string
 		qname string
-		want  map[string]string // every label set, with its value
+		want  map[string]string // every label set, with its value once answered
 	}{
 		{"SRV name from a pod", c, podIP, "_HTTP._tcp.web.prod.svc.cluster.local.", map[string]string{
 			mdKind: "svc", mdNamespace: "prod", mdService: "web", mdPortName: "http", mdProtocol: "tcp",
-			mdClientNamespace: "prod", mdClientPodName: "client-0",
+			mdClientNamespace: "prod", mdClientPodName: "client-0", mdNegativeReason: "no_service",
 		}},
 		{"endpoint name from elsewhere", c, "10.0.0.1", "db-0.db.prod.svc.cluster.local.", map[string]string{
-			mdKind: "svc", mdNamespace: "prod", mdService: "db", mdEndpoint: "db-0",
+			mdKind: "svc", mdNamespace: "prod", mdService: "db", mdEndpoint: "db-0", mdNegativeReason: "search_expansion",
 		}},
 		{"outside the zones, from a pod", c, podIP, "example.com.", map[string]string{
-			mdClientNamespace: "prod", mdClientPodName: "client-0",
+			mdClientNamespace: "prod", mdClientPodName: "client-0", mdNegativeReason: "-",
 		}},
-		{"zone apex", c, "10.0.0.1", "cluster.local.", map[string]string{}},
-		{"reverse name", c, "10.0.0.1", "9.0.244.10.in-addr.arpa.", map[string]string{}},
+		{"zone apex", c, "10.0.0.1", "cluster.local.", map[string]string{mdNegativeReason: "no_record_of_type"}},
+		{"reverse name", c, "10.0.0.1", "9.0.244.10.in-addr.arpa.", map[string]string{mdNegativeReason: "no_address"}},
 		{"pods insecure: no client", ci, podIP, "web.prod.svc.cluster.local.", map[string]string{
-			mdKind: "svc", mdNamespace: "prod", mdService: "web",
+			mdKind: "svc", mdNamespace: "prod", mdService: "web", mdNegativeReason: "no_service",
+		}},
+		{"a pod name", ci, podIP, "10-244-0-9.prod.pod.cluster.local.", map[string]string{
+			mdKind: "pod", mdNamespace: "prod", mdService: "10-244-0-9", mdNegativeReason: "-",
 		}},
 	}
 	for _, tc := range tests {
@@ -93,7 +97,10 @@ func TestMetadata(t *testing.T) {
 			r := new(dns.Msg)
 			r.SetQuestion(tc.qname, dns.TypeA)
 			ctx := metadata.ContextWithMetadata(context.Background())
-			ctx = tc.c.Metadata(ctx, request.Request{W: &test.ResponseWriter{RemoteIP: tc.from}, Req: r})
+			w := &test.ResponseWriter{RemoteIP: tc.from}
+			ctx = tc.c.Metadata(ctx, request.Request{W: w, Req: r})
+			// The log plugin reads the values once the reply is written.
+			_, _ = tc.c.ServeDNS(ctx, dnstest.NewRecorder(w), r)
 			got := map[string]string{}
 			for label, f := range metadata.ValueFuncs(ctx) {
 				got[label] = f()

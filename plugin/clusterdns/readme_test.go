@@ -83,10 +83,40 @@ func TestReadmeCorefiles(t *testing.T) {
 	}
 }
 
-// TestReadmeMetrics checks the README lists exactly the metrics internal/source/metrics.go
-// defines, by their full names.
+// TestReadmeMetrics checks the README lists exactly the metrics defined by
+// metrics.go (the answer path) and internal/source/metrics.go (the sources
+// and the index), by their full names.
 func TestReadmeMetrics(t *testing.T) {
-	f, err := parser.ParseFile(token.NewFileSet(), "internal/source/metrics.go", nil, 0)
+	var defined []string
+	for _, path := range []string{"metrics.go", "internal/source/metrics.go"} {
+		defined = append(defined, definedMetrics(t, path)...)
+	}
+	if len(defined) == 0 {
+		t.Fatal("no metrics found in metrics.go")
+	}
+
+	raw, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := plugin.Namespace + "_" + pluginName + "_"
+	listed := regexp.MustCompile("(?m)^\\* `("+regexp.QuoteMeta(prefix)+"[a-z0-9_]+)").FindAllStringSubmatch(string(raw), -1)
+	var names []string
+	for _, m := range listed {
+		names = append(names, m[1])
+	}
+	slices.Sort(defined)
+	slices.Sort(names)
+	if !slices.Equal(defined, names) {
+		t.Errorf("README.md lists metrics %v, the code defines %v", names, defined)
+	}
+}
+
+// definedMetrics returns the full names of the metrics a Go file defines
+// with prometheus' *Opts literals.
+func definedMetrics(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,32 +141,14 @@ func TestReadmeMetrics(t *testing.T) {
 			}
 			val, ok := kv.Value.(*ast.BasicLit)
 			if !ok || val.Kind != token.STRING {
-				t.Fatalf("metrics.go: a metric name is not a string literal")
+				t.Fatalf("%s: a metric name is not a string literal", path)
 			}
 			name, _ := strconv.Unquote(val.Value)
 			defined = append(defined, plugin.Namespace+"_"+pluginName+"_"+name)
 		}
 		return true
 	})
-	if len(defined) == 0 {
-		t.Fatal("no metrics found in metrics.go")
-	}
-
-	raw, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	prefix := plugin.Namespace + "_" + pluginName + "_"
-	listed := regexp.MustCompile("(?m)^\\* `("+regexp.QuoteMeta(prefix)+"[a-z0-9_]+)").FindAllStringSubmatch(string(raw), -1)
-	var names []string
-	for _, m := range listed {
-		names = append(names, m[1])
-	}
-	slices.Sort(defined)
-	slices.Sort(names)
-	if !slices.Equal(defined, names) {
-		t.Errorf("README.md lists metrics %v, metrics.go defines %v", names, defined)
-	}
+	return defined
 }
 
 // TestReadmeOptions checks the Syntax section names every option parse
