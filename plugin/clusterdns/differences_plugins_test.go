@@ -99,7 +99,11 @@ func TestPluginDifferencesFromUpstream(t *testing.T) {
 		if _, ok := got[mdEndpoint]; ok {
 			t.Errorf("%s is set for a service name", mdEndpoint)
 		}
-		want := []string{mdKind, mdNamespace, mdService}
+		// negative-reason is always set: it is known only after the answer.
+		want := []string{mdKind, mdNamespace, mdService, mdNegativeReason}
+		if got[mdNegativeReason] != "-" {
+			t.Errorf("%s = %q before an answer, want -", mdNegativeReason, got[mdNegativeReason])
+		}
 		keys := make([]string, 0, len(got))
 		for l := range got {
 			keys = append(keys, l)
