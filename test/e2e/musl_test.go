@@ -38,9 +38,10 @@ func muslClient() (string, error) {
 	return musl.path, musl.err
 }
 
-// nodeSearch is the node's own search domain, which the kubelet appends to
-// a pod's search list after the cluster's.
-const nodeSearch = "example.internal"
+// nodeSearch are the node's own search domains, which the kubelet appends
+// to a pod's search list after the cluster's: on TestNodeLocalDNS's node,
+// the first has a working nameserver, the second's fails (SERVFAIL).
+var nodeSearch = []string{"example.internal", "lab.internal"}
 
 // podDNS is where a pod's resolver runs: its namespace (the first search
 // domain), the nameserver the kubelet wrote, and the network namespace it
@@ -85,7 +86,7 @@ func resolveBoth(pod podDNS, db, name string) (glibc, musl resolution, err error
 		return glibc, musl, err
 	}
 	conf := filepath.Join(env.dir, fmt.Sprintf("resolv-%s-%s.conf", pod.nameserver, pod.ns))
-	if err := os.WriteFile(conf, []byte(resolvConf(pod.nameserver, pod.ns, nodeSearch)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(resolvConf(pod.nameserver, pod.ns, nodeSearch...)), 0o644); err != nil {
 		return glibc, musl, err
 	}
 	script := `mount --bind "$1" /etc/resolv.conf || exit 100

@@ -36,8 +36,8 @@ const (
 	podAddr6         = "fd00:10:244:9::2/64" // for AI_ADDRCONFIG: a pod has both families
 )
 
-// nodeZone is the node's search domain as the node's nameserver serves it;
-// tools is named like a namespace of the cluster.
+// nodeZone is the node's first search domain as the node's nameserver
+// serves it; tools is named like a namespace of the cluster.
 const nodeZone = `$ORIGIN example.internal.
 @       30 IN SOA ns hostmaster 1 3600 600 86400 30
 @       30 IN NS  ns
@@ -46,12 +46,31 @@ tools   30 IN A   192.0.2.20
 build01 30 IN A   192.0.2.21
 `
 
-// nodeResolverCorefile is the node's nameserver: the node's domain, and
-// NXDOMAIN for any other name, as the Internet answers the names that
-// reach it from a pod's search list.
+// outsideZone stands for a domain outside the cluster and the node.
+const outsideZone = `$ORIGIN partner.test.
+@       30 IN SOA ns hostmaster 1 3600 600 86400 30
+@       30 IN NS  ns
+ns      30 IN A   127.0.0.53
+api     30 IN A   192.0.2.30
+`
+
+// nodeResolverCorefile is the node's nameserver: the node's domain and the
+// outside one, SERVFAIL for the node's second domain (its servers are
+// down), and NXDOMAIN for any other name, as the Internet answers the
+// names that reach it from a pod's search list.
 const nodeResolverCorefile = `example.internal:53 {
     bind %[1]s
     file %[2]s
+}
+partner.test:53 {
+    bind %[1]s
+    file %[3]s
+}
+lab.internal:53 {
+    bind %[1]s
+    template ANY ANY {
+        rcode SERVFAIL
+    }
 }
 .:53 {
     bind %[1]s
@@ -113,11 +132,13 @@ func startNode(t *testing.T, ctx context.Context, cs kubernetes.Interface) *cach
 	n.pod.ip(t, "route", "add", "default", "via", strings.TrimSuffix(nodeVethAddr, "/24"))
 	n.relay = startDNSRelay(t, n.netns, upstream.Spec.ClusterIP+":53", behindCacheAddr+":53")
 
-	zone := env.cp.Path("example.internal.zone")
-	if err := os.WriteFile(zone, []byte(nodeZone), 0o600); err != nil {
-		t.Fatal(err)
+	zone, outside := env.cp.Path("example.internal.zone"), env.cp.Path("partner.test.zone")
+	for path, text := range map[string]string{zone: nodeZone, outside: outsideZone} {
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
-	n.startIn(t, "node-resolver", fmt.Sprintf(nodeResolverCorefile, nodeResolverAddr, zone))
+	n.startIn(t, "node-resolver", fmt.Sprintf(nodeResolverCorefile, nodeResolverAddr, zone, outside))
 
 	// What node-cache does when it starts, in iptables mode.
 	n.corefile = strings.NewReplacer("__PILLAR__CLUSTER__DNS__", upstream.Spec.ClusterIP, "__PILLAR__UPSTREAM__SERVERS__", nodeResolverAddr).Replace(cacheCorefile)
