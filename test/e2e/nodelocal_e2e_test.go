@@ -101,7 +101,7 @@ func TestNodeLocalDNS(t *testing.T) {
 			db, name string
 			want     resolution // glibc's
 			cluster  bool       // a cluster name: clusterdns alone resolves it the same
-			muslErr  string     // musl finds nothing, with this error (README: musl beside glibc)
+			muslErr  string     // musl finds nothing, with this error (README: Pods on Alpine)
 		}{
 			{db: "hosts", name: "web", want: resolution{addrs: web[1:], canon: webCanon}, cluster: true},
 			{db: "ahostsv4", name: "web", want: resolution{addrs: web[:1], canon: webCanon}, cluster: true},
