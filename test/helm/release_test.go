@@ -46,9 +46,9 @@ func TestRelease(t *testing.T) {
 		install := action.NewInstall(cfg)
 		install.DryRunStrategy = action.DryRunServer
 		install.ReleaseName, install.Namespace = releaseName, namespace
-		rel := asRelease(t, must(install.Run(ch, vals)))
-		if offline := must(template(ch, vals)); rel.Manifest != offline {
-			t.Errorf("values %q: the server dry run renders another manifest than the offline render", file)
+		rel := released(t)(install.Run(ch, vals))
+		if offline, err := template(ch, vals); err != nil || rel.Manifest != offline {
+			t.Errorf("values %q: the server dry run renders another manifest than the offline render (%v)", file, err)
 		}
 	}
 
@@ -57,7 +57,7 @@ func TestRelease(t *testing.T) {
 	install.ReleaseName, install.Namespace = releaseName, namespace
 	install.WaitStrategy, install.Timeout = helmWait, waitTime
 	t.Cleanup(func() { uninstall(t, cfg, cs) })
-	rel := asRelease(t, must(install.Run(ch, defaults)))
+	rel := released(t)(install.Run(ch, defaults))
 	if rel.Version != 1 || rel.ApplyMethod != "ssa" {
 		t.Errorf("install made revision %d, applied %q; want 1, server-side", rel.Version, rel.ApplyMethod)
 	}
@@ -74,7 +74,7 @@ func TestRelease(t *testing.T) {
 	upgrade := action.NewUpgrade(cfg)
 	upgrade.Namespace = namespace
 	upgrade.WaitStrategy, upgrade.Timeout = helmWait, waitTime
-	rel = asRelease(t, must(upgrade.Run(releaseName, ch, upgraded)))
+	rel = released(t)(upgrade.Run(releaseName, ch, upgraded))
 	if rel.Version != 2 {
 		t.Errorf("upgrade made revision %d, want 2", rel.Version)
 	}
@@ -99,9 +99,8 @@ func TestRelease(t *testing.T) {
 	if now := must(cs.CoreV1().Services(namespace).Get(context.Background(), "kube-dns", metav1.GetOptions{})); now.UID != svc.UID {
 		t.Errorf("kube-dns was replaced (%s, was %s)", now.UID, svc.UID)
 	}
-	history := must(action.NewHistory(cfg).Run(releaseName))
-	if len(history) != 3 {
-		t.Errorf("%d revisions, want install, upgrade and rollback", len(history))
+	if history, err := action.NewHistory(cfg).Run(releaseName); err != nil || len(history) != 3 {
+		t.Errorf("%d revisions (%v), want install, upgrade and rollback", len(history), err)
 	}
 }
 
@@ -144,14 +143,21 @@ func uninstall(t *testing.T, cfg *action.Configuration, cs kubernetes.Interface)
 	}
 }
 
-// asRelease is the release an action returned.
-func asRelease(t *testing.T, r any) *release.Release {
-	t.Helper()
-	rel, ok := r.(*release.Release)
-	if !ok {
-		t.Fatalf("helm returned a %T", r)
+// released returns a function that returns the release a Helm action
+// returned, and ends the test if the action failed:
+// released(t)(install.Run(ch, vals)).
+func released(t *testing.T) func(any, error) *release.Release {
+	return func(r any, err error) *release.Release {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, ok := r.(*release.Release)
+		if !ok {
+			t.Fatalf("helm returned a %T", r)
+		}
+		return rel
 	}
-	return rel
 }
 
 // must returns v, or panics on err: for calls that fail only when the

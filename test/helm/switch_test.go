@@ -75,7 +75,7 @@ func TestSwitchFromCoreDNSChart(t *testing.T) {
 			install.ReleaseName, install.Namespace = releaseName, namespace
 			install.ServerSideApply = tc.serverSide
 			install.WaitStrategy, install.Timeout = helmWait, waitTime
-			asRelease(t, must(install.Run(stock, userValues(t, []string{valuesFile(t, coreDNSRelease)}))))
+			released(t)(install.Run(stock, userValues(t, []string{valuesFile(t, coreDNSRelease)})))
 			waitDNS(t, cs, "kube-dns", dnsPods, stockImage, 2)
 			svc := must(cs.CoreV1().Services(namespace).Get(ctx, "kube-dns", metav1.GetOptions{}))
 			dep := must(cs.AppsV1().Deployments(namespace).Get(ctx, "coredns", metav1.GetOptions{}))
@@ -85,7 +85,7 @@ func TestSwitchFromCoreDNSChart(t *testing.T) {
 			upgrade.Namespace = namespace
 			upgrade.ServerSideApply = "true"
 			upgrade.WaitStrategy, upgrade.Timeout = helmWait, waitTime
-			rel := asRelease(t, must(upgrade.Run(releaseName, ours, fromCoreDNS)))
+			rel := released(t)(upgrade.Run(releaseName, ours, fromCoreDNS))
 			if rel.Chart.Metadata.Name != "clusterdns" || rel.Version != 2 {
 				t.Errorf("revision %d of chart %s", rel.Version, rel.Chart.Metadata.Name)
 			}
