@@ -50,11 +50,13 @@ func testStockPlugins(t *testing.T, ctx context.Context, cs *kubernetes.Clientse
 	unscheduledPod(t, ctx, cs, "prod", "hostnet", hostNetAddr, true)
 
 	readyPort := must(controlplane.FreePort())
+	metricsPort := must(controlplane.FreePort())
 	corefile := fmt.Sprintf(`.:53 {
     bind %s
     ready 127.0.0.1:%d
     metadata
-    log . "META {remote} {/clusterdns/client-namespace}/{/clusterdns/client-pod-name} {name} {type} {/clusterdns/kind} {/clusterdns/namespace} {/clusterdns/service} {/clusterdns/endpoint} {/clusterdns/port-name} {/clusterdns/protocol}"
+    log . "META {remote} {/clusterdns/client-namespace}/{/clusterdns/client-pod-name} {name} {type} {/clusterdns/kind} {/clusterdns/namespace} {/clusterdns/service} {/clusterdns/endpoint} {/clusterdns/port-name} {/clusterdns/protocol} {/clusterdns/negative-reason}"
+    prometheus 127.0.0.1:%d
     autopath @clusterdns
     transfer {
         to *
@@ -68,7 +70,7 @@ func testStockPlugins(t *testing.T, ctx context.Context, cs *kubernetes.Clientse
         answer "{{ .Name }} 60 IN A 192.0.2.10"
     }
 }
-`, pluginsAddr, readyPort, env.dnsConf, handoverNS)
+`, pluginsAddr, readyPort, metricsPort, env.dnsConf, handoverNS)
 	path := env.cp.Path("plugins.Corefile")
 	if err := os.WriteFile(path, []byte(corefile), 0o600); err != nil {
 		t.Fatal(err)
@@ -81,7 +83,7 @@ func testStockPlugins(t *testing.T, ctx context.Context, cs *kubernetes.Clientse
 
 	t.Run("autopath", func(t *testing.T) { testAutopath(t, ctx, cs, clientPod) })
 	t.Run("transfer", testTransfer)
-	t.Run("metadata", testMetadataLog)
+	t.Run("metadata", func(t *testing.T) { testMetadataLog(t, metricsPort) })
 }
 
 // grantPods lets the DNS user list and watch pods for the rest of the test.
@@ -264,8 +266,11 @@ func testTransfer(t *testing.T) {
 }
 
 // testMetadataLog queries from the pod's address and finds the metadata in
-// the log plugin's lines.
-func testMetadataLog(t *testing.T) {
+// the log plugin's lines, the reasons of negative answers among them, and
+// those answers counted by reason.
+func testMetadataLog(t *testing.T, metricsPort int) {
+	noService := `coredns_clusterdns_negative_answers_total{reason="no_service"}`
+	before := metric(t, metricsPort, noService)
 	for _, q := range []struct {
 		name  string
 		qtype uint16
@@ -274,15 +279,31 @@ func testMetadataLog(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := queryFrom("127.0.0.1", "udp", "web.prod.svc.cluster.local.", dns.TypeA); err != nil {
-		t.Fatal(err)
+	for _, q := range []struct {
+		name  string
+		qtype uint16
+	}{
+		{"web.prod.svc.cluster.local.", dns.TypeA},
+		{"nothere.prod.svc.cluster.local.", dns.TypeA},
+		{"_nope._tcp.web.prod.svc.cluster.local.", dns.TypeSRV},
+		{"example.com.prod.svc.cluster.local.", dns.TypeA},
+	} {
+		if _, err := queryFrom("127.0.0.1", "udp", q.name, q.qtype); err != nil {
+			t.Fatal(err)
+		}
 	}
 	want := []string{
 		// handover/successor went with the end of testAutopath: the
 		// address is prod/client's again.
-		" prod/client _http._tcp.web.prod.svc.cluster.local. SRV svc prod web - http tcp",
-		" prod/client db-0.db.prod.svc.cluster.local. A svc prod db db-0 - -",
-		" -/- web.prod.svc.cluster.local. A svc prod web - - -",
+		" prod/client _http._tcp.web.prod.svc.cluster.local. SRV svc prod web - http tcp -",
+		" prod/client db-0.db.prod.svc.cluster.local. A svc prod db db-0 - - -",
+		" -/- web.prod.svc.cluster.local. A svc prod web - - - -",
+		" -/- nothere.prod.svc.cluster.local. A svc prod nothere - - - no_service",
+		" -/- _nope._tcp.web.prod.svc.cluster.local. SRV svc prod web - nope tcp no_port",
+		" -/- example.com.prod.svc.cluster.local. A svc prod com example - - search_expansion",
+	}
+	if after := metric(t, metricsPort, noService); after != before+1 {
+		t.Errorf("%s went from %v to %v, want one more", noService, before, after)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
