@@ -396,13 +396,18 @@ func TestSnapshotIgnored(t *testing.T) {
 	cfg := testConfig()
 	st := loaded(t, cfg, snapshotFixture()[:4]...).ctl.st
 	good := mustEncode(t, st, time.Now(), cfg)
+	other := *cfg
+	other.FallbackTerminating = true
 	for name, tc := range map[string]struct {
 		data []byte // nil: no file
 		why  string
 	}{
-		"truncated": {good[:len(good)/2], "checksum mismatch"},
-		"missing":   {nil, "no such file"},
-		"garbage":   {[]byte("kind: List\nitems: []\n"), "not a clusterdns snapshot"},
+		"truncated":         {good[:len(good)/2], "checksum mismatch"},
+		"missing":           {nil, "no such file"},
+		"garbage":           {[]byte("kind: List\nitems: []\n"), "not a clusterdns snapshot"},
+		"other options":     {mustEncode(t, st, time.Now(), &other), "written with other options"},
+		"the first format":  {append([]byte(snapshotMagic), 0, 1, 0, 0, 0, 0), "format version 1, this build reads version 2"},
+		"malformed content": {withCRC(gzipped(t, snapshotHeader+"2\n"+snapshotOptions(cfg), []byte("{"))), "malformed content"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "snapshot")
