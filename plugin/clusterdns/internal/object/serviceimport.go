@@ -31,10 +31,13 @@ const (
 // SlimImport returns the slim service of a ServiceImport: its IPs (none for
 // a Headless import) and ports. An import of another type than ClusterSetIP
 // or Headless is invalid, so not served.
-func SlimImport(si *mcsv1alpha1.ServiceImport) *Service {
+func SlimImport(si *mcsv1alpha1.ServiceImport) *Service { return Slimmer{}.Import(si) }
+
+// Import returns the slim service of a ServiceImport.
+func (sl Slimmer) Import(si *mcsv1alpha1.ServiceImport) *Service {
 	out := &Service{Meta: MetaOf(&si.ObjectMeta)}
 	if !dnsname.IsDNSLabel(si.Name) || !dnsname.IsDNSLabel(si.Namespace) {
-		skip(KindServiceImport, ReasonInvalidName)
+		sl.skip(KindServiceImport, ReasonInvalidName)
 		out.Invalid = true
 		return out
 	}
@@ -42,13 +45,13 @@ func SlimImport(si *mcsv1alpha1.ServiceImport) *Service {
 	case mcsv1alpha1.Headless:
 		out.Headless = true
 	case mcsv1alpha1.ClusterSetIP:
-		out.ClusterIPs = slimIPs(KindServiceImport, si.Spec.IPs)
+		out.ClusterIPs = sl.slimIPs(KindServiceImport, si.Spec.IPs)
 	default:
-		skip(KindServiceImport, ReasonInvalidImportType)
+		sl.skip(KindServiceImport, ReasonInvalidImportType)
 		out.Invalid = true
 		return out
 	}
-	out.Ports = slimPorts(KindServiceImport, si.Spec.Ports, func(p mcsv1alpha1.ServicePort) (string, string, int32) {
+	out.Ports = slimPorts(sl, KindServiceImport, si.Spec.Ports, func(p mcsv1alpha1.ServicePort) (string, string, int32) {
 		return p.Name, string(p.Protocol), p.Port
 	})
 	return out
@@ -59,7 +62,7 @@ func SlimImport(si *mcsv1alpha1.ServiceImport) *Service {
 // source cluster, interned (a cluster set has a handful of clusters). ok is
 // false when it is not an imported slice; a slice that names an import but
 // no usable cluster is counted as skipped and gives empty names.
-func importedSliceOwner(s *discoveryv1.EndpointSlice) (svc, cluster string, ok bool) {
+func (sl Slimmer) importedSliceOwner(s *discoveryv1.EndpointSlice) (svc, cluster string, ok bool) {
 	svc, ok = s.Labels[mcsv1alpha1.LabelServiceName]
 	if !ok {
 		return "", "", false
@@ -67,7 +70,7 @@ func importedSliceOwner(s *discoveryv1.EndpointSlice) (svc, cluster string, ok b
 	cluster = s.Labels[mcsv1alpha1.LabelSourceCluster]
 	if !dnsname.IsDNSLabel(cluster) {
 		// Its endpoints' names, <host>.<cluster>.<svc>, need the cluster.
-		skip(KindSlice, ReasonNoClusterLabel)
+		sl.skip(KindSlice, ReasonNoClusterLabel)
 		return "", "", true
 	}
 	return svc, unique.Make(strings.ToLower(cluster)).Value(), true

@@ -6,9 +6,12 @@ package object
 // slimmed.
 var Skipped func(kind, reason string)
 
-// skip reports one object or part left out.
-func skip(kind, reason string) {
-	if Skipped != nil {
-		Skipped(kind, reason)
+// skip reports one object or part left out, unless this version of the
+// object was counted before.
+func (sl Slimmer) skip(kind, reason string) {
+	if Skipped == nil || sl.quiet {
+		return
 	}
+	Skipped(kind, reason)
+	sl.Counted.Add(sl.key, sl.rv)
 }

@@ -139,36 +139,53 @@ type Slimmer struct {
 	KeepZones        bool // keep the endpoints' zones (`zonal`, `client_zone_first`)
 	KeepNodes        bool // keep pods' node names (`client_zone_first`)
 	Multicluster     bool // keep the slices derived for ServiceImports (`multicluster`)
+	// Counted, if set, is where the transform remembers the object versions
+	// whose skipped parts it counted, and counts none of them again.
+	Counted *Counted
+
+	// quiet is set by Transform for a version counted already; key and rv
+	// name the version being slimmed.
+	quiet bool
+	key   CountedKey
+	rv    string
 }
 
 // Transform returns the slim form of a Service, EndpointSlice, Namespace,
 // Pod, Node or ServiceImport; anything else, such as a tombstone or an already slim object, is
 // returned unchanged.
 func (sl Slimmer) Transform(obj any) (any, error) {
+	if sl.Counted != nil {
+		if k, rv, ok := countedKey(obj); ok {
+			sl.key, sl.rv, sl.quiet = k, rv, sl.Counted.Seen(k, rv)
+		}
+	}
 	switch o := obj.(type) {
 	case *corev1.Service:
-		return SlimService(o), nil
+		return sl.Service(o), nil
 	case *discoveryv1.EndpointSlice:
 		return sl.EndpointSlice(o), nil
 	case *corev1.Namespace:
-		return SlimNamespace(o), nil
+		return sl.Namespace(o), nil
 	case *corev1.Pod:
 		return sl.Pod(o), nil
 	case *corev1.Node:
 		return SlimNode(o), nil
 	case *mcsv1alpha1.ServiceImport:
-		return SlimImport(o), nil
+		return sl.Import(o), nil
 	}
 	return obj, nil
 }
 
-// SlimService returns the slim form of a Service.
-func SlimService(s *corev1.Service) *Service {
+// SlimService returns the slim form of a Service, counting what it skips.
+func SlimService(s *corev1.Service) *Service { return Slimmer{}.Service(s) }
+
+// Service returns the slim form of a Service.
+func (sl Slimmer) Service(s *corev1.Service) *Service {
 	out := &Service{Meta: MetaOf(&s.ObjectMeta), Service: index.Service{Selector: len(s.Spec.Selector) > 0}}
 	if !dnsname.IsDNSLabel(s.Name) || !dnsname.IsDNSLabel(s.Namespace) {
 		// A dot in a name would make its records answer for another
 		// service's names (a.b in ns is endpoint a of service b).
-		skip(KindService, ReasonInvalidName)
+		sl.skip(KindService, ReasonInvalidName)
 		out.Invalid = true
 		return out
 	}
@@ -179,7 +196,7 @@ func SlimService(s *corev1.Service) *Service {
 			out.ExternalName = "."
 		}
 		if target := strings.TrimSuffix(out.ExternalName, "."); !dnsname.ValidHost(target) || isAddr(target) {
-			skip(KindService, ReasonInvalidExternalName)
+			sl.skip(KindService, ReasonInvalidExternalName)
 		}
 		return out
 	}
@@ -189,8 +206,8 @@ func SlimService(s *corev1.Service) *Service {
 	if len(raw) == 0 && s.Spec.ClusterIP != "" {
 		raw = []string{s.Spec.ClusterIP} // objects written before dual-stack
 	}
-	out.ClusterIPs = slimIPs(KindService, raw)
-	out.Ports = slimPorts(KindService, s.Spec.Ports, func(p corev1.ServicePort) (string, string, int32) {
+	out.ClusterIPs = sl.slimIPs(KindService, raw)
+	out.Ports = slimPorts(sl, KindService, s.Spec.Ports, func(p corev1.ServicePort) (string, string, int32) {
 		return p.Name, string(p.Protocol), p.Port
 	})
 	return out
@@ -198,7 +215,7 @@ func SlimService(s *corev1.Service) *Service {
 
 // slimIPs parses the cluster IPs of a Service (or ServiceImport) of kind,
 // once each; "None" and addresses that do not parse are left out.
-func slimIPs(kind string, raw []string) []netip.Addr {
+func (sl Slimmer) slimIPs(kind string, raw []string) []netip.Addr {
 	var out []netip.Addr
 	for _, r := range raw {
 		if r == corev1.ClusterIPNone {
@@ -206,7 +223,7 @@ func slimIPs(kind string, raw []string) []netip.Addr {
 		}
 		ip, err := netip.ParseAddr(r)
 		if err != nil || ip.Zone() != "" {
-			skip(kind, ReasonInvalidAddress)
+			sl.skip(kind, ReasonInvalidAddress)
 			continue
 		}
 		if !slices.Contains(out, ip.Unmap()) {
@@ -218,15 +235,15 @@ func slimIPs(kind string, raw []string) []netip.Addr {
 
 // slimPorts keeps the usable ports of a Service (or ServiceImport) of
 // kind, at most maxPorts; fields reads a port's name, protocol and number.
-func slimPorts[P any](kind string, ports []P, fields func(P) (name, proto string, port int32)) []index.Port {
+func slimPorts[P any](sl Slimmer, kind string, ports []P, fields func(P) (name, proto string, port int32)) []index.Port {
 	if len(ports) > maxPorts {
-		skip(kind, ReasonTooManyPorts)
+		sl.skip(kind, ReasonTooManyPorts)
 		ports = ports[:maxPorts]
 	}
 	var out []index.Port
 	for _, p := range ports {
 		name, proto, port := fields(p)
-		if sp, ok := slimPort(kind, name, proto, port); ok {
+		if sp, ok := sl.slimPort(kind, name, proto, port); ok {
 			out = append(out, sp)
 		}
 	}
@@ -235,13 +252,13 @@ func slimPorts[P any](kind string, ports []P, fields func(P) (name, proto string
 
 // slimPort checks one port of a Service or EndpointSlice; a port whose
 // number is out of range or whose name cannot be a DNS label is skipped.
-func slimPort(kind, name, proto string, port int32) (index.Port, bool) {
+func (sl Slimmer) slimPort(kind, name, proto string, port int32) (index.Port, bool) {
 	if port <= 0 || port > 65535 {
-		skip(kind, ReasonInvalidPort)
+		sl.skip(kind, ReasonInvalidPort)
 		return index.Port{}, false
 	}
 	if name != "" && !dnsname.IsDNSLabel(name) {
-		skip(kind, ReasonInvalidPortName)
+		sl.skip(kind, ReasonInvalidPortName)
 		return index.Port{}, false
 	}
 	return index.Port{Name: strings.ToLower(name), Proto: dnsname.Proto(proto), Number: uint16(port)}, true
@@ -257,7 +274,7 @@ func (sl Slimmer) EndpointSlice(s *discoveryv1.EndpointSlice) *EndpointSlice {
 		out.TriggerTime = t.UnixNano()
 	}
 	if out.Service == "" && sl.Multicluster {
-		svc, cluster, ok := importedSliceOwner(s)
+		svc, cluster, ok := sl.importedSliceOwner(s)
 		if ok && svc == "" {
 			return out // counted as skipped
 		}
@@ -265,26 +282,26 @@ func (sl Slimmer) EndpointSlice(s *discoveryv1.EndpointSlice) *EndpointSlice {
 	}
 	switch {
 	case out.Service == "":
-		skip(KindSlice, ReasonNoServiceLabel)
+		sl.skip(KindSlice, ReasonNoServiceLabel)
 		return out
 	case !dnsname.IsDNSLabel(out.Service) || !dnsname.IsDNSLabel(s.Namespace):
-		skip(KindSlice, ReasonInvalidName)
+		sl.skip(KindSlice, ReasonInvalidName)
 		out.Service, out.Cluster = "", ""
 		return out
 	}
 	v4 := s.AddressType == discoveryv1.AddressTypeIPv4
 	if !v4 && s.AddressType != discoveryv1.AddressTypeIPv6 {
-		skip(KindSlice, ReasonAddressType)
+		sl.skip(KindSlice, ReasonAddressType)
 		return out
 	}
 	ports := s.Ports
 	if len(ports) > maxPorts {
-		skip(KindSlice, ReasonTooManyPorts)
+		sl.skip(KindSlice, ReasonTooManyPorts)
 		ports = ports[:maxPorts]
 	}
 	for _, p := range ports {
 		if p.Port == nil {
-			skip(KindSlice, ReasonInvalidPort)
+			sl.skip(KindSlice, ReasonInvalidPort)
 			continue
 		}
 		name, proto := "", "TCP"
@@ -294,7 +311,7 @@ func (sl Slimmer) EndpointSlice(s *discoveryv1.EndpointSlice) *EndpointSlice {
 		if p.Protocol != nil {
 			proto = string(*p.Protocol)
 		}
-		if sp, ok := slimPort(KindSlice, name, proto, *p.Port); ok {
+		if sp, ok := sl.slimPort(KindSlice, name, proto, *p.Port); ok {
 			out.Ports = append(out.Ports, sp)
 		}
 	}
@@ -316,7 +333,7 @@ func (sl Slimmer) EndpointSlice(s *discoveryv1.EndpointSlice) *EndpointSlice {
 		for _, a := range e.Addresses {
 			ip, err := netip.ParseAddr(a)
 			if err != nil || ip.Zone() != "" || ip.Unmap().Is4() != v4 {
-				skip(KindSlice, ReasonInvalidAddress)
+				sl.skip(KindSlice, ReasonInvalidAddress)
 				continue
 			}
 			*dst = append(*dst, index.Endpoint{Addr: ip.Unmap(), Name: name, Slice: &out.Slice})
@@ -348,7 +365,7 @@ func (sl Slimmer) endpointName(e *discoveryv1.Endpoint) string {
 		if dnsname.ValidLabel(*e.Hostname) {
 			return strings.ToLower(*e.Hostname)
 		}
-		skip(KindSlice, ReasonInvalidHostname)
+		sl.skip(KindSlice, ReasonInvalidHostname)
 	}
 	if sl.EndpointPodNames && e.TargetRef != nil && dnsname.ValidLabel(e.TargetRef.Name) {
 		return strings.ToLower(e.TargetRef.Name)
@@ -356,11 +373,15 @@ func (sl Slimmer) endpointName(e *discoveryv1.Endpoint) string {
 	return ""
 }
 
-// SlimNamespace returns a Namespace with only the metadata slim objects keep.
-func SlimNamespace(n *corev1.Namespace) *corev1.Namespace {
+// SlimNamespace returns a Namespace with only the metadata slim objects
+// keep, counting it if its name cannot be served.
+func SlimNamespace(n *corev1.Namespace) *corev1.Namespace { return Slimmer{}.Namespace(n) }
+
+// Namespace returns a Namespace with only the metadata slim objects keep.
+func (sl Slimmer) Namespace(n *corev1.Namespace) *corev1.Namespace {
 	if !dnsname.IsDNSLabel(n.Name) {
 		// Kept, so the store mirrors the API, but never served (namespaceServed).
-		skip(KindNamespace, ReasonInvalidName)
+		sl.skip(KindNamespace, ReasonInvalidName)
 	}
 	return &corev1.Namespace{ObjectMeta: slimAPIMeta(&n.ObjectMeta)}
 }

@@ -19,6 +19,8 @@ type builder struct {
 	w    *index.Writer
 	opts index.BuildOptions
 	pods *podState // what pods and nodes contribute; shared by every builder of one index
+	// counted holds the slice versions counted as of an unknown service.
+	counted *object.Counted
 
 	// grouped holds every slice by Service during a full rebuild, and
 	// groupedImports every imported slice by ServiceImport; nil otherwise.
@@ -107,6 +109,28 @@ func (b *builder) syncNamespace(ns string) {
 	}
 }
 
+// unknownServiceKind is the kind under which counted remembers the slices
+// counted as of an unknown service.
+const unknownServiceKind = object.KindSlice + "/" + object.ReasonUnknownService
+
+// countUnknownService counts the n slices of a Service ns/name that does not
+// exist, each version once: a rebuild of the same slices counts nothing.
+func (b *builder) countUnknownService(ns, name string, n int) {
+	if n == 0 || b.st.Slices == nil {
+		return
+	}
+	objs, _ := b.st.Slices.ByIndex(cache.NamespaceIndex, ns)
+	for _, o := range objs {
+		s, ok := o.(*object.EndpointSlice)
+		if !ok || s.Service != name || s.Imported() {
+			continue
+		}
+		if b.counted.First(object.CountedKey{Kind: unknownServiceKind, Namespace: s.Namespace, Name: s.Name}, s.ResourceVersion) {
+			skipped(object.KindSlice, object.ReasonUnknownService)
+		}
+	}
+}
+
 // slicesOf returns the slices of the Service key (ns/name).
 func (b *builder) slicesOf(key, ns, name string) []*index.Slice {
 	return b.slicesIn(b.grouped, key, ns, name, false)
@@ -145,9 +169,7 @@ func (b *builder) syncService(key string) {
 	if !exists || svc == nil {
 		// Slices of a Service that does not exist serve nothing (also
 		// briefly while a Service is being created or deleted).
-		for range slices {
-			skipped(object.KindSlice, object.ReasonUnknownService)
-		}
+		b.countUnknownService(ns, name, len(slices))
 	}
 	if !exists || svc == nil || !b.w.Exposed(ns) {
 		b.w.SetService(k, nil)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
 // Controller turns changes of the stores into published views: it
@@ -75,7 +76,7 @@ func NewController(cfg *Config, ix *index.Index) *Controller {
 		onProgrammed: observeProgramming,
 		onPublished:  observeIndexSize,
 	}
-	ctl.b = &builder{cfg: cfg, st: &ctl.st, w: ctl.w, opts: buildOptions(cfg), pods: newPodState(cfg)}
+	ctl.b = &builder{cfg: cfg, st: &ctl.st, w: ctl.w, opts: buildOptions(cfg), pods: newPodState(cfg), counted: object.NewCounted()}
 	return ctl
 }
 
@@ -170,6 +171,10 @@ func (ctl *Controller) markNode(name string) {
 // staleState returns the staleness of the served state.
 func (ctl *Controller) staleState() *staleness { return &ctl.stale }
 
+// skipsCounted returns the versions of objects whose skipped parts have
+// been counted, shared by the sources' transforms and the builder.
+func (ctl *Controller) skipsCounted() *object.Counted { return ctl.b.counted }
+
 // isSynced reports whether the index holds the stores' content.
 func (ctl *Controller) isSynced() bool { return ctl.synced.Load() }
 
@@ -249,7 +254,7 @@ func (ctl *Controller) serveSnapshot(s *snapshotContent) (bool, error) {
 	}
 	// A builder on the file's stores, writing to the same index with the
 	// same pod state.
-	from := &builder{cfg: ctl.cfg, st: &st, w: ctl.w, opts: ctl.b.opts, pods: ctl.b.pods}
+	from := &builder{cfg: ctl.cfg, st: &st, w: ctl.w, opts: ctl.b.opts, pods: ctl.b.pods, counted: ctl.b.counted}
 	ctl.build.Lock()
 	defer ctl.build.Unlock()
 	if ctl.synced.Load() {

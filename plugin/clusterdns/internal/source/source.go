@@ -6,6 +6,8 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	mcsclient "sigs.k8s.io/mcs-api/pkg/client/clientset/versioned"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
 // Source fills stores of its own with Kubernetes objects and keeps them
@@ -29,6 +31,7 @@ type feed interface {
 	markAll()                            // everything may have changed
 	staleState() *staleness              // marked stale while the API is out of reach
 	isSynced() bool                      // whether the index holds the source's content
+	skipsCounted() *object.Counted       // the object versions whose skipped parts are counted
 }
 
 // New returns the source a configuration names: the file of objects if it

@@ -44,6 +44,7 @@ func (api *APISource) start(ctx context.Context, wg *sync.WaitGroup, to feed) (S
 	}
 
 	slim := NewSlimmer(api.cfg)
+	slim.Counted = to.skipsCounted() // a relist counts nothing twice
 	contact := &apiContact{stale: to.staleState(), synced: to.isSynced}
 	scopes := api.cfg.watchScopes()
 	var informers []cache.SharedIndexInformer
