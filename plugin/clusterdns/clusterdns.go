@@ -81,11 +81,11 @@ func defaultConfig() *config {
 
 // answerOptions are the settings of a configuration that answers depend on.
 func answerOptions(cfg *config) *answer.Options {
-	return &answer.Options{
+	return (&answer.Options{
 		Zones: cfg.zones, PrimaryZone: cfg.PrimaryZone, TTL: cfg.ttl, Pods: cfg.PodMode,
 		Zonal: cfg.Zonal, ClientZoneFirst: cfg.ClientZoneFirst, MaxAnswers: cfg.MaxAnswers,
 		MulticlusterZones: cfg.MulticlusterZones, Upstream: upstream.New(),
-	}
+	}).Prepare()
 }
 
 // ClusterDNS is the plugin: it answers for its zones from the published index.

@@ -53,22 +53,52 @@ func (c *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 		noteReason(ctx, l.Reason)
 	}
 
-	m := new(dns.Msg)
-	m.SetReply(r)
+	rep := &reply{}
+	m := rep.of(r)
 	m.Authoritative = true
 	m.Truncated = l.Truncated
 	m.Answer = l.Answer
 	m.Extra = l.Extra
-	switch res {
-	case answer.NXDomain:
-		m.Rcode = dns.RcodeNameError
-		m.Ns = []dns.RR{l.SOA()}
-	case answer.NoData:
-		m.Ns = []dns.RR{l.SOA()}
+	if res != answer.Success {
+		if res == answer.NXDomain {
+			m.Rcode = dns.RcodeNameError
+		}
+		neg := &authority{}
+		l.FillSOA(&neg.soa)
+		neg.list[0] = &neg.soa
+		m.Ns = neg.list[:]
 	}
 	// The rcode is decided and the reply is ours to write: a failed write
 	// (the client has gone) is not the plugin's error, and logging it would
 	// be a line per query.
 	_ = w.WriteMsg(m)
 	return dns.RcodeSuccess, nil
+}
+
+// reply is a response with room for its one question, so that both come in
+// one allocation.
+type reply struct {
+	msg      dns.Msg
+	question [1]dns.Question
+}
+
+// of makes the reply to r, as dns.Msg.SetReply does for a query.
+func (rep *reply) of(r *dns.Msg) *dns.Msg {
+	m := &rep.msg
+	m.Id = r.Id
+	m.Response = true
+	m.Opcode = r.Opcode
+	m.RecursionDesired = r.RecursionDesired
+	m.CheckingDisabled = r.CheckingDisabled
+	m.Rcode = dns.RcodeSuccess
+	rep.question[0] = r.Question[0]
+	m.Question = rep.question[:]
+	return m
+}
+
+// authority is the authority section of a negative answer, the zone's SOA,
+// in one allocation.
+type authority struct {
+	list [1]dns.RR
+	soa  dns.SOA
 }

@@ -296,3 +296,18 @@ func TestServeDNSMalformed(t *testing.T) {
 		})
 	}
 }
+
+// TestReplyHeader checks the handler's reply, built with its question in
+// one allocation, has the header and question dns.Msg.SetReply gives.
+func TestReplyHeader(t *testing.T) {
+	for _, bits := range []struct{ rd, cd bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		r := new(dns.Msg)
+		r.SetQuestion("web.prod.svc.cluster.local.", dns.TypeA)
+		r.Id, r.RecursionDesired, r.CheckingDisabled = 4242, bits.rd, bits.cd
+		want := new(dns.Msg).SetReply(r)
+		got := (&reply{}).of(r)
+		if got.MsgHdr != want.MsgHdr || len(got.Question) != 1 || got.Question[0] != want.Question[0] {
+			t.Errorf("rd %t cd %t: reply %+v %v, want %+v %v", bits.rd, bits.cd, got.MsgHdr, got.Question, want.MsgHdr, want.Question)
+		}
+	}
+}

@@ -314,17 +314,35 @@ func (l *Lookup) addresses(owner string, ips []net.IP) Result {
 
 // appendPacked appends the A (from a4) or AAAA (from a6) records of a packed
 // address list with one allocation for all records; the records' addresses
-// share the packed storage.
+// share the packed storage. One record appended to an empty list, the
+// answer of every ClusterIP service, comes with its list in that one
+// allocation.
 func appendPacked(rrs []dns.RR, owner string, a4, a6 []byte, qtype uint16, ttl uint32) []dns.RR {
 	hdr := dns.RR_Header{Name: owner, Rrtype: qtype, Class: dns.ClassINET, Ttl: ttl}
 	switch qtype {
 	case dns.TypeA:
+		if len(rrs) == 0 && len(a4) == net.IPv4len {
+			one := &struct {
+				list [1]dns.RR
+				rec  dns.A
+			}{rec: dns.A{Hdr: hdr, A: net.IP(a4[:4:4])}}
+			one.list[0] = &one.rec
+			return one.list[:]
+		}
 		recs := make([]dns.A, len(a4)/net.IPv4len)
 		for i := range recs {
 			recs[i] = dns.A{Hdr: hdr, A: net.IP(a4[i*4 : i*4+4 : i*4+4])}
 			rrs = append(rrs, &recs[i])
 		}
 	case dns.TypeAAAA:
+		if len(rrs) == 0 && len(a6) == net.IPv6len {
+			one := &struct {
+				list [1]dns.RR
+				rec  dns.AAAA
+			}{rec: dns.AAAA{Hdr: hdr, AAAA: net.IP(a6[:16:16])}}
+			one.list[0] = &one.rec
+			return one.list[:]
+		}
 		recs := make([]dns.AAAA, len(a6)/net.IPv6len)
 		for i := range recs {
 			recs[i] = dns.AAAA{Hdr: hdr, AAAA: net.IP(a6[i*16 : i*16+16 : i*16+16])}
@@ -358,8 +376,19 @@ func (l *Lookup) srv(e *index.Entry, port, proto string, n int) Result {
 	}
 	targets := e.SRVTargetWindow(port, proto, n, l.o.MaxAnswers, ctr)
 	weight := uint16(max(1, 100/len(targets)))
-	out := make([]dns.SRV, len(targets))
-	l.Answer = make([]dns.RR, len(targets))
+	var out []dns.SRV
+	if len(targets) == 1 {
+		// One record, the answer of most named ports: with its list in one
+		// allocation.
+		one := &struct {
+			list [1]dns.RR
+			recs [1]dns.SRV
+		}{}
+		out, l.Answer = one.recs[:], one.list[:]
+	} else {
+		out = make([]dns.SRV, len(targets))
+		l.Answer = make([]dns.RR, len(targets))
+	}
 	var last *index.Endpoint
 	for i, t := range targets {
 		target := dnsname.Join(e.Owner, l.spelled)
@@ -524,11 +553,20 @@ func (l *Lookup) pod(n dnsname.Name) Result {
 // SOA is the zone's SOA record, also the authority of negative answers
 // (RFC 2308 §3), with CoreDNS's timers.
 func (l *Lookup) SOA() dns.RR {
+	soa := new(dns.SOA)
+	l.FillSOA(soa)
+	return soa
+}
+
+// FillSOA writes the zone's SOA record into soa, for a caller that
+// allocates it with the rest of the reply.
+func (l *Lookup) FillSOA(soa *dns.SOA) {
 	ttl := l.o.TTL
-	return &dns.SOA{
+	ns, mbox := l.o.soaNames(l.zone, l.spelled)
+	*soa = dns.SOA{
 		Hdr:     l.hdr(l.spelled, dns.TypeSOA, min(ttl, 300)),
-		Ns:      dnsname.Join("ns.dns", l.spelled),
-		Mbox:    dnsname.Join("hostmaster", l.spelled),
+		Ns:      ns,
+		Mbox:    mbox,
 		Serial:  l.view.Serial,
 		Refresh: 7200,
 		Retry:   1800,

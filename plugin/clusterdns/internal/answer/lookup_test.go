@@ -156,3 +156,23 @@ func runTable(t *testing.T, o *Options, view *index.View, cases []runCase) {
 		})
 	}
 }
+
+// TestSOASpelling checks the SOA's names follow the query's spelling of the
+// zone (RFC 4343), with the names Prepare computed and without them.
+func TestSOASpelling(t *testing.T) {
+	view := testView(t)
+	for _, prepared := range []bool{false, true} {
+		o := &Options{Zones: []string{"cluster.local."}, PrimaryZone: "cluster.local.", TTL: 5}
+		if prepared {
+			o.Prepare()
+		}
+		for _, spelled := range []string{"cluster.local.", "Cluster.LOCAL."} {
+			qname := "nope.prod.svc." + spelled
+			l := New(context.Background(), o, view, request.Request{}, qname, dns.TypeA, "cluster.local.")
+			soa := l.SOA().(*dns.SOA)
+			if soa.Hdr.Name != spelled || soa.Ns != "ns.dns."+spelled || soa.Mbox != "hostmaster."+spelled {
+				t.Errorf("prepared %t, zone spelled %s: SOA %s", prepared, spelled, soa)
+			}
+		}
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"github.com/coredns/coredns/request"
 
 	"github.com/miekg/dns"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
 )
 
 const (
@@ -47,6 +49,31 @@ type Options struct {
 	// LocalIPs are the addresses the server listens on, set at startup:
 	// ns.dns.<zone> answers with them.
 	LocalIPs []netip.Addr
+
+	// soa holds, per zone, the SOA's server and mailbox names as the zone
+	// is configured (Prepare); a query that spells the zone so, nearly
+	// every one, needs no new string for them.
+	soa map[string][2]string
+}
+
+// Prepare computes what answers reuse, once, before the first query; an
+// Options used without it answers the same, building those names per
+// answer.
+func (o *Options) Prepare() *Options {
+	o.soa = make(map[string][2]string, len(o.Zones))
+	for _, z := range o.Zones {
+		o.soa[z] = [2]string{dnsname.Join("ns.dns", z), dnsname.Join("hostmaster", z)}
+	}
+	return o
+}
+
+// soaNames returns the SOA's server and mailbox names of zone, spelled as
+// the query spelled it (RFC 4343).
+func (o *Options) soaNames(zone, spelled string) (ns, mbox string) {
+	if names, ok := o.soa[zone]; ok && spelled == zone {
+		return names[0], names[1]
+	}
+	return dnsname.Join("ns.dns", spelled), dnsname.Join("hostmaster", spelled)
 }
 
 // IsMulticluster reports whether zone, one of Zones, answers from the
