@@ -374,7 +374,8 @@ func (l *Lookup) srv(e *index.Entry, port, proto string, n int) Result {
 	if e.Rotation != nil {
 		ctr = &e.Rotation.SRV
 	}
-	targets := e.SRVTargetWindow(port, proto, n, l.o.MaxAnswers, ctr)
+	var room [4]index.SRVTarget // most answers: no allocation for the targets
+	targets := e.SRVTargetWindow(room[:0], port, proto, n, l.o.MaxAnswers, ctr)
 	weight := uint16(max(1, 100/len(targets)))
 	var out []dns.SRV
 	if len(targets) == 1 {

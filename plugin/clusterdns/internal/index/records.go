@@ -360,9 +360,13 @@ type SRVTarget struct {
 // not. Records are distinct by (target, port), so weights can be shared out
 // over what is answered.
 func (e *Entry) SRVTargets(portName, proto string) []SRVTarget {
-	var out []SRVTarget
-	e.eachSRVTarget(portName, proto, func(t SRVTarget) { out = append(out, t) })
-	return out
+	return e.appendSRVTargets(nil, portName, proto)
+}
+
+// appendSRVTargets appends the records SRVTargets returns to dst.
+func (e *Entry) appendSRVTargets(dst []SRVTarget, portName, proto string) []SRVTarget {
+	e.eachSRVTarget(portName, proto, func(t SRVTarget) { dst = append(dst, t) })
+	return dst
 }
 
 // CountSRVTargets returns how many records SRVTargets would return, without
@@ -373,18 +377,20 @@ func (e *Entry) CountSRVTargets(portName, proto string) int {
 	return n
 }
 
-// SRVTargetWindow returns a window of SRVTargets(portName, proto), whose
-// count n (CountSRVTargets) the caller knows, building only the window:
-// with k <= 0, a nil counter or no more than k records, all of them; else
-// k of them from the counter's next start, wrapping around, as the
-// addresses of a capped answer are taken (PackedWindow).
-func (e *Entry) SRVTargetWindow(portName, proto string, n, k int, ctr *atomic.Uint32) []SRVTarget {
+// SRVTargetWindow appends to dst (which may be a caller's array, so that
+// a small answer allocates nothing here) a window of SRVTargets(portName,
+// proto), whose count n (CountSRVTargets) the caller knows, building only
+// the window: with k <= 0, a nil counter or no more than k records, all of
+// them; else k of them from the counter's next start, wrapping around, as
+// the addresses of a capped answer are taken (PackedWindow).
+func (e *Entry) SRVTargetWindow(dst []SRVTarget, portName, proto string, n, k int, ctr *atomic.Uint32) []SRVTarget {
 	if ctr == nil || k <= 0 || n <= k {
-		return e.SRVTargets(portName, proto)
+		return e.appendSRVTargets(dst, portName, proto)
 	}
 	off := windowStart(ctr, k, n)
 	wrapped := off + k - n // records taken from the start; <= 0: none
-	out := make([]SRVTarget, k)
+	grown := slices.Grow(dst, k)[:len(dst)+k]
+	out := grown[len(dst):]
 	i := 0
 	e.eachSRVTarget(portName, proto, func(t SRVTarget) {
 		switch {
@@ -395,7 +401,7 @@ func (e *Entry) SRVTargetWindow(portName, proto string, n, k int, ctr *atomic.Ui
 		}
 		i++
 	})
-	return out
+	return grown
 }
 
 // eachSRVTarget calls fn with each record SRVTargets returns, in order.

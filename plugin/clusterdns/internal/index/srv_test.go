@@ -55,19 +55,26 @@ func TestSRVTargetWindow(t *testing.T) {
 						var got, want atomic.Uint32
 						got.Store(start)
 						want.Store(start)
-						w := e.SRVTargetWindow(port[0], port[1], len(all), k, &got)
+						w := e.SRVTargetWindow(nil, port[0], port[1], len(all), k, &got)
 						if ref := windowOf(all, k, &want); !reflect.DeepEqual(w, ref) {
 							t.Errorf("window %v, want %v", w, ref)
 						}
 						if got.Load() != want.Load() {
 							t.Errorf("counter moved to %d, want %d", got.Load(), want.Load())
 						}
+						// Appended to what dst holds, which stays.
+						got.Store(start)
+						kept := SRVTarget{Port: 1}
+						if a := e.SRVTargetWindow([]SRVTarget{kept}, port[0], port[1], len(all), k, &got); len(a) != 1+len(w) ||
+							!reflect.DeepEqual(a[0], kept) || (len(w) > 0 && !reflect.DeepEqual(a[1:], w)) {
+							t.Errorf("appended to one target: %v, want it then %v", a, w)
+						}
 					})
 				}
 			}
 		}
 	}
-	if got := entries["clusterip"].SRVTargetWindow("", "", 2, 1, nil); len(got) != 2 {
+	if got := entries["clusterip"].SRVTargetWindow(nil, "", "", 2, 1, nil); len(got) != 2 {
 		t.Errorf("without a counter: %d targets, want both port numbers", len(got))
 	}
 }
