@@ -146,11 +146,15 @@ func startNode(t *testing.T, ctx context.Context, cs kubernetes.Interface) *cach
 		t.Fatalf("node-local-dns's Corefile has placeholders node-cache does not fill:\n%s", n.corefile)
 	}
 	n.startIn(t, "node-local-dns", n.corefile)
-	waitFor(t, "node-local-dns answering the pod", 20*time.Second, func() bool {
+	for start := time.Now(); ; time.Sleep(100 * time.Millisecond) {
 		a, err := n.query(n.localIP, "kubernetes.default.svc.cluster.local", dns.TypeA)
-		return err == nil && a.rcode == dns.RcodeSuccess && len(a.records) == 1
-	})
-	return n
+		if err == nil && a.rcode == dns.RcodeSuccess && len(a.records) == 1 {
+			return n
+		}
+		if time.Since(start) > 20*time.Second {
+			t.Fatalf("node-local-dns does not answer the pod: %v (err %v); its log:\n%s", a, err, controlplane.Tail(env.cp.Path("node-local-dns.log")))
+		}
+	}
 }
 
 // startBehindCache runs clusterdns on behindCacheAddr with the options of
