@@ -99,7 +99,7 @@ func TestReportWritesRatios(t *testing.T) {
 		"| 2000 | 20000 | 1000.00 ms | 70.0 MB | 71.0 MB (20.0 + 51.0) | 80.0 MB | 82.0 MB |",
 		"20s later", "after 20000 distinct names",
 		"    settled:             MB = 51 + 0.91 x", "    with a full cache:   MB = 60 + 0.91 x", "    peak:                MB = 62 + 0.91 x",
-		"`CGO_ENABLED=0 go build -trimpath -ldflags=\"-s -w\"`"} {
+		"`CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags=\"-s -w\"`"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("report lacks %q:\n%s", want, b)
 		}

@@ -19,7 +19,8 @@ fi
 bin_dir=$(bash test/controlplane/build.sh | tail -n 1)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# The binary as the Dockerfile builds it, so that its memory is what ships.
-CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$work/coredns" ./cmd/coredns
+# The binary as the image builds it (build/image/binary.go), so that its
+# memory is what ships.
+CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags="-s -w" -o "$work/coredns" ./cmd/coredns
 go build -o "$work/bench" ./bench
 "$work/bench" -coredns "$work/coredns" -controlplane "$bin_dir" "$@"
