@@ -32,27 +32,13 @@ func startDNSRelay(t *testing.T, n ipNetns, addr, target string) *dnsRelay {
 		t.Fatalf("listening on %s in %s: %v %v", addr, n, err, listenErr)
 	}
 	r := &dnsRelay{queries: make(map[string]int)}
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		_ = l.Close()
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for {
-			in, err := l.Accept()
-			if err != nil {
-				return
-			}
-			out, err := net.Dial("tcp", target)
-			if err != nil {
-				_ = in.Close()
-				continue
-			}
-			r.mu.Lock()
-			r.conns++
-			r.mu.Unlock()
-			wg.Go(func() { r.pass(in, out) })
-		}
+	var passing sync.WaitGroup
+	t.Cleanup(passing.Wait) // after forward's cleanup, which closes l
+	forward(t, l, target, func(in, out net.Conn) {
+		r.mu.Lock()
+		r.conns++
+		r.mu.Unlock()
+		passing.Go(func() { r.pass(in, out) })
 	})
 	return r
 }

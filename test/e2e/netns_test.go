@@ -130,14 +130,20 @@ func (n *netns) relay(t *testing.T, addr, target string) {
 	if err := n.do(func() { l, listenErr = net.Listen("tcp", addr) }); err != nil || listenErr != nil {
 		t.Fatalf("listening on %s in the namespace: %v %v", addr, err, listenErr)
 	}
+	forward(t, l, target, func(in, out net.Conn) { go pipe(in, out) })
+}
+
+// forward accepts connections on l until t ends, dials target for each and
+// hands both ends to handle, which must not block; a connection whose
+// target cannot be reached is closed. t's end closes l and waits for the
+// loop.
+func forward(t *testing.T, l net.Listener, target string, handle func(in, out net.Conn)) {
 	var wg sync.WaitGroup
 	t.Cleanup(func() {
 		_ = l.Close()
 		wg.Wait()
 	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		for {
 			in, err := l.Accept()
 			if err != nil {
@@ -148,9 +154,9 @@ func (n *netns) relay(t *testing.T, addr, target string) {
 				_ = in.Close()
 				continue
 			}
-			go pipe(in, out)
+			handle(in, out)
 		}
-	}()
+	})
 }
 
 // pipe copies both ways until either side closes, then closes both.
