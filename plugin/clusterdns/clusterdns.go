@@ -64,6 +64,7 @@ type config struct {
 	startupTimeout  time.Duration
 	readyStaleLimit time.Duration // 0: stale answers do not affect readiness
 	fall            fall.F
+	isolation       *index.Isolation // `isolate`; nil: every client sees everything
 }
 
 func defaultConfig() *config {
@@ -84,7 +85,7 @@ func answerOptions(cfg *config) *answer.Options {
 	return (&answer.Options{
 		Zones: cfg.zones, PrimaryZone: cfg.PrimaryZone, TTL: cfg.ttl, Pods: cfg.PodMode,
 		Zonal: cfg.Zonal, ClientZoneFirst: cfg.ClientZoneFirst, MaxAnswers: cfg.MaxAnswers,
-		MulticlusterZones: cfg.MulticlusterZones, Upstream: upstream.New(),
+		MulticlusterZones: cfg.MulticlusterZones, Upstream: upstream.New(), Isolation: cfg.isolation,
 	}).Prepare()
 }
 

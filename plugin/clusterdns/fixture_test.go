@@ -77,7 +77,14 @@ func verifiedConfig() *config {
 // ask sends one query through ServeDNS and returns the reply.
 func ask(t *testing.T, c *ClusterDNS, name string, qtype uint16) *dns.Msg {
 	t.Helper()
-	rec := dnstest.NewRecorder(&test.ResponseWriter{})
+	return askFrom(t, c, "", name, qtype)
+}
+
+// askFrom sends one query from ip ("": the test writer's 10.240.0.1)
+// through ServeDNS and returns the reply.
+func askFrom(t *testing.T, c *ClusterDNS, ip, name string, qtype uint16) *dns.Msg {
+	t.Helper()
+	rec := dnstest.NewRecorder(&test.ResponseWriter{RemoteIP: ip})
 	m := new(dns.Msg)
 	m.SetQuestion(name, qtype)
 	if _, err := c.ServeDNS(context.Background(), rec, m); err != nil {

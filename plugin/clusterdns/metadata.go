@@ -42,7 +42,7 @@ func (c *ClusterDNS) Metadata(ctx context.Context, state request.Request) contex
 	note := &reasonNote{}
 	ctx = context.WithValue(ctx, reasonNoteKey{}, note)
 	metadata.SetValueFunc(ctx, mdNegativeReason, note.value)
-	if c.cfg.PodMode == podsVerified {
+	if c.cfg.IdentifyClients() {
 		if client, ok := c.clientOf(state.W); ok {
 			setMetadata(ctx, mdClientNamespace, client.Namespace)
 			setMetadata(ctx, mdClientPodName, client.Name)

@@ -41,9 +41,13 @@ func setup(c *caddy.Controller) error {
 	cd := newClusterDNS(cfg)
 	c.OnStartup(cd.onStartup)
 	c.OnShutdown(cd.onShutdown)
-	// The listen addresses are only final once the server starts.
+	// The listen addresses, and the other plugins of the block, are only
+	// final once the server starts.
 	c.OnStartup(func() error {
 		cd.answers.LocalIPs = boundAddrs(c)
+		if err := refuseSharedCache(cfg, dnsserver.GetConfig(c).Handler("cache")); err != nil {
+			return plugin.Error(pluginName, err)
+		}
 		return nil
 	})
 
@@ -211,6 +215,7 @@ var stanzaOptions = map[string]func(*stanzaParser, option) error{
 	"zonal":                  (*stanzaParser).zonal,
 	"client_zone_first":      (*stanzaParser).clientZoneFirst,
 	"multicluster":           (*stanzaParser).multicluster,
+	"isolate":                (*stanzaParser).isolate,
 }
 
 // conflict rejects option opt if one of others was given before it, so a

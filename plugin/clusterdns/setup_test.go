@@ -314,18 +314,23 @@ func TestSetupParseErrors(t *testing.T) {
 		{"\nclusterdns 10.0.0.0/8 {\n ttl 3\n}", "clusterdns: non-reverse zone name must be used; zones are [10.in-addr.arpa.]", 2},
 	}
 	for _, tc := range tests {
-		t.Run(tc.want, func(t *testing.T) {
-			_, err := setupParseInput(t, tc.input)
-			if err == nil {
-				t.Fatalf("parse(%q) succeeded, want error containing %q", tc.input, tc.want)
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("parse(%q) error %q, want it to contain %q", tc.input, err, tc.want)
-			}
-			if line := fmt.Sprintf("Testfile:%d - ", tc.line); !strings.Contains(err.Error(), line) {
-				t.Errorf("parse(%q) error %q, want it to cite %q", tc.input, err, line)
-			}
-		})
+		t.Run(tc.want, func(t *testing.T) { checkParseError(t, tc.input, tc.want, tc.line) })
+	}
+}
+
+// checkParseError checks that parsing input fails with an error that
+// contains want and cites Corefile line line.
+func checkParseError(t *testing.T, input, want string, line int) {
+	t.Helper()
+	_, err := setupParseInput(t, input)
+	if err == nil {
+		t.Fatalf("parse(%q) succeeded, want error containing %q", input, want)
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("parse(%q) error %q, want it to contain %q", input, err, want)
+	}
+	if cite := fmt.Sprintf("Testfile:%d - ", line); !strings.Contains(err.Error(), cite) {
+		t.Errorf("parse(%q) error %q, want it to cite %q", input, err, cite)
 	}
 }
 

@@ -39,6 +39,11 @@ type Lookup struct {
 	zone    string // as configured, lower case
 	spelled string // the zone as the query spelled it
 
+	// audience is what the client sees of the namespaces (`isolate`),
+	// found on first use.
+	audience      index.Audience
+	audienceFound bool
+
 	// Answer and Extra are the sections Run fills; Truncated is set when
 	// an answer from outside the zones came truncated.
 	Answer, Extra []dns.RR
@@ -103,6 +108,8 @@ func (l *Lookup) service(n dnsname.Name) Result {
 	switch {
 	case n.Namespace == "":
 		return NoData // svc.<zone>
+	case !l.sees(n.Namespace):
+		return l.hidden(n.Namespace)
 	case n.Service == "":
 		if _, ok := l.view.Namespaces.Get(n.Namespace); ok {
 			return NoData
@@ -452,7 +459,7 @@ func (l *Lookup) externalName(owner, target string) Result {
 // targets name services.
 func (l *Lookup) inZoneService(name, zone string) *index.Entry {
 	n := dnsname.Parse(dnsname.Relative(name, zone))
-	if n.Kind != dnsname.KindService || n.Service == "" || n.Label != "" {
+	if n.Kind != dnsname.KindService || n.Service == "" || n.Label != "" || !l.sees(n.Namespace) {
 		return nil
 	}
 	e, _ := l.view.ServicesIn(l.o.IsMulticluster(zone)).Get(index.ServiceKey{Name: n.Service, Namespace: n.Namespace})
@@ -529,6 +536,9 @@ func (l *Lookup) pod(n dnsname.Name) Result {
 	}
 	if n.Namespace == "" {
 		return NoData // pod.<zone>
+	}
+	if !l.sees(n.Namespace) {
+		return l.hidden(n.Namespace)
 	}
 	if _, exposed := l.view.Namespaces.Get(n.Namespace); !exposed {
 		return l.nx(ReasonNoNamespace)

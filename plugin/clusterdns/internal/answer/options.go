@@ -14,6 +14,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
 const (
@@ -46,6 +47,9 @@ type Options struct {
 	// Upstream follows ExternalName targets outside the zones; nil: they
 	// are answered with the CNAME alone.
 	Upstream Upstream
+	// Isolation hides namespaces from clients that may not see them
+	// (`isolate`); nil: every client sees every namespace.
+	Isolation *index.Isolation
 	// LocalIPs are the addresses the server listens on, set at startup:
 	// ns.dns.<zone> answers with them.
 	LocalIPs []netip.Addr

@@ -37,6 +37,9 @@ const (
 	// labels (example.com.<ns>.svc), or whose service label is itself a
 	// served namespace (<svc>.<other-ns>.<ns>.svc).
 	ReasonSearchExpansion
+	// ReasonHidden: a name in a namespace `isolate` hides from the client,
+	// answered as if the namespace did not exist.
+	ReasonHidden
 
 	// NumReasons is the number of reasons, for tables indexed by them.
 	NumReasons
@@ -55,6 +58,7 @@ var reasonNames = [NumReasons]string{
 	ReasonUnknownPod:        "unknown_pod",
 	ReasonNoAddress:         "no_address",
 	ReasonSearchExpansion:   "search_expansion",
+	ReasonHidden:            "hidden",
 }
 
 // String returns the reason's label value, "" for ReasonNone.

@@ -26,7 +26,10 @@ func (l *Lookup) reverse(rel string) Result {
 	if prefix.IsSingleIP() {
 		return l.ptr(prefix.Addr())
 	}
-	if n, _ := l.view.ReverseTree.Get(prefix); n > 0 {
+	if n, _ := l.view.ReverseTree.Get(prefix); n > 0 || l.limited() {
+		// A client `isolate` limits gets NODATA for every partial name:
+		// whether addresses exist below one would tell where hidden
+		// namespaces have theirs. NODATA never hides the names below.
 		return NoData
 	}
 	return l.nx(ReasonNoAddress)
@@ -39,10 +42,16 @@ func (l *Lookup) ptr(addr netip.Addr) Result {
 	if !ok {
 		return l.nx(ReasonNoAddress)
 	}
+	all := owners.All()
+	if l.o.Isolation != nil {
+		all = slices.DeleteFunc(all, func(o index.Owner) bool { return !l.sees(o.Service.Namespace) })
+		if len(all) == 0 {
+			return l.nx(ReasonHidden)
+		}
+	}
 	if l.qtype != dns.TypePTR {
 		return NoData
 	}
-	all := owners.All()
 	clusterIP := slices.ContainsFunc(all, func(o index.Owner) bool { return o.ClusterIP })
 	var targets []string
 	for _, o := range all {

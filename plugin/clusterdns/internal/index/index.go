@@ -50,6 +50,9 @@ type View struct {
 	// no ready endpoint: their names do not exist (spec §2.4.1), and this
 	// says why when one is asked for.
 	Unready *Map[ServiceKey, struct{}]
+	// Tenants maps a served namespace to its tenant, the value of its
+	// `isolate` tenant label; namespaces without one are absent.
+	Tenants *Map[string, string]
 }
 
 // Owner is a service that owns an address: as its ClusterIP, or as the
@@ -107,6 +110,7 @@ func New() *Index {
 		Clients:     &Map[AddrKey, Client]{},
 		ClientZones: &Map[AddrKey, string]{},
 		Unready:     &Map[ServiceKey, struct{}]{},
+		Tenants:     &Map[string, string]{},
 	})
 	return ix
 }
@@ -138,6 +142,7 @@ type Writer struct {
 	clients     *MapEdit[AddrKey, Client]
 	clientZones *MapEdit[AddrKey, string]
 	unready     *MapEdit[ServiceKey, struct{}]
+	tenants     *MapEdit[string, string]
 	changed     bool
 	endpoints   int // endpoints of the served entries, for the index size metric
 }
@@ -159,6 +164,7 @@ func (w *Writer) Begin() {
 	w.clients = cur.Clients.Edit()
 	w.clientZones = cur.ClientZones.Edit()
 	w.unready = cur.Unready.Edit()
+	w.tenants = cur.Tenants.Edit()
 	w.changed = false
 }
 
@@ -179,6 +185,7 @@ func (w *Writer) Commit() bool {
 		Clients:     w.clients.Done(),
 		ClientZones: w.clientZones.Done(),
 		Unready:     w.unready.Done(),
+		Tenants:     w.tenants.Done(),
 	})
 	return true
 }

@@ -139,6 +139,9 @@ type Slimmer struct {
 	KeepZones        bool // keep the endpoints' zones (`zonal`, `client_zone_first`)
 	KeepNodes        bool // keep pods' node names (`client_zone_first`)
 	Multicluster     bool // keep the slices derived for ServiceImports (`multicluster`)
+	// TenantLabel is the namespace label whose value names a namespace's
+	// tenant (`isolate`); Namespaces keep it alone of their labels.
+	TenantLabel string
 	// Counted, if set, is where the transform remembers the object versions
 	// whose skipped parts it counted, and counts none of them again.
 	Counted *Counted
@@ -383,7 +386,11 @@ func (sl Slimmer) Namespace(n *corev1.Namespace) *corev1.Namespace {
 		// Kept, so the store mirrors the API, but never served (namespaceServed).
 		sl.skip(KindNamespace, ReasonInvalidName)
 	}
-	return &corev1.Namespace{ObjectMeta: slimAPIMeta(&n.ObjectMeta)}
+	out := &corev1.Namespace{ObjectMeta: slimAPIMeta(&n.ObjectMeta)}
+	if v, ok := n.Labels[sl.TenantLabel]; ok && sl.TenantLabel != "" && v != "" {
+		out.Labels = map[string]string{sl.TenantLabel: v}
+	}
+	return out
 }
 
 // SlimPod keeps what `pods verified` and the client lookups (autopath,

@@ -3,6 +3,7 @@ package source
 import (
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
@@ -60,6 +61,7 @@ func (b *builder) rebuildAll() {
 	}
 	for _, ns := range b.st.Namespaces.ListKeys() {
 		b.w.SetNamespace(ns, b.cfg.NamespaceAllowed(ns))
+		b.syncTenant(ns)
 	}
 	for _, k := range append(b.w.ServiceKeys(), b.w.UnreadyKeys()...) {
 		if _, ok, _ := b.st.Services.GetByKey(k.Namespace + "/" + k.Name); !ok {
@@ -89,6 +91,7 @@ func (b *builder) rebuildAll() {
 func (b *builder) syncNamespace(ns string) {
 	_, exists, _ := b.st.Namespaces.GetByKey(ns)
 	exposed := exists && b.cfg.NamespaceAllowed(ns)
+	b.syncTenant(ns)
 	if b.w.Exposed(ns) == exposed {
 		return
 	}
@@ -107,6 +110,21 @@ func (b *builder) syncNamespace(ns string) {
 			}
 		}
 	}
+}
+
+// syncTenant updates the tenant of namespace ns (`isolate`): the value of
+// its tenant label while it is served, else none.
+func (b *builder) syncTenant(ns string) {
+	if b.cfg.TenantLabel == "" {
+		return
+	}
+	tenant := ""
+	if obj, ok, _ := b.st.Namespaces.GetByKey(ns); ok && b.cfg.NamespaceAllowed(ns) {
+		if n, _ := obj.(*corev1.Namespace); n != nil {
+			tenant = n.Labels[b.cfg.TenantLabel]
+		}
+	}
+	b.w.SetTenant(ns, tenant)
 }
 
 // unknownServiceKind is the kind under which counted remembers the slices

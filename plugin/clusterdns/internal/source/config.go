@@ -41,13 +41,22 @@ type Config struct {
 	Zonal               bool     // zone-scoped names of headless services
 	ClientZoneFirst     bool     // `client_zone_first`: headless answers start with the client's zone
 	HostSearch          []string // the server's own search domains (autopath)
+	// Isolate watches pods to know which namespace each client is in
+	// (`isolate`); TenantLabel is the namespace label naming tenants.
+	Isolate     bool
+	TenantLabel string
 	// MulticlusterZones are the zones (a subset of the stanza's) whose
 	// services are the MCS-API ServiceImports (`multicluster`).
 	MulticlusterZones []string
 }
 
 // WatchPods reports whether the Pods are watched.
-func (cfg *Config) WatchPods() bool { return cfg.PodMode == index.PodsVerified || cfg.ClientZoneFirst }
+func (cfg *Config) WatchPods() bool {
+	return cfg.PodMode == index.PodsVerified || cfg.ClientZoneFirst || cfg.Isolate
+}
+
+// IdentifyClients reports whether the index maps client addresses to pods.
+func (cfg *Config) IdentifyClients() bool { return cfg.PodMode == index.PodsVerified || cfg.Isolate }
 
 // Multicluster reports whether the ServiceImports are watched.
 func (cfg *Config) Multicluster() bool { return len(cfg.MulticlusterZones) > 0 }
@@ -77,5 +86,6 @@ func buildOptions(cfg *Config) index.BuildOptions {
 // NewSlimmer returns the slimmer of a configuration.
 func NewSlimmer(cfg *Config) object.Slimmer {
 	return object.Slimmer{EndpointPodNames: cfg.EndpointPodNames, KeepTerminating: cfg.FallbackTerminating,
-		KeepZones: cfg.KeepZones(), KeepNodes: cfg.ClientZoneFirst, Multicluster: cfg.Multicluster()}
+		KeepZones: cfg.KeepZones(), KeepNodes: cfg.ClientZoneFirst, Multicluster: cfg.Multicluster(),
+		TenantLabel: cfg.TenantLabel}
 }

@@ -1,6 +1,7 @@
 package source
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -107,7 +108,8 @@ func sameSlice(a, b *object.EndpointSlice) bool {
 		slices.Equal(a.Zones, b.Zones) && slices.Equal(a.TermZones, b.TermZones)
 }
 
-// namespaceHandler queues a namespace when it appears or goes away.
+// namespaceHandler queues a namespace when it appears or goes away, or
+// when the labels slim Namespaces keep (the `isolate` tenant label) change.
 func namespaceHandler(to feed) cache.ResourceEventHandler {
 	mark := func(obj any) {
 		if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
@@ -117,7 +119,14 @@ func namespaceHandler(to feed) cache.ResourceEventHandler {
 			to.markNamespace(ns.Name)
 		}
 	}
-	return cache.ResourceEventHandlerFuncs{AddFunc: mark, DeleteFunc: mark}
+	update := func(old, cur any) {
+		o, _ := old.(*corev1.Namespace)
+		c, _ := cur.(*corev1.Namespace)
+		if o != nil && c != nil && !maps.Equal(o.Labels, c.Labels) {
+			to.markNamespace(c.Name)
+		}
+	}
+	return cache.ResourceEventHandlerFuncs{AddFunc: mark, UpdateFunc: update, DeleteFunc: mark}
 }
 
 // podHandler queues a pod whose addresses may have changed.

@@ -17,8 +17,10 @@ import (
 // addresses:
 //
 //   - with `pods verified`, the addresses each pod holds (the names
-//     <dashed-ip>.<ns>.pod), and which pod a query from each address comes
-//     from (autopath's search path, the client metadata);
+//     <dashed-ip>.<ns>.pod);
+//   - with `pods verified` or `isolate`, which pod a query from each
+//     address comes from (autopath's search path, the client metadata,
+//     the namespaces `isolate` lets it see);
 //   - with `client_zone_first`, the zone of each client address: client
 //     address -> pod -> node -> the node's topology.kubernetes.io/zone label.
 //
@@ -28,6 +30,7 @@ import (
 // lock serializes it.
 type podState struct {
 	verified   bool     // `pods verified`
+	identify   bool     // which pod each client address is (`pods verified`, `isolate`)
 	zoneFirst  bool     // `client_zone_first`
 	zone       string   // the primary zone, of the autopath search paths
 	hostSearch []string // the server's own search domains, after the cluster's
@@ -57,6 +60,7 @@ type zonedPod struct {
 func newPodState(cfg *Config) *podState {
 	return &podState{
 		verified:   cfg.PodMode == index.PodsVerified,
+		identify:   cfg.IdentifyClients(),
 		zoneFirst:  cfg.ClientZoneFirst,
 		zone:       cfg.PrimaryZone,
 		hostSearch: cfg.HostSearch,
@@ -100,7 +104,7 @@ func (ps *podState) sync(key string, st Stores, w *index.Writer) {
 	if obj, exists, _ := st.Pods.GetByKey(key); exists {
 		p, _ = obj.(*object.Pod)
 	}
-	if ps.verified {
+	if ps.identify {
 		ps.syncRecords(key, p, st, w)
 	}
 	if ps.zoneFirst {
@@ -117,8 +121,8 @@ func (ps *podState) syncNode(name string, st Stores, w *index.Writer) {
 	}
 }
 
-// syncRecords updates the addresses one pod holds (p nil: gone) and the
-// clients they identify, for `pods verified`.
+// syncRecords updates the addresses one pod holds (p nil: gone), its pod
+// names with `pods verified`, and the clients its addresses identify.
 func (ps *podState) syncRecords(key string, p *object.Pod, st Stores, w *index.Writer) {
 	ns, _, err := cache.SplitMetaNamespaceKey(key)
 	if err != nil {
@@ -126,6 +130,19 @@ func (ps *podState) syncRecords(key string, p *object.Pod, st Stores, w *index.W
 	}
 	addrs := podAddrs(p)
 	old := ps.have[key]
+	if ps.verified {
+		ps.syncPodNames(ns, old, addrs, w)
+	}
+	delete(ps.have, key)
+	if len(addrs) > 0 {
+		ps.have[key] = addrs
+	}
+	ps.syncClients(key, old, addrs, p, st, w)
+}
+
+// syncPodNames moves the pod names <dashed-ip>.<ns>.pod of a pod in ns
+// from the addresses it held (old) to those it holds now (cur).
+func (ps *podState) syncPodNames(ns string, old, cur []netip.Addr, w *index.Writer) {
 	for _, a := range old {
 		k := index.PodKey{Namespace: ns, Addr: a}
 		ps.refs[k]--
@@ -134,16 +151,11 @@ func (ps *podState) syncRecords(key string, p *object.Pod, st Stores, w *index.W
 			w.SetPod(k, false)
 		}
 	}
-	delete(ps.have, key)
-	for _, a := range addrs {
+	for _, a := range cur {
 		k := index.PodKey{Namespace: ns, Addr: a}
 		ps.refs[k]++
 		w.SetPod(k, true)
 	}
-	if len(addrs) > 0 {
-		ps.have[key] = addrs
-	}
-	ps.syncClients(key, old, addrs, p, st, w)
 }
 
 // syncClients moves pod key from the addresses it held (old) to those it
