@@ -137,10 +137,10 @@ func (b *builder) countUnknownService(ns, name string, n int) {
 	if n == 0 || b.st.Slices == nil {
 		return
 	}
-	objs, _ := b.st.Slices.ByIndex(cache.NamespaceIndex, ns)
+	objs, _ := b.st.Slices.ByIndex(sliceServiceIndex, ns+"/"+name)
 	for _, o := range objs {
 		s, ok := o.(*object.EndpointSlice)
-		if !ok || s.Service != name || s.Imported() {
+		if !ok || s.Imported() {
 			continue
 		}
 		if b.counted.First(object.CountedKey{Kind: unknownServiceKind, Namespace: s.Namespace, Name: s.Name}, s.ResourceVersion) {
@@ -150,24 +150,24 @@ func (b *builder) countUnknownService(ns, name string, n int) {
 }
 
 // slicesOf returns the slices of the Service key (ns/name).
-func (b *builder) slicesOf(key, ns, name string) []*index.Slice {
-	return b.slicesIn(b.grouped, key, ns, name, false)
+func (b *builder) slicesOf(key string) []*index.Slice {
+	return b.slicesIn(b.grouped, key, false)
 }
 
 // slicesIn returns the slices of the Service (or, imported, the
 // ServiceImport) key (ns/name): from grouped during a full rebuild, else
-// from the namespace's slices.
-func (b *builder) slicesIn(grouped map[string][]*index.Slice, key, ns, name string, imported bool) []*index.Slice {
+// from the store's index by Service.
+func (b *builder) slicesIn(grouped map[string][]*index.Slice, key string, imported bool) []*index.Slice {
 	if b.st.Slices == nil {
 		return nil
 	}
 	if grouped != nil {
 		return grouped[key]
 	}
-	objs, _ := b.st.Slices.ByIndex(cache.NamespaceIndex, ns)
+	objs, _ := b.st.Slices.ByIndex(sliceServiceIndex, key)
 	var out []*index.Slice
 	for _, o := range objs {
-		if s, ok := o.(*object.EndpointSlice); ok && s.Service == name && s.Imported() == imported {
+		if s, ok := o.(*object.EndpointSlice); ok && s.Imported() == imported {
 			out = append(out, &s.Slice)
 		}
 	}
@@ -183,7 +183,7 @@ func (b *builder) syncService(key string) {
 	k := index.ServiceKey{Name: strings.ToLower(name), Namespace: strings.ToLower(ns)}
 	obj, exists, _ := b.st.Services.GetByKey(key)
 	svc, _ := obj.(*object.Service)
-	slices := b.slicesOf(key, ns, name)
+	slices := b.slicesOf(key)
 	if !exists || svc == nil {
 		// Slices of a Service that does not exist serve nothing (also
 		// briefly while a Service is being created or deleted).

@@ -23,7 +23,19 @@ import (
 //     hostnames, so the replaced pod keeps its name and changes address);
 //   - clusterip: the ClusterIP service-0 (3 to 10 endpoints).
 func BenchmarkRebuildService(b *testing.B) {
-	objs := fixture.Cluster(b, fixture.ClusterSize{Services: 10_000, Endpoints: 100_000})
+	benchRebuild(b, fixture.ClusterSize{Services: 10_000, Endpoints: 100_000})
+}
+
+// BenchmarkRebuildServiceBigNamespace is BenchmarkRebuildService with all
+// 10,000 services in one namespace, where finding a service's slices among
+// its namespace's costs the most.
+func BenchmarkRebuildServiceBigNamespace(b *testing.B) {
+	benchRebuild(b, fixture.ClusterSize{Services: 10_000, Endpoints: 100_000, Namespaces: 1})
+}
+
+// benchRebuild runs the cases of BenchmarkRebuildService on a cluster of size.
+func benchRebuild(b *testing.B, size fixture.ClusterSize) {
+	objs := fixture.Cluster(b, size)
 	// The slices to change, as generated, before the slimming.
 	raw := make(map[string]*discoveryv1.EndpointSlice)
 	for _, o := range objs {

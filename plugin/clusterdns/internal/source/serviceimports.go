@@ -37,12 +37,12 @@ func (b *builder) syncImport(key string) {
 		b.w.SetImport(k, nil)
 		return
 	}
-	b.w.SetImport(k, index.Build(k, &imp.Service, b.importedSlicesOf(key, ns, name), b.importOptions()))
+	b.w.SetImport(k, index.Build(k, &imp.Service, b.importedSlicesOf(key), b.importOptions()))
 }
 
 // importedSlicesOf returns the slices derived for the ServiceImport key (ns/name).
-func (b *builder) importedSlicesOf(key, ns, name string) []*index.Slice {
-	return b.slicesIn(b.groupedImports, key, ns, name, true)
+func (b *builder) importedSlicesOf(key string) []*index.Slice {
+	return b.slicesIn(b.groupedImports, key, true)
 }
 
 // rebuildImports brings the imports of the index in line with the store,
