@@ -384,6 +384,9 @@ func (l *Lookup) srv(e *index.Entry, port, proto string, n int) Result {
 	var room [4]index.SRVTarget // most answers: no allocation for the targets
 	targets := e.SRVTargetWindow(room[:0], port, proto, n, l.o.MaxAnswers, ctr)
 	weight := uint16(max(1, 100/len(targets)))
+	if len(targets) == 1 && targets[0].Endpoints == nil && len(l.Extra) == 0 && l.serviceTarget(e, targets[0].Port, weight) {
+		return Success
+	}
 	var out []dns.SRV
 	if len(targets) == 1 {
 		// One record, the answer of most named ports: with its list in one

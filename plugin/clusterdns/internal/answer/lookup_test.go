@@ -3,6 +3,8 @@ package answer
 import (
 	"context"
 	"net/netip"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/coredns/coredns/plugin/test"
@@ -175,4 +177,49 @@ func TestSOASpelling(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestSRVServiceTarget checks the SRV answer whose target is the service's
+// own name, built in one allocation, against the general one: the target
+// as the query spells the zone, both addresses as glue, in the root zone
+// and in a zone too long for the short path's buffer.
+func TestSRVServiceTarget(t *testing.T) {
+	view := testView(t)
+	// A target longer than the short path has room for.
+	long := strings.Repeat(strings.Repeat("z", 60)+".", 3) + "example."
+	for _, tc := range []struct{ zone, spelled string }{
+		{"cluster.local.", "cluster.local."},
+		{"cluster.local.", "Cluster.LOCAL."},
+		{".", "."},
+		{long, long},
+	} {
+		t.Run(tc.spelled, func(t *testing.T) {
+			o := &Options{Zones: []string{tc.zone}, PrimaryZone: tc.zone, TTL: 5}
+			qname := "_http._tcp.web.prod.svc." + strings.TrimPrefix(tc.spelled, ".")
+			l := New(context.Background(), o, view, request.Request{}, qname, dns.TypeSRV, tc.zone)
+			if got := l.Run(); got != Success {
+				t.Fatalf("Run = %d, want Success", got)
+			}
+			target := dnsname.Join("web.prod.svc", tc.spelled)
+			want := []string{
+				qname + "\t5\tIN\tSRV\t0 100 80 " + target,
+			}
+			glue := []string{target + "\t5\tIN\tA\t10.96.0.10", target + "\t5\tIN\tAAAA\tfd00::10"}
+			if got := rrStrings(l.Answer); !slices.Equal(got, want) {
+				t.Errorf("answer %q, want %q", got, want)
+			}
+			if got := rrStrings(l.Extra); !slices.Equal(got, glue) {
+				t.Errorf("glue %q, want %q", got, glue)
+			}
+		})
+	}
+}
+
+// rrStrings returns the records in presentation form.
+func rrStrings(rrs []dns.RR) []string {
+	out := make([]string, len(rrs))
+	for i, rr := range rrs {
+		out[i] = rr.String()
+	}
+	return out
 }
