@@ -41,7 +41,7 @@ func (c *ClusterDNS) onStartup() error {
 	}
 	c.ctl.Store(ctl)
 	c.run = run
-	if !c.waitForSync(ctx) && ctx.Err() == nil {
+	if !c.waitForSync(ctx, ctl) && ctx.Err() == nil {
 		c.startUnsynced(ctl)
 	}
 	return nil
@@ -61,31 +61,29 @@ func (c *ClusterDNS) startUnsynced(ctl *source.Controller) {
 	}
 }
 
-// waitForSync blocks until the index is ready or startup_timeout passes,
-// and reports whether it is ready.
-func (c *ClusterDNS) waitForSync(ctx context.Context) bool {
+// waitForSync blocks until ctl has published the caches' first complete
+// content or startup_timeout passes, and reports whether it has. The
+// server starts the moment it has: no poll interval adds to start-up.
+func (c *ClusterDNS) waitForSync(ctx context.Context, ctl *source.Controller) bool {
 	if c.cfg.startupTimeout <= 0 {
 		return c.answering()
 	}
 	deadline := time.NewTimer(c.cfg.startupTimeout)
 	defer deadline.Stop()
-	poll := time.NewTicker(50 * time.Millisecond)
-	defer poll.Stop()
-	say := time.Now()
-	for !c.answering() {
+	say := time.NewTicker(time.Second)
+	defer say.Stop()
+	for {
 		select {
+		case <-ctl.Synced():
+			return true
 		case <-deadline.C:
 			return false
 		case <-ctx.Done():
 			return false
-		case now := <-poll.C:
-			if now.Sub(say) >= time.Second {
-				log.Info("waiting for the object caches to sync before starting server")
-				say = now
-			}
+		case <-say.C:
+			log.Info("waiting for the object caches to sync before starting server")
 		}
 	}
-	return true
 }
 
 // onShutdown stops everything onStartup started and waits for it, so a

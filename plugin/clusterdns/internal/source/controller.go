@@ -27,7 +27,9 @@ type Controller struct {
 	kick     chan struct{}
 
 	synced atomic.Bool
-	stale  staleness
+	// syncedCh is closed once synced is set, for those who wait for it.
+	syncedCh chan struct{}
+	stale    staleness
 	b      *builder                  // the builder on st
 	onSync func(time.Duration, bool) // observes each batch (duration, full)
 	warm   atomic.Bool               // the index holds a snapshot file's content, until synced
@@ -71,6 +73,7 @@ func NewController(cfg *Config, ix *index.Index) *Controller {
 		nodeKeys: make(map[string]struct{}),
 		imports:  make(map[string]struct{}),
 		kick:     make(chan struct{}, 1),
+		syncedCh: make(chan struct{}),
 		// The published views and their timings go to the metrics.
 		onSync:       observeSync,
 		onProgrammed: observeProgramming,
@@ -115,8 +118,19 @@ func (ctl *Controller) Load(st Stores) {
 	ctl.st = st
 	ctl.markAll()
 	ctl.process()
-	ctl.synced.Store(true)
+	ctl.setSynced()
 }
+
+// setSynced marks the index as holding the stores' complete content, once.
+func (ctl *Controller) setSynced() {
+	if !ctl.synced.Swap(true) {
+		close(ctl.syncedCh)
+	}
+}
+
+// Synced returns a channel closed once the index holds the stores' first
+// complete content.
+func (ctl *Controller) Synced() <-chan struct{} { return ctl.syncedCh }
 
 // Answering reports whether the index holds a complete state to answer
 // from: the source's, or a snapshot file's until the source has synced.
@@ -201,27 +215,35 @@ func (ctl *Controller) wake() {
 	}
 }
 
+// syncPoll is how often run asks whether the stores have their initial
+// content. The informers say so shortly after their last event, which
+// wakes run too early; every millisecond between the two is start-up time,
+// and asking costs a few atomic loads.
+const syncPoll = 5 * time.Millisecond
+
 // run publishes changes until ctx ends. hasSynced reports whether every
 // store has its initial content; until then nothing is published, and the
 // first publication is a full build, so a query never sees a partial cache.
 func (ctl *Controller) run(ctx context.Context, hasSynced func() bool) {
-	tick := time.NewTicker(50 * time.Millisecond)
+	tick := time.NewTicker(syncPoll)
 	defer tick.Stop()
-	for {
+	for !ctl.synced.Load() {
 		select {
 		case <-ctx.Done():
 			return
 		case <-ctl.kick:
 		case <-tick.C:
-			if ctl.synced.Load() {
-				continue
-			}
 		}
-		if !ctl.synced.Load() {
-			if hasSynced() {
-				ctl.syncFirst()
-			}
-			continue
+		if hasSynced() {
+			ctl.syncFirst()
+		}
+	}
+	tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ctl.kick:
 		}
 		ctl.process()
 	}
@@ -233,7 +255,7 @@ func (ctl *Controller) syncFirst() {
 	ctl.markAll()
 	ctl.build.Lock()
 	ctl.apply()
-	ctl.synced.Store(true)
+	ctl.setSynced()
 	ctl.warm.Store(false)
 	ctl.build.Unlock()
 	log.Infof("synced: serving %d services", ctl.w.Published().Services.Len())

@@ -94,7 +94,7 @@ func newRecordingController(t *testing.T) *recordingController {
 	}
 	r.markAll()
 	r.process()
-	r.synced.Store(true)
+	r.setSynced()
 	return r
 }
 
