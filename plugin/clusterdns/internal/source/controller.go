@@ -30,10 +30,10 @@ type Controller struct {
 	// syncedCh is closed once synced is set, for those who wait for it.
 	syncedCh chan struct{}
 	stale    staleness
-	b      *builder                  // the builder on st
-	onSync func(time.Duration, bool) // observes each batch (duration, full)
-	warm   atomic.Bool               // the index holds a snapshot file's content, until synced
-	build  sync.Mutex                // serializes index builds of run and serveSnapshot
+	b        *builder                  // the builder on st
+	onSync   func(time.Duration, bool) // observes each batch (duration, full)
+	warm     atomic.Bool               // the index holds a snapshot file's content, until synced
+	build    sync.Mutex                // serializes index builds of run and serveSnapshot
 	// onPublish, if set, is told of each publication of live content.
 	onPublish func()
 	// onProgrammed observes the programming latency of each timed change
