@@ -29,6 +29,7 @@ type Controller struct {
 	synced atomic.Bool
 	// syncedCh is closed once synced is set, for those who wait for it.
 	syncedCh chan struct{}
+	started  time.Time // when Start started the source, for the sync log line
 	stale    staleness
 	b        *builder                  // the builder on st
 	onSync   func(time.Duration, bool) // observes each batch (duration, full)
@@ -89,6 +90,7 @@ func NewController(cfg *Config, ix *index.Index) *Controller {
 // its initial content.
 func (ctl *Controller) Start(ctx context.Context, wg *sync.WaitGroup, src Source) error {
 	ctl.stale.own()
+	ctl.started = time.Now()
 	st, hasSynced, err := src.start(ctx, wg, ctl)
 	if err != nil {
 		return err
@@ -252,13 +254,18 @@ func (ctl *Controller) run(ctx context.Context, hasSynced func() bool) {
 // syncFirst publishes the stores' first complete content, replacing
 // whatever a snapshot file put in the index.
 func (ctl *Controller) syncFirst() {
+	filled := time.Now()
 	ctl.markAll()
 	ctl.build.Lock()
 	ctl.apply()
 	ctl.setSynced()
 	ctl.warm.Store(false)
 	ctl.build.Unlock()
-	log.Infof("synced: serving %d services", ctl.w.Published().Services.Len())
+	// Where start-up time goes: listing and slimming into the stores, then
+	// building the first index.
+	log.Infof("synced: serving %d services after %s (stores filled in %s, index built in %s)",
+		ctl.w.Published().Services.Len(), time.Since(ctl.started).Round(time.Millisecond),
+		filled.Sub(ctl.started).Round(time.Millisecond), time.Since(filled).Round(time.Millisecond))
 	if d, ok := ctl.stale.clear(time.Now()); ok {
 		log.Infof("the snapshot file's answers are replaced by the API's after %s", d.Round(time.Millisecond))
 	}

@@ -14,6 +14,7 @@ import (
 // by Load.
 func TestSyncedChannel(t *testing.T) {
 	t.Run("source", func(t *testing.T) {
+		logs := fixture.CaptureLog(t)
 		r := starting(t, nil, NewAPISource(testConfig(), fake.NewClientset(fixture.Namespace("prod")), nil))
 		select {
 		case <-r.ctl.Synced():
@@ -22,6 +23,10 @@ func TestSyncedChannel(t *testing.T) {
 		}
 		if !r.ctl.Answering() {
 			t.Error("Synced closed before the index answers")
+		}
+		// The sync is logged with where its time went.
+		if logs.Count("synced: serving 0 services after ") != 1 || logs.Count("(stores filled in ") != 1 || logs.Count(", index built in ") != 1 {
+			t.Error("no log line of the sync with its time split into filling the stores and building the index")
 		}
 	})
 	t.Run("load", func(t *testing.T) {
