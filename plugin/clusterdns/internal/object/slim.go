@@ -318,11 +318,19 @@ func (sl Slimmer) EndpointSlice(s *discoveryv1.EndpointSlice) *EndpointSlice {
 			out.Ports = append(out.Ports, sp)
 		}
 	}
+	// The endpoint arrays are the largest part of a cluster's state: made
+	// at their final size, not grown by append.
+	ready, terminating := sl.countEndpoints(s.Endpoints)
+	if ready > 0 {
+		out.Ready = make([]index.Endpoint, 0, ready)
+	}
+	if terminating > 0 {
+		out.Terminating = make([]index.Endpoint, 0, terminating)
+	}
 	for i := range s.Endpoints {
 		e := &s.Endpoints[i]
-		// Only "ready" gates DNS; unset means ready (discovery/v1 API).
 		dst, zones := &out.Ready, &out.Zones
-		if e.Conditions.Ready != nil && !*e.Conditions.Ready {
+		if !isReady(e) {
 			if !sl.KeepTerminating || !servingTerminating(e.Conditions) {
 				continue
 			}
@@ -348,10 +356,28 @@ func (sl Slimmer) EndpointSlice(s *discoveryv1.EndpointSlice) *EndpointSlice {
 			}
 		}
 	}
-	out.Ready = slices.Clip(out.Ready)
-	out.Terminating = slices.Clip(out.Terminating)
-	out.Zones, out.TermZones = slices.Clip(out.Zones), slices.Clip(out.TermZones)
 	return out
+}
+
+// isReady reports whether an endpoint is ready: only "ready" gates DNS, and
+// unset means ready (discovery/v1 API).
+func isReady(e *discoveryv1.Endpoint) bool {
+	return e.Conditions.Ready == nil || *e.Conditions.Ready
+}
+
+// countEndpoints returns how many addresses of eps are ready, and how many
+// are serving while terminating and kept as such: at most the sizes of
+// the slim slice's endpoint arrays.
+func (sl Slimmer) countEndpoints(eps []discoveryv1.Endpoint) (ready, terminating int) {
+	for i := range eps {
+		switch e := &eps[i]; {
+		case isReady(e):
+			ready += len(e.Addresses)
+		case sl.KeepTerminating && servingTerminating(e.Conditions):
+			terminating += len(e.Addresses)
+		}
+	}
+	return ready, terminating
 }
 
 // servingTerminating reports whether an endpoint is terminating but still

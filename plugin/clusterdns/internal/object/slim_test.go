@@ -1,6 +1,7 @@
 package object
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -103,5 +104,34 @@ func TestSlimEndpointSlice(t *testing.T) {
 				t.Errorf("skipped %q, want %q (the bad port name and the IPv6 address in an IPv4 slice)", skipped, want)
 			}
 		})
+	}
+}
+
+// TestSlimEndpointSliceExactSize checks that the endpoint and zone arrays
+// of a slim slice are made at their final size, with no room left over
+// from growing them.
+func TestSlimEndpointSliceExactSize(t *testing.T) {
+	eps := make([]fixture.Endpoint, 0, 13)
+	for i := range 13 {
+		ep := fixture.Endpoint{IP: fmt.Sprintf("10.244.2.%d", i+1), Zone: "zone-a"}
+		if i%4 == 3 {
+			ep.Ready, ep.Serving, ep.Terminating = fixture.Bool(false), fixture.Bool(true), fixture.Bool(true)
+		}
+		eps = append(eps, ep)
+	}
+	s := fixture.Slice("prod", "web", "web-a", discoveryv1.AddressTypeIPv4, nil, eps...)
+	got := Slimmer{KeepTerminating: true, KeepZones: true}.EndpointSlice(s)
+	for _, a := range []struct {
+		name     string
+		len, cap int
+	}{
+		{"ready", len(got.Ready), cap(got.Ready)},
+		{"terminating", len(got.Terminating), cap(got.Terminating)},
+		{"zones", len(got.Zones), cap(got.Zones)},
+		{"terminating zones", len(got.TermZones), cap(got.TermZones)},
+	} {
+		if a.len == 0 || a.cap != a.len {
+			t.Errorf("%s: %d endpoints in room for %d; want some, and no room left over", a.name, a.len, a.cap)
+		}
 	}
 }
