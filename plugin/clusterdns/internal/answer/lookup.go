@@ -291,8 +291,8 @@ func (l *Lookup) endpointAddrs(eps []*index.Endpoint) Result {
 		return NoData
 	}
 	for _, ep := range eps {
-		if ep.Addr.Is4() == (l.qtype == dns.TypeA) {
-			l.Answer = append(l.Answer, addrRecord(l.qname, ep.Addr, l.o.TTL))
+		if ep.Addr().Is4() == (l.qtype == dns.TypeA) {
+			l.Answer = append(l.Answer, addrRecord(l.qname, ep.Addr(), l.o.TTL))
 		}
 	}
 	if len(l.Answer) == 0 {
@@ -416,7 +416,7 @@ func (l *Lookup) srv(e *index.Entry, port, proto string, n int) Result {
 		case t.Endpoints != nil && t.Endpoints[0] != last:
 			last = t.Endpoints[0]
 			for _, ep := range t.Endpoints {
-				l.Extra = append(l.Extra, addrRecord(target, ep.Addr, ttl))
+				l.Extra = append(l.Extra, addrRecord(target, ep.Addr(), ttl))
 			}
 		}
 	}

@@ -82,8 +82,8 @@ func headlessView(t *testing.T) *index.View {
 	t.Helper()
 	slice := &index.Slice{Service: "db", Ports: []index.Port{{Name: "pg", Proto: "tcp", Number: 5432}}, Zones: []string{"zone-a", "zone-b"}}
 	slice.Ready = []index.Endpoint{
-		{Addr: netip.MustParseAddr("10.244.1.1"), Name: "db-0", Slice: slice},
-		{Addr: netip.MustParseAddr("10.244.1.2"), Name: "db-1", Slice: slice},
+		{Addr16: index.KeyOf(netip.MustParseAddr("10.244.1.1")), Name: "db-0", Slice: slice},
+		{Addr16: index.KeyOf(netip.MustParseAddr("10.244.1.2")), Name: "db-1", Slice: slice},
 	}
 	ix := index.New()
 	w := index.NewWriter(ix)

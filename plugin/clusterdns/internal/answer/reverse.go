@@ -64,7 +64,7 @@ func (l *Lookup) ptr(addr netip.Addr) Result {
 			continue
 		}
 		for _, ep := range e.Endpoints {
-			if ep.Addr == addr {
+			if ep.Addr() == addr {
 				targets = append(targets, index.EndpointLabel(ep)+"."+e.Owner)
 			}
 		}

@@ -297,7 +297,7 @@ func ownedAddrs(e *Entry) map[netip.Addr]bool {
 	}
 	owned := make(map[netip.Addr]bool, len(e.Endpoints)+2)
 	for _, ep := range e.Endpoints {
-		owned[ep.Addr] = false
+		owned[ep.Addr()] = false
 	}
 	if !e.Headless {
 		for _, ip := range Unpack(e.A4, 4) {

@@ -78,10 +78,16 @@ type Slice struct {
 
 // Endpoint is one address of a slice.
 type Endpoint struct {
-	Addr  netip.Addr
-	Name  string // hostname, or pod name with endpoint_pod_names; "" for the dashed address
-	Slice *Slice // for its ports
+	// Addr16 is the address in 16 bytes, IPv4 in its IPv4-mapped form:
+	// two thirds of a netip.Addr, in the largest array of a cluster's
+	// state. Addr returns it as a netip.Addr.
+	Addr16 AddrKey
+	Name   string // hostname, or pod name with endpoint_pod_names; "" for the dashed address
+	Slice  *Slice // for its ports
 }
+
+// Addr returns the endpoint's address.
+func (ep *Endpoint) Addr() netip.Addr { return netip.AddrFrom16(ep.Addr16).Unmap() }
 
 // BuildOptions are the configuration bits that change how entries are built.
 type BuildOptions struct {
@@ -154,9 +160,9 @@ func (e *Entry) setEndpoints(eps []*Endpoint, o BuildOptions) {
 	}
 	seen := make(map[netip.Addr]struct{}, len(eps))
 	for _, ep := range eps {
-		if _, dup := seen[ep.Addr]; !dup {
-			seen[ep.Addr] = struct{}{}
-			e.addAddr(ep.Addr)
+		if _, dup := seen[ep.Addr()]; !dup {
+			seen[ep.Addr()] = struct{}{}
+			e.addAddr(ep.Addr())
 		}
 	}
 }
@@ -240,12 +246,12 @@ func mergeEndpoints(endpointSlices []*Slice, pick func(*Slice) ([]Endpoint, []st
 func sortEndpoints(eps []*Endpoint) []*Endpoint {
 	slices.SortFunc(eps, compareEndpoints)
 	return slices.CompactFunc(eps, func(a, b *Endpoint) bool {
-		return a.Name == b.Name && a.Addr == b.Addr && a.Cluster() == b.Cluster()
+		return a.Name == b.Name && a.Addr16 == b.Addr16 && a.Cluster() == b.Cluster()
 	})
 }
 
 func compareEndpoints(a, b *Endpoint) int {
-	return compareEndpointKey(a, endpointKey{cluster: b.Cluster(), name: b.Name, addr: b.Addr})
+	return compareEndpointKey(a, endpointKey{cluster: b.Cluster(), name: b.Name, addr: b.Addr()})
 }
 
 // endpointKey is what endpoints are sorted by.
@@ -261,7 +267,7 @@ func compareEndpointKey(ep *Endpoint, k endpointKey) int {
 	if c := cmp.Compare(ep.Name, k.name); c != 0 {
 		return c
 	}
-	return ep.Addr.Compare(k.addr)
+	return ep.Addr().Compare(k.addr)
 }
 
 // Cluster is the Cluster of an imported slice's endpoint; "" for a Service's.
@@ -277,7 +283,7 @@ func EndpointLabel(ep *Endpoint) string {
 	if ep.Name != "" {
 		return ep.Name
 	}
-	return dnsname.Dashed(ep.Addr)
+	return dnsname.Dashed(ep.Addr())
 }
 
 // EndpointOwner is an endpoint's name relative to its service's:
@@ -460,7 +466,7 @@ func groupHasPort(earlier []*Endpoint, before []Port, n uint16, match func(Port)
 func zoneFirst(e, z *Entry) (a4, a6 []byte) {
 	in := make(map[netip.Addr]struct{}, len(z.Endpoints))
 	for _, ep := range z.Endpoints {
-		in[ep.Addr] = struct{}{}
+		in[ep.Addr()] = struct{}{}
 	}
 	a4 = append(make([]byte, 0, len(e.A4)), z.A4...)
 	a6 = append(make([]byte, 0, len(e.A6)), z.A6...)

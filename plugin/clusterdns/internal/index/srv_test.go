@@ -31,7 +31,7 @@ func TestSRVTargetWindow(t *testing.T) {
 	headless := func(names ...string) *Entry {
 		sl := &Slice{Service: "db", Ports: []Port{http, metrics}}
 		for i, n := range names {
-			sl.Ready = append(sl.Ready, Endpoint{Addr: netip.AddrFrom4([4]byte{10, 244, 0, byte(i + 1)}), Name: n, Slice: sl})
+			sl.Ready = append(sl.Ready, Endpoint{Addr16: KeyOf(netip.AddrFrom4([4]byte{10, 244, 0, byte(i + 1)})), Name: n, Slice: sl})
 		}
 		k := ServiceKey{Name: "db", Namespace: "prod"}
 		return Build(k, &Service{Headless: true, Selector: true, Ports: []Port{http, metrics}}, []*Slice{sl}, BuildOptions{MaxAnswers: 1})

@@ -90,9 +90,9 @@ func (s *EndpointSlice) API() *discoveryv1.EndpointSlice {
 func (s *EndpointSlice) ipv6() bool {
 	switch {
 	case len(s.Ready) > 0:
-		return s.Ready[0].Addr.Is6()
+		return s.Ready[0].Addr().Is6()
 	case len(s.Terminating) > 0:
-		return s.Terminating[0].Addr.Is6()
+		return s.Terminating[0].Addr().Is6()
 	}
 	return false
 }
@@ -101,7 +101,7 @@ func (s *EndpointSlice) ipv6() bool {
 // (index for index; nil for none), with the conditions cond.
 func appendEndpoints(out []discoveryv1.Endpoint, eps []index.Endpoint, zones []string, cond discoveryv1.EndpointConditions) []discoveryv1.Endpoint {
 	for i, ep := range eps {
-		e := discoveryv1.Endpoint{Addresses: []string{ep.Addr.String()}, Conditions: cond}
+		e := discoveryv1.Endpoint{Addresses: []string{ep.Addr().String()}, Conditions: cond}
 		if ep.Name != "" {
 			name := ep.Name
 			e.Hostname = &name

@@ -347,7 +347,7 @@ func (sl Slimmer) EndpointSlice(s *discoveryv1.EndpointSlice) *EndpointSlice {
 				sl.skip(KindSlice, ReasonInvalidAddress)
 				continue
 			}
-			*dst = append(*dst, index.Endpoint{Addr: ip.Unmap(), Name: name, Slice: &out.Slice})
+			*dst = append(*dst, index.Endpoint{Addr16: index.KeyOf(ip), Name: name, Slice: &out.Slice})
 			if zone != "" && *zones == nil {
 				*zones = make([]string, len(*dst)-1, cap(*dst))
 			}

@@ -77,9 +77,9 @@ func TestSlimEndpointSlice(t *testing.T) {
 			names := func(eps []index.Endpoint) []string {
 				var out []string
 				for _, ep := range eps {
-					out = append(out, ep.Addr.String()+"/"+ep.Name)
+					out = append(out, ep.Addr().String()+"/"+ep.Name)
 					if ep.Slice != &got.Slice {
-						t.Errorf("endpoint %s does not point at its slice", ep.Addr)
+						t.Errorf("endpoint %s does not point at its slice", ep.Addr())
 					}
 				}
 				return out
