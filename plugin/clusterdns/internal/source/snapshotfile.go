@@ -61,8 +61,14 @@ func snapshotOptions(cfg *Config) string {
 		}
 		return s.String()
 	}
-	return fmt.Sprintf("labels=%s;namespace_labels=%s;endpoint_pod_names=%t;fallback_terminating=%t;zones=%t;noendpoints=%t;pods_verified=%t",
+	opts := fmt.Sprintf("labels=%s;namespace_labels=%s;endpoint_pod_names=%t;fallback_terminating=%t;zones=%t;noendpoints=%t;pods_verified=%t",
 		sel(cfg.LabelSelector), sel(cfg.NamespaceSelector), cfg.EndpointPodNames, cfg.FallbackTerminating, cfg.KeepZones(), cfg.NoEndpoints, cfg.PodMode == index.PodsVerified)
+	if cfg.TrafficDistribution {
+		// Named only when on, so files written without the option stay
+		// valid for servers without it.
+		opts += ";hints=true"
+	}
+	return opts
 }
 
 // snapshotContent is a decoded snapshot file.
