@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"unique"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
 )
@@ -78,9 +79,10 @@ type Slice struct {
 	// of Terminating, index for index ("" for none), kept only with
 	// `zonal`; nil when no endpoint of the slice has a zone.
 	Zones, TermZones []string
-	// Hints are the topology hints of Ready, index for index, kept only
-	// with `traffic_distribution`; nil when no ready endpoint has one.
-	Hints []Hint
+	// Hints are the topology hints of Ready, index for index (the zero
+	// handle: none), kept only with `traffic_distribution`; nil when no
+	// ready endpoint has one.
+	Hints []unique.Handle[Hint]
 }
 
 // Endpoint is one address of a slice.

@@ -1,6 +1,9 @@
 package index
 
-import "slices"
+import (
+	"strings"
+	"unique"
+)
 
 // The index side of `traffic_distribution`: a Service's
 // spec.trafficDistribution reaches the EndpointSlices as hints on each
@@ -12,15 +15,12 @@ import "slices"
 // here, once per change of the service, and a query only looks one up.
 
 // Hint is the topology hints of one endpoint (discovery/v1 EndpointHints):
-// the nodes (forNodes) and zones (forZones) it is meant for, lower case.
+// the names of the nodes (forNodes) and of the zones (forZones) it is
+// meant for, lower case, each list joined by commas, which no node or zone
+// name holds. It is comparable so that slices keep it interned
+// (unique.Handle): the endpoints of a zone, or of a node, share one.
 type Hint struct {
-	Nodes, Zones []string
-}
-
-// Equal reports whether two hints name the same nodes and zones in the
-// same order.
-func (h Hint) Equal(o Hint) bool {
-	return slices.Equal(h.Nodes, o.Nodes) && slices.Equal(h.Zones, o.Zones)
+	Nodes, Zones string
 }
 
 // Topology is the answer of a headless service for clients on each node
@@ -65,10 +65,10 @@ func topologyOf(e *Entry, endpointSlices []*Slice, o BuildOptions) *Topology {
 	t := &Topology{}
 	var byNode, byZone bool
 	if allNodes {
-		t.Nodes, byNode = subsets(e, endpointSlices, func(h Hint) []string { return h.Nodes }, o)
+		t.Nodes, byNode = subsets(e, endpointSlices, func(h Hint) string { return h.Nodes }, o)
 	}
 	if allZones {
-		t.Zones, byZone = subsets(e, endpointSlices, func(h Hint) []string { return h.Zones }, o)
+		t.Zones, byZone = subsets(e, endpointSlices, func(h Hint) string { return h.Zones }, o)
 	}
 	if !byNode && !byZone {
 		// Every client gets all endpoints: no lookup at query time. A
@@ -81,8 +81,8 @@ func topologyOf(e *Entry, endpointSlices []*Slice, o BuildOptions) *Topology {
 
 // hintOf returns the hint of ready endpoint i of slice s.
 func hintOf(s *Slice, i int) Hint {
-	if i < len(s.Hints) {
-		return s.Hints[i]
+	if i < len(s.Hints) && s.Hints[i] != (unique.Handle[Hint]{}) {
+		return s.Hints[i].Value()
 	}
 	return Hint{}
 }
@@ -90,11 +90,11 @@ func hintOf(s *Slice, i int) Hint {
 // subsets groups the ready endpoints of e's slices by each name that
 // names(hint) gives them, and builds a headless entry for each name;
 // narrower reports whether some group is less than the whole of e.
-func subsets(e *Entry, endpointSlices []*Slice, names func(Hint) []string, o BuildOptions) (out map[string]*Entry, narrower bool) {
+func subsets(e *Entry, endpointSlices []*Slice, names func(Hint) string, o BuildOptions) (out map[string]*Entry, narrower bool) {
 	byName := make(map[string][]*Endpoint)
 	for _, s := range endpointSlices {
 		for i := range s.Ready {
-			for _, n := range names(hintOf(s, i)) {
+			for n := range strings.SplitSeq(names(hintOf(s, i)), ",") {
 				if n != "" {
 					byName[n] = append(byName[n], &s.Ready[i])
 				}

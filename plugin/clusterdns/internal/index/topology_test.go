@@ -4,8 +4,8 @@ import (
 	"net"
 	"net/netip"
 	"slices"
-	"strings"
 	"testing"
+	"unique"
 )
 
 // hinted is a ready endpoint of a test slice: the last octet of its
@@ -18,15 +18,13 @@ type hinted struct {
 // hintedSlice is a slice of service db with the endpoints eps.
 func hintedSlice(eps ...hinted) *Slice {
 	s := &Slice{Service: "db", Ports: []Port{{Name: "http", Proto: "tcp", Number: 80}}}
-	split := func(v string) []string {
-		if v == "" {
-			return nil
-		}
-		return strings.Split(v, ",")
-	}
 	for _, ep := range eps {
 		s.Ready = append(s.Ready, Endpoint{Addr: netip.AddrFrom4([4]byte{10, 244, 0, ep.octet}), Slice: s})
-		s.Hints = append(s.Hints, Hint{Nodes: split(ep.nodes), Zones: split(ep.zones)})
+		var h unique.Handle[Hint]
+		if ep.nodes != "" || ep.zones != "" {
+			h = unique.Make(Hint{Nodes: ep.nodes, Zones: ep.zones})
+		}
+		s.Hints = append(s.Hints, h)
 	}
 	return s
 }
@@ -137,25 +135,5 @@ func TestTopologyEntries(t *testing.T) {
 	e = Build(k, &Service{Headless: true, Selector: true}, []*Slice{term}, BuildOptions{TrafficDistribution: true, FallbackTerminating: true})
 	if e == nil || e.Topology != nil {
 		t.Errorf("terminating stand-ins: entry %v, want one without topology", e)
-	}
-}
-
-func TestHintEqual(t *testing.T) {
-	tests := []struct {
-		name string
-		a, b Hint
-		want bool
-	}{
-		{"both empty", Hint{}, Hint{}, true},
-		{"same", Hint{Nodes: []string{"n1"}, Zones: []string{"a"}}, Hint{Nodes: []string{"n1"}, Zones: []string{"a"}}, true},
-		{"other zone", Hint{Zones: []string{"a"}}, Hint{Zones: []string{"b"}}, false},
-		{"node added", Hint{Zones: []string{"a"}}, Hint{Nodes: []string{"n1"}, Zones: []string{"a"}}, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.a.Equal(tc.b); got != tc.want {
-				t.Errorf("Equal = %t, want %t", got, tc.want)
-			}
-		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+	"unique"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -99,7 +100,7 @@ func (s *EndpointSlice) ipv6() bool {
 
 // appendEndpoints appends an API endpoint for each of eps, in zones and
 // with hints (index for index; nil for none), with the conditions cond.
-func appendEndpoints(out []discoveryv1.Endpoint, eps []index.Endpoint, zones []string, hints []index.Hint, cond discoveryv1.EndpointConditions) []discoveryv1.Endpoint {
+func appendEndpoints(out []discoveryv1.Endpoint, eps []index.Endpoint, zones []string, hints []unique.Handle[index.Hint], cond discoveryv1.EndpointConditions) []discoveryv1.Endpoint {
 	for i, ep := range eps {
 		e := discoveryv1.Endpoint{Addresses: []string{ep.Addr.String()}, Conditions: cond}
 		if ep.Name != "" {

@@ -3,6 +3,7 @@ package object
 import (
 	"reflect"
 	"testing"
+	"unique"
 	"unsafe"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -26,21 +27,21 @@ func TestSlimHints(t *testing.T) {
 		{"no hints", Slimmer{KeepHints: true}, []fixture.Endpoint{{IP: "10.244.0.1"}, {IP: "10.244.0.2"}}, nil},
 		{"zone hints, lower case", Slimmer{KeepHints: true},
 			[]fixture.Endpoint{{IP: "10.244.0.1", Hints: fixture.Hints(nil, []string{"Zone-A"})}},
-			[]index.Hint{{Zones: []string{"zone-a"}}}},
+			[]index.Hint{{Zones: "zone-a"}}},
 		{"the first endpoint without", Slimmer{KeepHints: true},
 			[]fixture.Endpoint{{IP: "10.244.0.1"}, {IP: "10.244.0.2", Hints: fixture.Hints([]string{"n1"}, []string{"a"})}},
-			[]index.Hint{{}, {Nodes: []string{"n1"}, Zones: []string{"a"}}}},
+			[]index.Hint{{}, {Nodes: "n1", Zones: "a"}}},
 		{"terminating endpoints keep none", Slimmer{KeepHints: true, KeepTerminating: true},
 			[]fixture.Endpoint{
 				{IP: "10.244.0.1", Ready: fixture.Bool(false), Serving: fixture.Bool(true), Terminating: fixture.Bool(true), Hints: fixture.Hints(nil, []string{"a"})},
 				{IP: "10.244.0.2", Hints: fixture.Hints(nil, []string{"b"})},
 			},
-			[]index.Hint{{Zones: []string{"b"}}}},
+			[]index.Hint{{Zones: "b"}}},
 		{"empty names dropped", Slimmer{KeepHints: true},
 			[]fixture.Endpoint{{IP: "10.244.0.1", Hints: fixture.Hints([]string{""}, []string{"", "a"})}},
-			[]index.Hint{{Zones: []string{"a"}}}},
+			[]index.Hint{{Zones: "a"}}},
 		{"every address of an endpoint", Slimmer{KeepHints: true}, []fixture.Endpoint{twoAddrs},
-			[]index.Hint{{Nodes: []string{"n2"}, Zones: []string{"b"}}, {Nodes: []string{"n2"}, Zones: []string{"b"}}}},
+			[]index.Hint{{Nodes: "n2", Zones: "b"}, {Nodes: "n2", Zones: "b"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -49,13 +50,31 @@ func TestSlimHints(t *testing.T) {
 				s.Endpoints[0].Addresses = append(s.Endpoints[0].Addresses, "10.244.0.6")
 			}
 			got := tc.sl.EndpointSlice(s)
-			if !reflect.DeepEqual(got.Hints, tc.want) {
-				t.Errorf("hints %+v, want %+v", got.Hints, tc.want)
+			var values []index.Hint
+			for _, h := range got.Hints {
+				var v index.Hint
+				if h != (unique.Handle[index.Hint]{}) {
+					v = h.Value()
+				}
+				values = append(values, v)
+			}
+			if !reflect.DeepEqual(values, tc.want) {
+				t.Errorf("hints %+v, want %+v", values, tc.want)
 			}
 			if got.Hints != nil && len(got.Hints) != len(got.Ready) {
 				t.Errorf("%d hints for %d ready endpoints", len(got.Hints), len(got.Ready))
 			}
 		})
+	}
+}
+
+// TestSlimHintsInterned checks the endpoints of a zone share one hint.
+func TestSlimHintsInterned(t *testing.T) {
+	s := Slimmer{KeepHints: true}.EndpointSlice(fixture.Slice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, nil,
+		fixture.Endpoint{IP: "10.244.0.1", Hints: fixture.Hints(nil, []string{"a", "b"})},
+		fixture.Endpoint{IP: "10.244.0.2", Hints: fixture.Hints(nil, []string{"A", "b"})}))
+	if s.Hints[0] != s.Hints[1] || s.Hints[0].Value() != (index.Hint{Zones: "a,b"}) {
+		t.Errorf("hints %v and %v, want one interned a,b", s.Hints[0].Value(), s.Hints[1].Value())
 	}
 }
 

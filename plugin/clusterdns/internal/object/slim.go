@@ -330,7 +330,7 @@ func (sl Slimmer) EndpointSlice(s *discoveryv1.EndpointSlice) *EndpointSlice {
 		if sl.KeepZones && e.Zone != nil {
 			zone = zoneName(*e.Zone)
 		}
-		var hint index.Hint
+		var hint unique.Handle[index.Hint]
 		if sl.KeepHints && dst == &out.Ready {
 			hint = slimHint(e.Hints)
 		}
@@ -348,8 +348,8 @@ func (sl Slimmer) EndpointSlice(s *discoveryv1.EndpointSlice) *EndpointSlice {
 			if *zones != nil {
 				*zones = append(*zones, zone)
 			}
-			if (hint.Nodes != nil || hint.Zones != nil) && out.Hints == nil {
-				out.Hints = make([]index.Hint, len(out.Ready)-1, cap(out.Ready))
+			if hint != (unique.Handle[index.Hint]{}) && out.Hints == nil {
+				out.Hints = make([]unique.Handle[index.Hint], len(out.Ready)-1, cap(out.Ready))
 			}
 			if out.Hints != nil && dst == &out.Ready {
 				out.Hints = append(out.Hints, hint)

@@ -105,7 +105,7 @@ func sameSlice(a, b *object.EndpointSlice) bool {
 	return a.Service == b.Service && a.Cluster == b.Cluster && slices.Equal(a.Ports, b.Ports) &&
 		slices.EqualFunc(a.Ready, b.Ready, same) && slices.EqualFunc(a.Terminating, b.Terminating, same) &&
 		slices.Equal(a.Zones, b.Zones) && slices.Equal(a.TermZones, b.TermZones) &&
-		slices.EqualFunc(a.Hints, b.Hints, index.Hint.Equal)
+		slices.Equal(a.Hints, b.Hints)
 }
 
 // namespaceHandler queues a namespace when it appears or goes away.
