@@ -51,6 +51,7 @@ func TestEndToEnd(t *testing.T) {
 		{"fallback to terminating endpoints", testFallbackTerminating},
 		{"zone-scoped names", testZonal},
 		{"client's zone first", testClientZoneFirst},
+		{"traffic distribution of headless services", testTrafficDistribution},
 		{"multicluster services", testMulticluster},
 		{"same answers as kubernetes plugin", testCompareUpstream},
 		{"autopath, transfer and metadata", testStockPlugins},

@@ -2,6 +2,7 @@ package source
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -75,5 +76,20 @@ func TestSameSliceHints(t *testing.T) {
 	}
 	if sameSlice(slice("a"), slice("b")) {
 		t.Error("a slice whose hints changed is the same")
+	}
+}
+
+// TestSnapshotOptionsHints checks a snapshot file names the hints only
+// when they are kept: files written without traffic_distribution stay
+// valid for servers without it, and a server with it does not read them.
+func TestSnapshotOptionsHints(t *testing.T) {
+	off := testConfig()
+	on := testConfig()
+	on.TrafficDistribution = true
+	if strings.Contains(snapshotOptions(off), "hints") {
+		t.Errorf("without the option: %q", snapshotOptions(off))
+	}
+	if !strings.HasSuffix(snapshotOptions(on), ";hints=true") || snapshotOptions(on) == snapshotOptions(off) {
+		t.Errorf("with the option: %q", snapshotOptions(on))
 	}
 }
