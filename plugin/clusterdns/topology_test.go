@@ -40,7 +40,9 @@ const (
 //     (zone-b), hinted for its node and its zone;
 //   - plain: endpoints with zones but no hints;
 //   - lonely (PreferSameZone): ready in zone-a and zone-c, the zone-b one
-//     not ready.
+//     not ready;
+//   - dual (PreferSameZone): IPv4 members in zone-a and zone-b, IPv6 ones
+//     in zone-b and zone-c.
 func trafficObjects() []runtime.Object {
 	http := []discoveryv1.EndpointPort{fixture.SlicePort("http", corev1.ProtocolTCP, 80)}
 	zone := func(ip, host, z string) fixture.Endpoint {
@@ -55,6 +57,11 @@ func trafficObjects() []runtime.Object {
 		fixture.Namespace("prod"),
 		fixture.Service("prod", "db", headless), fixture.Service("prod", "pin", headless),
 		fixture.Service("prod", "plain", headless), fixture.Service("prod", "lonely", headless),
+		fixture.Service("prod", "dual", headless),
+		fixture.Slice("prod", "dual", "dual-4", discoveryv1.AddressTypeIPv4, http,
+			zone("10.244.4.1", "", "zone-a"), zone("10.244.4.2", "", "zone-b")),
+		fixture.Slice("prod", "dual", "dual-6", discoveryv1.AddressTypeIPv6, http,
+			zone("fd00::4:2", "", "zone-b"), zone("fd00::4:3", "", "zone-c")),
 		fixture.Slice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, http,
 			zone("10.244.0.1", "db-0", "zone-a"), zone("10.244.0.2", "db-1", "zone-b"),
 			zone("10.244.0.3", "db-2", "zone-a"), unready(zone("10.244.0.4", "db-3", "zone-b"))),
@@ -139,6 +146,15 @@ func TestTrafficDistribution(t *testing.T) {
 		// The zone's only endpoint is not ready: all ready endpoints.
 		{clientN3, aAnswer(lonely, "10.244.3.1", "10.244.3.3")},
 		{clientN1, aAnswer(lonely, "10.244.3.1")},
+		// Each IP family on its own, as kube-proxy's proxier of each family:
+		// no IPv6 member in zone-a, so all of them.
+		{clientN1, aAnswer("dual.prod.svc.cluster.local.", "10.244.4.1")},
+		{clientN1, test.Case{Qname: "dual.prod.svc.cluster.local.", Qtype: dns.TypeAAAA, Rcode: dns.RcodeSuccess, Answer: []dns.RR{
+			test.AAAA("dual.prod.svc.cluster.local. 5 IN AAAA fd00::4:2"), test.AAAA("dual.prod.svc.cluster.local. 5 IN AAAA fd00::4:3"),
+		}}},
+		{clientN3, test.Case{Qname: "dual.prod.svc.cluster.local.", Qtype: dns.TypeAAAA, Rcode: dns.RcodeSuccess, Answer: []dns.RR{
+			test.AAAA("dual.prod.svc.cluster.local. 5 IN AAAA fd00::4:2"),
+		}}},
 		// SRV at a named port and at the service name.
 		{clientN1, test.Case{Qname: "_http._tcp." + db, Qtype: dns.TypeSRV, Rcode: dns.RcodeSuccess,
 			Answer: []dns.RR{

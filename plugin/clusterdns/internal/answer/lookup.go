@@ -244,7 +244,7 @@ func (l *Lookup) entry(owner string, e *index.Entry) Result {
 	switch l.qtype {
 	case dns.TypeA, dns.TypeAAAA:
 		start := len(l.Answer)
-		e = l.local(e)
+		e = l.localAddrs(e)
 		a4, a6 := e.A4, e.A6
 		if e.Zones != nil && l.o.ClientZoneFirst {
 			if z := e.Zones[l.clientZone()]; z != nil {

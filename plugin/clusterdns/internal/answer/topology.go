@@ -1,6 +1,10 @@
 package answer
 
-import "github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
+import (
+	"github.com/miekg/dns"
+
+	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
+)
 
 // The answer side of `traffic_distribution`: a headless service's own name
 // and its named ports answer the endpoints its hints keep for the client's
@@ -27,6 +31,21 @@ func (l *Lookup) local(e *index.Entry) *index.Entry {
 		return s
 	}
 	return e
+}
+
+// localAddrs is local for A or AAAA at the service name. kube-proxy
+// decides for each IP family apart, so when the chosen endpoints have no
+// address of the asked family (a dual-stack service whose nearby members
+// are single-stack), all of the service's answer.
+func (l *Lookup) localAddrs(e *index.Entry) *index.Entry {
+	s := l.local(e)
+	if s == e {
+		return e
+	}
+	if l.qtype == dns.TypeA && len(s.A4) == 0 || l.qtype == dns.TypeAAAA && len(s.A6) == 0 {
+		return e
+	}
+	return s
 }
 
 // localPort is local for the n SRV records of a port of e (all ports with
