@@ -214,6 +214,7 @@ var stanzaOptions = map[string]func(*stanzaParser, option) error{
 	"apiserver_max_inflight": (*stanzaParser).apiserverMaxInflight,
 	"zonal":                  (*stanzaParser).zonal,
 	"client_zone_first":      (*stanzaParser).clientZoneFirst,
+	"traffic_distribution":   (*stanzaParser).trafficDistribution,
 	"multicluster":           (*stanzaParser).multicluster,
 	"isolate":                (*stanzaParser).isolate,
 }
@@ -276,7 +277,7 @@ func (p *stanzaParser) kubeconfig(o option) (err error) {
 func (p *stanzaParser) objectsFile(o option) (err error) {
 	err = parseObjectsFile(p.c, p.cfg, o.name, o.args)
 	if err == nil {
-		err = p.conflict(o.name, "endpoint", "tls", "kubeconfig", "ready_stale_limit", "resync", "snapshot", "client_zone_first", "multicluster")
+		err = p.conflict(o.name, "endpoint", "tls", "kubeconfig", "ready_stale_limit", "resync", "snapshot", "client_zone_first", "multicluster", "traffic_distribution")
 	}
 	return err
 }
@@ -361,7 +362,7 @@ func (p *stanzaParser) noendpoints(o option) (err error) {
 	if err = argCount(p.c, o.name, o.args, 0, 0); err != nil {
 		return err
 	}
-	if err = p.conflict(o.name, "fallback_terminating", "zonal", "client_zone_first"); err == nil {
+	if err = p.conflict(o.name, "fallback_terminating", "zonal", "client_zone_first", "traffic_distribution"); err == nil {
 		p.cfg.NoEndpoints = true
 	}
 	return err

@@ -52,6 +52,7 @@ func TestEndToEnd(t *testing.T) {
 		{"zone-scoped names", testZonal},
 		{"client's zone first", testClientZoneFirst},
 		{"tenant isolation", testIsolate},
+		{"traffic distribution of headless services", testTrafficDistribution},
 		{"multicluster services", testMulticluster},
 		{"same answers as kubernetes plugin", testCompareUpstream},
 		{"autopath, transfer and metadata", testStockPlugins},

@@ -20,7 +20,7 @@ import (
 
 // isolateClientAddr is the source address of the queries of the client pod
 // in testIsolate, on loopback like every address the suite uses.
-const isolateClientAddr = "127.0.0.21"
+const isolateClientAddr = "127.0.0.31"
 
 // isolateTenantLabel is the namespace label naming tenants in testIsolate.
 const isolateTenantLabel = "e2e.clusterdns/tenant"
@@ -106,6 +106,8 @@ func testIsolate(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) {
 	if _, err := cs.CoreV1().Pods("iso-a1").Create(ctx, client, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// Later steps may give their own client pods loopback addresses.
+	t.Cleanup(func() { _ = cs.CoreV1().Pods("iso-a1").Delete(context.Background(), "client", metav1.DeleteOptions{}) })
 	// kwok runs the pod with an address of its own; once it is running,
 	// give it the loopback address the queries come from.
 	running := runningPod(t, ctx, cs, "iso-a1", "app=iso-client")

@@ -28,6 +28,7 @@ func TestRendersDeploy(t *testing.T) {
 		{"pods verified", "deploy/overlays/pods-verified", "pods-verified-values.yaml"},
 		{"cluster domain", "deploy/overlays/cluster-domain", "cluster-domain-values.yaml"},
 		{"autoscaler", "deploy/overlays/autoscaler", "autoscaler-values.yaml"},
+		{"traffic distribution", "deploy/overlays/traffic-distribution", "traffic-distribution-values.yaml"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -212,6 +212,7 @@ func (l *Lookup) namedPort(e *index.Entry, port, proto string) Result {
 	if l.qtype != dns.TypeSRV {
 		return NoData
 	}
+	e, n = l.localPort(e, port, proto, n)
 	return l.srv(e, port, proto, n)
 }
 
@@ -250,6 +251,7 @@ func (l *Lookup) entry(owner string, e *index.Entry) Result {
 	switch l.qtype {
 	case dns.TypeA, dns.TypeAAAA:
 		start := len(l.Answer)
+		e = l.localAddrs(e)
 		a4, a6 := e.A4, e.A6
 		if e.Zones != nil && l.o.ClientZoneFirst {
 			if z := e.Zones[l.clientZone()]; z != nil {
@@ -274,7 +276,7 @@ func (l *Lookup) entry(owner string, e *index.Entry) Result {
 		}
 		return Success
 	case dns.TypeSRV:
-		if n := e.CountSRVTargets("", ""); n > 0 {
+		if e, n := l.localPort(e, "", "", e.CountSRVTargets("", "")); n > 0 {
 			return l.srv(e, "", "", n)
 		}
 	}
@@ -599,6 +601,6 @@ func (l *Lookup) clientZone() string {
 	if !ok {
 		return ""
 	}
-	zone, _ := l.view.ClientZones.Get(index.KeyOf(a))
-	return zone
+	n, _ := l.view.ClientNodes.Get(index.KeyOf(a))
+	return n.Zone
 }

@@ -26,17 +26,25 @@ func (w *Writer) SetClient(addr netip.Addr, p Client, present bool) {
 	}
 }
 
-// SetClientZone records the zone of a client address; "" forgets it.
-func (w *Writer) SetClientZone(a netip.Addr, zone string) {
+// ClientNode is the node of the pod behind a client address: its name
+// (the pod's spec.nodeName) and its topology.kubernetes.io/zone label,
+// lower case; "" when unknown.
+type ClientNode struct {
+	Name, Zone string
+}
+
+// SetClientNode records the node of a client address; the zero ClientNode
+// forgets it.
+func (w *Writer) SetClientNode(a netip.Addr, n ClientNode) {
 	k := KeyOf(a)
-	cur, _ := w.clientZones.Get(k)
-	if cur == zone {
+	cur, _ := w.clientNodes.Get(k)
+	if cur == n {
 		return
 	}
 	w.changed = true
-	if zone == "" {
-		w.clientZones.Delete(k)
+	if n == (ClientNode{}) {
+		w.clientNodes.Delete(k)
 	} else {
-		w.clientZones.Set(k, zone)
+		w.clientNodes.Set(k, n)
 	}
 }

@@ -43,9 +43,10 @@ type View struct {
 	// clients maps a pod address to the pod queries from it come from
 	// (autopath, client metadata), with `pods verified`.
 	Clients *Map[AddrKey, Client]
-	// clientZones maps the addresses of pods on nodes with a zone to that
-	// zone, with `client_zone_first`.
-	ClientZones *Map[AddrKey, string]
+	// ClientNodes maps the addresses of pods to their node, with
+	// `client_zone_first` (pods on nodes with a zone) or
+	// `traffic_distribution` (pods on any node).
+	ClientNodes *Map[AddrKey, ClientNode]
 	// Unready holds the headless Services of exposed namespaces that have
 	// no ready endpoint: their names do not exist (spec §2.4.1), and this
 	// says why when one is asked for.
@@ -108,7 +109,7 @@ func New() *Index {
 		ReverseTree: &Map[netip.Prefix, int32]{},
 		Pods:        &Map[PodKey, struct{}]{},
 		Clients:     &Map[AddrKey, Client]{},
-		ClientZones: &Map[AddrKey, string]{},
+		ClientNodes: &Map[AddrKey, ClientNode]{},
 		Unready:     &Map[ServiceKey, struct{}]{},
 		Tenants:     &Map[string, string]{},
 	})
@@ -140,7 +141,7 @@ type Writer struct {
 	reverseTree *MapEdit[netip.Prefix, int32]
 	pods        *MapEdit[PodKey, struct{}]
 	clients     *MapEdit[AddrKey, Client]
-	clientZones *MapEdit[AddrKey, string]
+	clientNodes *MapEdit[AddrKey, ClientNode]
 	unready     *MapEdit[ServiceKey, struct{}]
 	tenants     *MapEdit[string, string]
 	changed     bool
@@ -162,7 +163,7 @@ func (w *Writer) Begin() {
 	w.reverseTree = cur.ReverseTree.Edit()
 	w.pods = cur.Pods.Edit()
 	w.clients = cur.Clients.Edit()
-	w.clientZones = cur.ClientZones.Edit()
+	w.clientNodes = cur.ClientNodes.Edit()
 	w.unready = cur.Unready.Edit()
 	w.tenants = cur.Tenants.Edit()
 	w.changed = false
@@ -183,7 +184,7 @@ func (w *Writer) Commit() bool {
 		ReverseTree: w.reverseTree.Done(),
 		Pods:        w.pods.Done(),
 		Clients:     w.clients.Done(),
-		ClientZones: w.clientZones.Done(),
+		ClientNodes: w.clientNodes.Done(),
 		Unready:     w.unready.Done(),
 		Tenants:     w.tenants.Done(),
 	})

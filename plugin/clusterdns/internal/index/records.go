@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"unique"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/dnsname"
 )
@@ -30,6 +31,10 @@ type Entry struct {
 	// Zones are the entries of the zone-scoped names of a headless service
 	// (`zonal`): its endpoints in each topology zone, by lower-case zone.
 	Zones map[string]*ZoneEntry
+	// Topology holds, with `traffic_distribution`, the endpoints a client
+	// on each node or in each zone is answered (topology.go); nil when
+	// the endpoints' hints never narrow the answer.
+	Topology *Topology
 }
 
 // ZoneEntry is a headless service's entry for one topology zone.
@@ -74,6 +79,10 @@ type Slice struct {
 	// of Terminating, index for index ("" for none), kept only with
 	// `zonal`; nil when no endpoint of the slice has a zone.
 	Zones, TermZones []string
+	// Hints are the topology hints of Ready, index for index (the zero
+	// handle: none), kept only with `traffic_distribution`; nil when no
+	// ready endpoint has one.
+	Hints []unique.Handle[Hint]
 }
 
 // Endpoint is one address of a slice.
@@ -96,6 +105,7 @@ type BuildOptions struct {
 	FallbackTerminating bool // no ready endpoint: serve the serving, terminating ones
 	Zonal               bool // build the zone-scoped entries of headless services
 	ClientZoneFirst     bool // and each zone's order of all addresses
+	TrafficDistribution bool // build the endpoints each node and zone prefers (topology.go)
 }
 
 // Build computes the index entry of one Service from it and its slim
@@ -120,13 +130,13 @@ func Build(k ServiceKey, svc *Service, slices []*Slice, o BuildOptions) *Entry {
 		return e
 	}
 
-	pick := readyOf
+	pick, ready := readyOf, true
 	e.Endpoints = mergeEndpoints(slices, pick)
 	if len(e.Endpoints) == 0 && o.FallbackTerminating {
 		// As kube-proxy does for traffic: while no endpoint is ready, those
 		// still serving as they terminate stand in, so a small StatefulSet's
 		// names do not vanish during a rolling update (KEP-1669).
-		pick = terminatingOf
+		pick, ready = terminatingOf, false
 		e.Endpoints = mergeEndpoints(slices, pick)
 	}
 	e.Headless = svc.Headless
@@ -138,6 +148,11 @@ func Build(k ServiceKey, svc *Service, slices []*Slice, o BuildOptions) *Entry {
 		e.setEndpoints(e.Endpoints, o)
 		if o.Zonal || o.ClientZoneFirst {
 			e.Zones = zoneEntries(e, slices, pick, o)
+		}
+		if o.TrafficDistribution && ready {
+			// kube-proxy reads hints of ready endpoints only: the
+			// terminating ones that stand in are all answered.
+			e.Topology = topologyOf(e, slices, o)
 		}
 		return e
 	}

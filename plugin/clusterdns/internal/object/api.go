@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+	"unique"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -79,8 +80,8 @@ func (s *EndpointSlice) API() *discoveryv1.EndpointSlice {
 		out.Ports = append(out.Ports, discoveryv1.EndpointPort{Name: &name, Protocol: &proto, Port: &port})
 	}
 	no, yes := false, true
-	out.Endpoints = appendEndpoints(nil, s.Ready, s.Zones, discoveryv1.EndpointConditions{})
-	out.Endpoints = appendEndpoints(out.Endpoints, s.Terminating, s.TermZones,
+	out.Endpoints = appendEndpoints(nil, s.Ready, s.Zones, s.Hints, discoveryv1.EndpointConditions{})
+	out.Endpoints = appendEndpoints(out.Endpoints, s.Terminating, s.TermZones, nil,
 		discoveryv1.EndpointConditions{Ready: &no, Serving: &yes, Terminating: &yes})
 	return out
 }
@@ -97,9 +98,9 @@ func (s *EndpointSlice) ipv6() bool {
 	return false
 }
 
-// appendEndpoints appends an API endpoint for each of eps, in zones
-// (index for index; nil for none), with the conditions cond.
-func appendEndpoints(out []discoveryv1.Endpoint, eps []index.Endpoint, zones []string, cond discoveryv1.EndpointConditions) []discoveryv1.Endpoint {
+// appendEndpoints appends an API endpoint for each of eps, in zones and
+// with hints (index for index; nil for none), with the conditions cond.
+func appendEndpoints(out []discoveryv1.Endpoint, eps []index.Endpoint, zones []string, hints []unique.Handle[index.Hint], cond discoveryv1.EndpointConditions) []discoveryv1.Endpoint {
 	for i, ep := range eps {
 		e := discoveryv1.Endpoint{Addresses: []string{ep.Addr().String()}, Conditions: cond}
 		if ep.Name != "" {
@@ -109,6 +110,9 @@ func appendEndpoints(out []discoveryv1.Endpoint, eps []index.Endpoint, zones []s
 		if i < len(zones) && zones[i] != "" {
 			zone := zones[i]
 			e.Zone = &zone
+		}
+		if i < len(hints) {
+			e.Hints = apiHints(hints[i])
 		}
 		out = append(out, e)
 	}

@@ -46,6 +46,10 @@ func apiFixtures() map[string]runtime.Object {
 			fixture.Endpoint{IP: "fd00::1:1", Hostname: "db-0"}, fixture.Endpoint{IP: "10.244.1.9"}),
 		"IPv6 slice of terminating endpoints only": fixture.Slice("prod", "db", "db-c", discoveryv1.AddressTypeIPv6, nil,
 			fixture.Endpoint{IP: "fd00::1:2", Ready: fixture.Bool(false), Serving: fixture.Bool(true), Terminating: fixture.Bool(true)}),
+		"slice with topology hints": fixture.Slice("prod", "db", "db-h", discoveryv1.AddressTypeIPv4, nil,
+			fixture.Endpoint{IP: "10.244.4.1"},
+			fixture.Endpoint{IP: "10.244.4.2", Zone: "eu-1a", Hints: fixture.Hints([]string{"node-a"}, []string{"eu-1a"})},
+			fixture.Endpoint{IP: "10.244.4.3", Ready: fixture.Bool(false), Serving: fixture.Bool(true), Terminating: fixture.Bool(true), Hints: fixture.Hints(nil, []string{"eu-1b"})}),
 		"slice with a trigger time":      triggered,
 		"FQDN slice":                     fqdn,
 		"slice without a service label":  fixture.Slice("prod", "", "orphan", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.244.3.1"}),
@@ -66,7 +70,7 @@ func TestAPIRoundTrip(t *testing.T) {
 		"endpoint_pod_names":             {EndpointPodNames: true},
 		"fallback_terminating and zones": {KeepTerminating: true, KeepZones: true},
 		"everything": {EndpointPodNames: true, KeepTerminating: true, KeepZones: true, KeepNodes: true,
-			Multicluster: true},
+			KeepHints: true, Multicluster: true},
 	}
 	for slimmer, sl := range slimmers {
 		for name, obj := range apiFixtures() {

@@ -137,7 +137,8 @@ type Slimmer struct {
 	EndpointPodNames bool
 	KeepTerminating  bool // keep serving, terminating endpoints (`fallback_terminating`)
 	KeepZones        bool // keep the endpoints' zones (`zonal`, `client_zone_first`)
-	KeepNodes        bool // keep pods' node names (`client_zone_first`)
+	KeepNodes        bool // keep pods' node names (`client_zone_first`, `traffic_distribution`)
+	KeepHints        bool // keep the ready endpoints' topology hints (`traffic_distribution`)
 	Multicluster     bool // keep the slices derived for ServiceImports (`multicluster`)
 	// TenantLabel is the namespace label whose value names a namespace's
 	// tenant (`isolate`); Namespaces keep it alone of their labels.
@@ -340,6 +341,10 @@ func (sl Slimmer) EndpointSlice(s *discoveryv1.EndpointSlice) *EndpointSlice {
 		if sl.KeepZones && e.Zone != nil {
 			zone = zoneName(*e.Zone)
 		}
+		var hint unique.Handle[index.Hint]
+		if sl.KeepHints && dst == &out.Ready {
+			hint = slimHint(e.Hints)
+		}
 		name := sl.endpointName(e)
 		for _, a := range e.Addresses {
 			ip, err := netip.ParseAddr(a)
@@ -354,8 +359,15 @@ func (sl Slimmer) EndpointSlice(s *discoveryv1.EndpointSlice) *EndpointSlice {
 			if *zones != nil {
 				*zones = append(*zones, zone)
 			}
+			if hint != (unique.Handle[index.Hint]{}) && out.Hints == nil {
+				out.Hints = make([]unique.Handle[index.Hint], len(out.Ready)-1, cap(out.Ready))
+			}
+			if out.Hints != nil && dst == &out.Ready {
+				out.Hints = append(out.Hints, hint)
+			}
 		}
 	}
+	out.Hints = slices.Clip(out.Hints)
 	return out
 }
 
@@ -446,11 +458,12 @@ func SlimPod(p *corev1.Pod) *Pod {
 	return out
 }
 
-// Pod is SlimPod, with the pod's node kept for client_zone_first.
+// Pod is SlimPod, with the pod's node kept for client_zone_first and
+// traffic_distribution.
 func (sl Slimmer) Pod(p *corev1.Pod) *Pod {
 	out := SlimPod(p)
 	if sl.KeepNodes {
-		out.Node = p.Spec.NodeName
+		out.Node = internName(p.Spec.NodeName)
 	}
 	return out
 }

@@ -40,6 +40,7 @@ type Config struct {
 	FallbackTerminating bool     // `fallback_terminating`
 	Zonal               bool     // zone-scoped names of headless services
 	ClientZoneFirst     bool     // `client_zone_first`: headless answers start with the client's zone
+	TrafficDistribution bool     // `traffic_distribution`: headless answers follow the hints for the client's node
 	HostSearch          []string // the server's own search domains (autopath)
 	// Isolate watches pods to know which namespace each client is in
 	// (`isolate`); TenantLabel is the namespace label naming tenants.
@@ -52,11 +53,15 @@ type Config struct {
 
 // WatchPods reports whether the Pods are watched.
 func (cfg *Config) WatchPods() bool {
-	return cfg.PodMode == index.PodsVerified || cfg.ClientZoneFirst || cfg.Isolate
+	return cfg.PodMode == index.PodsVerified || cfg.ClientZoneFirst || cfg.TrafficDistribution || cfg.Isolate
 }
 
 // IdentifyClients reports whether the index maps client addresses to pods.
 func (cfg *Config) IdentifyClients() bool { return cfg.PodMode == index.PodsVerified || cfg.Isolate }
+
+// WatchNodes reports whether the Nodes are watched, for the node and zone
+// of each client pod.
+func (cfg *Config) WatchNodes() bool { return cfg.ClientZoneFirst || cfg.TrafficDistribution }
 
 // Multicluster reports whether the ServiceImports are watched.
 func (cfg *Config) Multicluster() bool { return len(cfg.MulticlusterZones) > 0 }
@@ -80,12 +85,13 @@ func (cfg *Config) NamespaceAllowed(ns string) bool {
 // buildOptions are the options of a configuration that shape entries.
 func buildOptions(cfg *Config) index.BuildOptions {
 	return index.BuildOptions{IgnoreEmptyServices: cfg.IgnoreEmptyServices, MaxAnswers: cfg.MaxAnswers,
-		FallbackTerminating: cfg.FallbackTerminating, Zonal: cfg.Zonal, ClientZoneFirst: cfg.ClientZoneFirst}
+		FallbackTerminating: cfg.FallbackTerminating, Zonal: cfg.Zonal, ClientZoneFirst: cfg.ClientZoneFirst,
+		TrafficDistribution: cfg.TrafficDistribution}
 }
 
 // NewSlimmer returns the slimmer of a configuration.
 func NewSlimmer(cfg *Config) object.Slimmer {
 	return object.Slimmer{EndpointPodNames: cfg.EndpointPodNames, KeepTerminating: cfg.FallbackTerminating,
-		KeepZones: cfg.KeepZones(), KeepNodes: cfg.ClientZoneFirst, Multicluster: cfg.Multicluster(),
-		TenantLabel: cfg.TenantLabel}
+		KeepZones: cfg.KeepZones(), KeepNodes: cfg.WatchNodes(), KeepHints: cfg.TrafficDistribution,
+		Multicluster: cfg.Multicluster(), TenantLabel: cfg.TenantLabel}
 }

@@ -21,8 +21,9 @@ import (
 //   - with `pods verified` or `isolate`, which pod a query from each
 //     address comes from (autopath's search path, the client metadata,
 //     the namespaces `isolate` lets it see);
-//   - with `client_zone_first`, the zone of each client address: client
-//     address -> pod -> node -> the node's topology.kubernetes.io/zone label.
+//   - with `client_zone_first` or `traffic_distribution`, the node of each
+//     client address and its zone: client address -> pod -> node -> the
+//     node's topology.kubernetes.io/zone label.
 //
 // It reads pods and nodes from whichever stores it is given (the
 // informers', or a snapshot file's) and writes what it derives through the
@@ -31,7 +32,8 @@ import (
 type podState struct {
 	verified   bool     // `pods verified`
 	identify   bool     // which pod each client address is (`pods verified`, `isolate`)
-	zoneFirst  bool     // `client_zone_first`
+	nodes      bool     // `client_zone_first` or `traffic_distribution`
+	zoneless   bool     // `traffic_distribution`: pods on nodes without a zone too
 	zone       string   // the primary zone, of the autopath search paths
 	hostSearch []string // the server's own search domains, after the cluster's
 
@@ -44,7 +46,7 @@ type podState struct {
 	zoned    zoneClients
 }
 
-// zoneClients is what was published of each pod for client_zone_first.
+// zoneClients is what was published of each pod's node.
 type zoneClients struct {
 	have   map[string]zonedPod            // by pod key, pods with a node
 	refs   map[netip.Addr]int             // how many pods hold each published address (host-network pods share one)
@@ -61,7 +63,8 @@ func newPodState(cfg *Config) *podState {
 	return &podState{
 		verified:   cfg.PodMode == index.PodsVerified,
 		identify:   cfg.IdentifyClients(),
-		zoneFirst:  cfg.ClientZoneFirst,
+		nodes:      cfg.WatchNodes(),
+		zoneless:   cfg.TrafficDistribution,
 		zone:       cfg.PrimaryZone,
 		hostSearch: cfg.HostSearch,
 		refs:       make(map[index.PodKey]int),
@@ -107,7 +110,7 @@ func (ps *podState) sync(key string, st Stores, w *index.Writer) {
 	if ps.identify {
 		ps.syncRecords(key, p, st, w)
 	}
-	if ps.zoneFirst {
+	if ps.nodes {
 		ps.syncZone(key, p, st, w)
 	}
 }
@@ -213,8 +216,8 @@ func (ps *podState) searchOf(ns string) []string {
 	return path
 }
 
-// syncZone publishes the zone of one pod's addresses (p nil: gone), for
-// client_zone_first.
+// syncZone publishes the node and zone of one pod's addresses (p nil:
+// gone).
 func (ps *podState) syncZone(key string, p *object.Pod, st Stores, w *index.Writer) {
 	var now zonedPod
 	if p != nil && p.Node != "" {
@@ -224,12 +227,12 @@ func (ps *podState) syncZone(key string, p *object.Pod, st Stores, w *index.Writ
 	if now.zone == old.zone && now.node == old.node && slices.Equal(now.addrs, old.addrs) {
 		return
 	}
-	if old.zone != "" {
+	if ps.published(old) {
 		for _, a := range old.addrs {
 			ps.zoned.refs[a]--
 			if ps.zoned.refs[a] <= 0 {
 				delete(ps.zoned.refs, a)
-				w.SetClientZone(a, "")
+				w.SetClientNode(a, index.ClientNode{})
 			}
 		}
 	}
@@ -248,13 +251,19 @@ func (ps *podState) syncZone(key string, p *object.Pod, st Stores, w *index.Writ
 		ps.zoned.byNode[now.node] = make(map[string]struct{})
 	}
 	ps.zoned.byNode[now.node][key] = struct{}{}
-	if now.zone == "" {
+	if !ps.published(now) {
 		return
 	}
 	for _, a := range now.addrs {
 		ps.zoned.refs[a]++
-		w.SetClientZone(a, now.zone)
+		w.SetClientNode(a, index.ClientNode{Name: now.node, Zone: now.zone})
 	}
+}
+
+// published reports whether the node of pod z is published: client_zone_first
+// needs a zone, traffic_distribution a node name alone (forNodes hints).
+func (ps *podState) published(z zonedPod) bool {
+	return z.zone != "" || (ps.zoneless && z.node != "")
 }
 
 // zoneOfNode returns the zone of the named node in st, or "".

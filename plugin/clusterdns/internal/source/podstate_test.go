@@ -125,8 +125,8 @@ func TestPodStateZones(t *testing.T) {
 	cfg.ClientZoneFirst = true
 	r := newPodStateRig(t, cfg)
 	zoneOf := func(v *index.View, ip string) string {
-		z, _ := v.ClientZones.Get(index.KeyOf(netip.MustParseAddr(ip)))
-		return z
+		n, _ := v.ClientNodes.Get(index.KeyOf(netip.MustParseAddr(ip)))
+		return n.Zone
 	}
 	r.put(fixture.Node("node-a", "zone-a"), false)
 	r.put(fixture.ClientPod("prod", "a", "node-a", "10.240.0.1"), false)

@@ -13,11 +13,12 @@ import (
 // derived for them become the entries of the multicluster zones, built as
 // Services' entries are (index.Build), in a map of their own.
 
-// importOptions are the build options of imports: zone-scoped names and
-// the client's zone first are not defined in multicluster zones.
+// importOptions are the build options of imports: zone-scoped names, the
+// client's zone first and topology hints are not defined in multicluster
+// zones.
 func (b *builder) importOptions() index.BuildOptions {
 	o := b.opts
-	o.Zonal, o.ClientZoneFirst = false, false
+	o.Zonal, o.ClientZoneFirst, o.TrafficDistribution = false, false, false
 	return o
 }
 

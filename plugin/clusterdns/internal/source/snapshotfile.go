@@ -61,9 +61,17 @@ func snapshotOptions(cfg *Config) string {
 		}
 		return s.String()
 	}
-	return fmt.Sprintf("labels=%s;namespace_labels=%s;endpoint_pod_names=%t;fallback_terminating=%t;zones=%t;noendpoints=%t;pods_verified=%t;clients=%t;tenant_label=%s",
-		sel(cfg.LabelSelector), sel(cfg.NamespaceSelector), cfg.EndpointPodNames, cfg.FallbackTerminating, cfg.KeepZones(), cfg.NoEndpoints, cfg.PodMode == index.PodsVerified,
-		cfg.IdentifyClients(), cfg.TenantLabel)
+	opts := fmt.Sprintf("labels=%s;namespace_labels=%s;endpoint_pod_names=%t;fallback_terminating=%t;zones=%t;noendpoints=%t;pods_verified=%t",
+		sel(cfg.LabelSelector), sel(cfg.NamespaceSelector), cfg.EndpointPodNames, cfg.FallbackTerminating, cfg.KeepZones(), cfg.NoEndpoints, cfg.PodMode == index.PodsVerified)
+	// The later options are named only when on, so files written without
+	// them stay valid for servers without them.
+	if cfg.TrafficDistribution {
+		opts += ";hints=true"
+	}
+	if cfg.Isolate {
+		opts += ";clients=true;tenant_label=" + cfg.TenantLabel
+	}
+	return opts
 }
 
 // snapshotContent is a decoded snapshot file.

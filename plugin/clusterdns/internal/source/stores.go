@@ -19,8 +19,8 @@ type Stores struct {
 	Services   cache.Indexer
 	Slices     cache.Indexer // nil with noendpoints
 	Namespaces cache.Indexer
-	Pods       cache.Indexer // nil unless `pods verified` or `client_zone_first`
-	Nodes      cache.Indexer // nil unless `client_zone_first`
+	Pods       cache.Indexer // nil unless `pods verified`, `client_zone_first` or `traffic_distribution`
+	Nodes      cache.Indexer // nil unless `client_zone_first` or `traffic_distribution`
 	Imports    cache.Indexer // ServiceImports as slim services; nil unless `multicluster`
 }
 
@@ -37,7 +37,7 @@ func NewStores(cfg *Config) Stores {
 	if cfg.WatchPods() {
 		st.Pods = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
 	}
-	if cfg.ClientZoneFirst {
+	if cfg.WatchNodes() {
 		st.Nodes = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
 	}
 	if cfg.Multicluster() {

@@ -98,7 +98,7 @@ func (api *APISource) start(ctx context.Context, wg *sync.WaitGroup, to feed) (S
 			return typedListWatch(contact, podSel, cs.CoreV1().Pods(ns))
 		}, &corev1.Pod{}, cache.Indexers{}, resourcePods, podHandler(to))
 	}
-	if api.cfg.ClientZoneFirst {
+	if api.cfg.WatchNodes() {
 		// Nodes are cluster-scoped; the slimmer keeps their zone label only.
 		st.Nodes = add(typedListWatch(contact, metav1.ListOptions{}, cs.CoreV1().Nodes()),
 			&corev1.Node{}, cache.Indexers{}, resourceNodes, nodeHandler(to))
