@@ -175,3 +175,46 @@ func BenchmarkSearchPathLookup(b *testing.B) {
 		})
 	}
 }
+
+// TestClientAwareAnswersBypassCache runs `isolate` behind the cache plugin
+// of the same server block: the pod in prod (127.0.0.1) sees web.prod, and
+// a client that is no pod (127.0.0.2) must not get that answer from the
+// cache afterwards, nor the pod the other's NXDOMAIN.
+func TestClientAwareAnswersBypassCache(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "objects.yaml")
+	if err := os.WriteFile(path, []byte(clientObjects), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, udp, _ := startServer(t, fmt.Sprintf(`.:0 {
+    bind 127.0.0.1
+    cache 30
+    clusterdns cluster.local {
+        objects_file %s
+        isolate
+    }
+}
+`, path))
+	ask := func(from, name string) int {
+		t.Helper()
+		c := &dns.Client{Timeout: 2 * time.Second, Dialer: &net.Dialer{LocalAddr: &net.UDPAddr{IP: net.ParseIP(from)}}}
+		m := new(dns.Msg)
+		m.SetQuestion(name, dns.TypeA)
+		r, _, err := c.Exchange(m, udp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Rcode
+	}
+	for i, q := range []struct {
+		from, name string
+		rcode      int
+	}{
+		{"127.0.0.1", "web.prod.svc.cluster.local.", dns.RcodeSuccess},
+		{"127.0.0.2", "web.prod.svc.cluster.local.", dns.RcodeNameError},
+		{"127.0.0.1", "web.prod.svc.cluster.local.", dns.RcodeSuccess},
+	} {
+		if got := ask(q.from, q.name); got != q.rcode {
+			t.Errorf("query %d, %s from %s: %s, want %s", i+1, q.name, q.from, dns.RcodeToString[got], dns.RcodeToString[q.rcode])
+		}
+	}
+}

@@ -1,11 +1,7 @@
 package clusterdns
 
 import (
-	"fmt"
 	"strings"
-
-	"github.com/coredns/coredns/plugin"
-	"github.com/coredns/coredns/plugin/cache"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
@@ -101,24 +97,4 @@ func (p *stanzaParser) isolateBlock(opt string, iso *index.Isolation) error {
 		}
 	}
 	return p.c.Errf("%s: block not closed", opt)
-}
-
-// refuseSharedCache refuses `isolate` in a server block whose cache plugin
-// caches the plugin's zones: it would serve one client's answer to the
-// next, whatever that client may see. cached is the block's cache
-// handler, or nil.
-func refuseSharedCache(cfg *config, cached plugin.Handler) error {
-	ch, ok := cached.(*cache.Cache)
-	if cfg.isolation == nil || !ok {
-		return nil
-	}
-	for _, z := range cfg.zones {
-		for _, cz := range ch.Zones {
-			if dnsname.MatchZone(z, []string{cz}) != "" || dnsname.MatchZone(cz, []string{z}) != "" {
-				return fmt.Errorf("isolate: the cache plugin of this server block caches %s, so it would give one client's answers to another; "+
-					"serve the cluster's zones from a server block without cache, or limit cache to other zones", z)
-			}
-		}
-	}
-	return nil
 }

@@ -3,13 +3,7 @@ package clusterdns
 import (
 	"maps"
 	"slices"
-	"strings"
 	"testing"
-
-	"github.com/coredns/coredns/plugin"
-	"github.com/coredns/coredns/plugin/cache"
-
-	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 )
 
 // TestIsolateParse checks the accepted forms of `isolate`, and that the
@@ -72,36 +66,5 @@ func TestIsolateParseErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.want, func(t *testing.T) { checkParseError(t, tc.input, tc.want, tc.line) })
-	}
-}
-
-// TestIsolateRefusesSharedCache checks that `isolate` refuses a cache
-// plugin that caches its zones, and only such a one.
-func TestIsolateRefusesSharedCache(t *testing.T) {
-	isolated := testConfig()
-	isolated.isolation = &index.Isolation{}
-	tests := []struct {
-		name    string
-		cfg     *config
-		cached  plugin.Handler
-		refused bool
-	}{
-		{"cache of every zone", isolated, &cache.Cache{Zones: []string{"."}}, true},
-		{"cache of the cluster zone", isolated, &cache.Cache{Zones: []string{"cluster.local."}}, true},
-		{"cache of a zone below it", isolated, &cache.Cache{Zones: []string{"svc.cluster.local."}}, true},
-		{"cache of other zones", isolated, &cache.Cache{Zones: []string{"example.org.", "local.example."}}, false},
-		{"no cache", isolated, nil, false},
-		{"no isolate", testConfig(), &cache.Cache{Zones: []string{"."}}, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			err := refuseSharedCache(tc.cfg, tc.cached)
-			if (err != nil) != tc.refused {
-				t.Fatalf("error %v, want refused %t", err, tc.refused)
-			}
-			if err != nil && !strings.Contains(err.Error(), "isolate: the cache plugin") {
-				t.Errorf("error %q does not say what is wrong", err)
-			}
-		})
 	}
 }

@@ -41,13 +41,9 @@ func setup(c *caddy.Controller) error {
 	cd := newClusterDNS(cfg)
 	c.OnStartup(cd.onStartup)
 	c.OnShutdown(cd.onShutdown)
-	// The listen addresses, and the other plugins of the block, are only
-	// final once the server starts.
+	// The listen addresses are only final once the server starts.
 	c.OnStartup(func() error {
 		cd.answers.LocalIPs = boundAddrs(c)
-		if err := refuseSharedCache(cfg, dnsserver.GetConfig(c).Handler("cache")); err != nil {
-			return plugin.Error(pluginName, err)
-		}
 		return nil
 	})
 
