@@ -42,7 +42,7 @@ import (
 const repoRoot = "../.."
 
 // overlays are the directories under deploy/overlays.
-var overlays = []string{"autoscaler", "canary", "cluster-domain", "nodelocaldns", "pods-verified", "traffic-distribution"}
+var overlays = []string{"autoscaler", "canary", "cluster-domain", "isolate", "nodelocaldns", "pods-verified", "traffic-distribution"}
 
 const (
 	ourImage   = "ghcr.io/clusterdns/coredns:0.1.0"
@@ -327,6 +327,23 @@ func TestManifests(t *testing.T) {
 		if want := []string{
 			"/namespaces:list", "/namespaces:watch", "/nodes:list", "/nodes:watch", "/pods:list", "/pods:watch",
 			"/services:list", "/services:watch", "discovery.k8s.io/endpointslices:list", "discovery.k8s.io/endpointslices:watch",
+		}; !slices.Equal(g, want) {
+			t.Errorf("grants %v, want %v", g, want)
+		}
+	})
+
+	t.Run("overlay isolate", func(t *testing.T) {
+		objs := renderObjects(t, "deploy/overlays/isolate")
+		corefile := find[*corev1.ConfigMap](t, objs, "coredns").Data["Corefile"]
+		example := string(must(os.ReadFile(filepath.Join(repoRoot, "Corefile.example"))))
+		isolate := "pods insecure\n       isolate {\n          shared kube-system default\n       }\n"
+		if want := strings.Replace(example, "pods insecure\n", isolate, 1); corefile != want {
+			t.Errorf("Corefile is not Corefile.example with isolate:\n%s", corefile)
+		}
+		g := grants(find[*rbacv1.ClusterRole](t, objs, "system:coredns").Rules)
+		if want := []string{
+			"/namespaces:list", "/namespaces:watch", "/pods:list", "/pods:watch", "/services:list", "/services:watch",
+			"discovery.k8s.io/endpointslices:list", "discovery.k8s.io/endpointslices:watch",
 		}; !slices.Equal(g, want) {
 			t.Errorf("grants %v, want %v", g, want)
 		}

@@ -29,6 +29,7 @@ func TestRendersDeploy(t *testing.T) {
 		{"cluster domain", "deploy/overlays/cluster-domain", "cluster-domain-values.yaml"},
 		{"autoscaler", "deploy/overlays/autoscaler", "autoscaler-values.yaml"},
 		{"traffic distribution", "deploy/overlays/traffic-distribution", "traffic-distribution-values.yaml"},
+		{"isolate", "deploy/overlays/isolate", "isolate-values.yaml"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -125,6 +125,17 @@ extraConfig: {import: {parameters: /etc/coredns/extra/*.conf}}
 			},
 		},
 		{
+			name:   "RBAC for isolate",
+			values: "servers: [{zones: [{zone: .}], plugins: [{name: health}, {name: ready}, {name: clusterdns, configBlock: \"isolate {\\n shared kube-system\\n}\"}]}]\n",
+			check: func(t *testing.T, objs []object) {
+				role := lookup[*rbacv1.ClusterRole](t, objs, clusterRoleKey)
+				want := []string{"/services,namespaces", "discovery.k8s.io/endpointslices", "/pods"}
+				if got := ruleList(role.Rules); !slices.Equal(got, want) {
+					t.Errorf("rules %v, want %v", got, want)
+				}
+			},
+		},
+		{
 			name:   "no RBAC, an existing ServiceAccount",
 			values: "rbac: {create: false}\nserviceAccount: {create: false, name: dns}\n",
 			check: func(t *testing.T, objs []object) {
