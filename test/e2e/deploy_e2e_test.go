@@ -300,54 +300,35 @@ func TestManifests(t *testing.T) {
 		})
 	}
 
-	t.Run("overlay pods-verified", func(t *testing.T) {
-		objs := renderObjects(t, "deploy/overlays/pods-verified")
-		corefile := find[*corev1.ConfigMap](t, objs, "coredns").Data["Corefile"]
-		example := string(must(os.ReadFile(filepath.Join(repoRoot, "Corefile.example"))))
-		if want := strings.Replace(example, "pods insecure", "pods verified", 1); corefile != want {
-			t.Errorf("Corefile is not Corefile.example with pods verified:\n%s", corefile)
-		}
-		g := grants(find[*rbacv1.ClusterRole](t, objs, "system:coredns").Rules)
-		if want := []string{
-			"/namespaces:list", "/namespaces:watch", "/pods:list", "/pods:watch", "/services:list", "/services:watch",
-			"discovery.k8s.io/endpointslices:list", "discovery.k8s.io/endpointslices:watch",
-		}; !slices.Equal(g, want) {
-			t.Errorf("grants %v, want %v", g, want)
-		}
-	})
-
-	t.Run("overlay traffic-distribution", func(t *testing.T) {
-		objs := renderObjects(t, "deploy/overlays/traffic-distribution")
-		corefile := find[*corev1.ConfigMap](t, objs, "coredns").Data["Corefile"]
-		example := string(must(os.ReadFile(filepath.Join(repoRoot, "Corefile.example"))))
-		if want := strings.Replace(example, "pods insecure\n", "pods insecure\n       traffic_distribution\n", 1); corefile != want {
-			t.Errorf("Corefile is not Corefile.example with traffic_distribution:\n%s", corefile)
-		}
-		g := grants(find[*rbacv1.ClusterRole](t, objs, "system:coredns").Rules)
-		if want := []string{
+	// The overlays that add a line to the clusterdns block, and the grants
+	// it needs, to the base.
+	podsGrants := []string{
+		"/namespaces:list", "/namespaces:watch", "/pods:list", "/pods:watch", "/services:list", "/services:watch",
+		"discovery.k8s.io/endpointslices:list", "discovery.k8s.io/endpointslices:watch",
+	}
+	for _, tc := range []struct {
+		overlay, old, new string
+		grants            []string
+	}{
+		{"pods-verified", "pods insecure", "pods verified", podsGrants},
+		{"traffic-distribution", "pods insecure\n", "pods insecure\n       traffic_distribution\n", []string{
 			"/namespaces:list", "/namespaces:watch", "/nodes:list", "/nodes:watch", "/pods:list", "/pods:watch",
 			"/services:list", "/services:watch", "discovery.k8s.io/endpointslices:list", "discovery.k8s.io/endpointslices:watch",
-		}; !slices.Equal(g, want) {
-			t.Errorf("grants %v, want %v", g, want)
-		}
-	})
-
-	t.Run("overlay isolate", func(t *testing.T) {
-		objs := renderObjects(t, "deploy/overlays/isolate")
-		corefile := find[*corev1.ConfigMap](t, objs, "coredns").Data["Corefile"]
-		example := string(must(os.ReadFile(filepath.Join(repoRoot, "Corefile.example"))))
-		isolate := "pods insecure\n       isolate {\n          shared kube-system default\n       }\n"
-		if want := strings.Replace(example, "pods insecure\n", isolate, 1); corefile != want {
-			t.Errorf("Corefile is not Corefile.example with isolate:\n%s", corefile)
-		}
-		g := grants(find[*rbacv1.ClusterRole](t, objs, "system:coredns").Rules)
-		if want := []string{
-			"/namespaces:list", "/namespaces:watch", "/pods:list", "/pods:watch", "/services:list", "/services:watch",
-			"discovery.k8s.io/endpointslices:list", "discovery.k8s.io/endpointslices:watch",
-		}; !slices.Equal(g, want) {
-			t.Errorf("grants %v, want %v", g, want)
-		}
-	})
+		}},
+		{"isolate", "pods insecure\n", "pods insecure\n       isolate {\n          shared kube-system default\n       }\n", podsGrants},
+	} {
+		t.Run("overlay "+tc.overlay, func(t *testing.T) {
+			objs := renderObjects(t, "deploy/overlays/"+tc.overlay)
+			corefile := find[*corev1.ConfigMap](t, objs, "coredns").Data["Corefile"]
+			example := string(must(os.ReadFile(filepath.Join(repoRoot, "Corefile.example"))))
+			if want := strings.Replace(example, tc.old, tc.new, 1); corefile != want {
+				t.Errorf("Corefile is not Corefile.example with %q:\n%s", strings.TrimSpace(tc.new), corefile)
+			}
+			if g := grants(find[*rbacv1.ClusterRole](t, objs, "system:coredns").Rules); !slices.Equal(g, tc.grants) {
+				t.Errorf("grants %v, want %v", g, tc.grants)
+			}
+		})
+	}
 
 	t.Run("overlay cluster-domain", func(t *testing.T) {
 		objs := renderObjects(t, "deploy/overlays/cluster-domain")
