@@ -63,7 +63,7 @@ benchmark:
 benchmark-quick:
 	bash bench/run.sh -quick
 
-# clusterdns at 80% of its capacity with churn for 10 minutes (bench/SOAK.md).
+# clusterdns offered 80% of its measured capacity with churn for 10 minutes (bench/SOAK.md).
 soak:
 	bash bench/run.sh -soak 10m
 
