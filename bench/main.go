@@ -285,10 +285,18 @@ func commandLine(args []string) string {
 			i++
 		case strings.HasPrefix(a, "-coredns=") || strings.HasPrefix(a, "-controlplane="):
 		default:
-			out = append(out, a)
+			out = append(out, shellQuote(a))
 		}
 	}
 	return strings.Join(out, " ")
+}
+
+// shellQuote returns a as one word of a POSIX shell command line.
+func shellQuote(a string) string {
+	if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,/:+@%") == "" {
+		return a
+	}
+	return "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 }
 
 // machine describes where the run happened.

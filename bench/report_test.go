@@ -151,6 +151,10 @@ func TestCommandLine(t *testing.T) {
 	if want := "bash bench/run.sh -quick -sizes 1000,2000 -stock="; got != want {
 		t.Errorf("commandLine = %q, want %q", got, want)
 	}
+	got = commandLine([]string{"-note", "the machine's 2 cores", "-sizes=1000"})
+	if want := `bash bench/run.sh -note 'the machine'\''s 2 cores' -sizes=1000`; got != want {
+		t.Errorf("commandLine = %q, want %q", got, want)
+	}
 }
 
 func TestAfterWrite(t *testing.T) {
