@@ -205,7 +205,12 @@ func grow(ctx context.Context, cs kubernetes.Interface, from, to, workers int, p
 	}
 	wg.Wait()
 	close(errs)
-	return <-errs
+	if err := <-errs; err != nil {
+		return err
+	}
+	// Workers stop without an error when ctx ends; the cluster is then
+	// smaller than asked.
+	return ctx.Err()
 }
 
 func createService(ctx context.Context, cs kubernetes.Interface, i int) error {

@@ -1,5 +1,6 @@
 // Command bench measures clusterdns beside CoreDNS's kubernetes plugin, in
-// the same binary, on the same cluster, in the same run: queries per second
+// the same binary and in stock CoreDNS, on the same cluster, in the same
+// run: queries per second
 // under dnsperf with a realistic query mix, latency percentiles, CPU per
 // query, memory after sync and during a relist, time to ready and DNS
 // programming latency, with the whoami plugin as the server's ceiling. The
@@ -16,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -34,6 +36,7 @@ import (
 // options are the command's flags.
 type options struct {
 	coredns, cpBin  string
+	stock           string
 	quick           bool
 	sizes           []int
 	headline        int
@@ -59,11 +62,14 @@ func parseFlags() (*options, error) {
 	var sizes string
 	flag.StringVar(&o.coredns, "coredns", "", "coredns binary with clusterdns compiled in (required)")
 	flag.StringVar(&o.cpBin, "controlplane", "", "directory of etcd and kube-apiserver, from test/controlplane/build.sh (required)")
+	flag.StringVar(&o.stock, "stock", "", "stock CoreDNS binary (bench/run.sh builds v1.15.0) whose own kubernetes plugin is measured beside the two; empty to leave it out")
 	flag.BoolVar(&o.quick, "quick", false, "small cluster and short runs: a smoke test of the harness, not a measurement")
-	// 20,000 services have about 216,000 endpoints. The API server's /16
-	// of ClusterIPs holds up to about 70,000 services; a wider range would
-	// slow every allocation, which writes the range's bitmap to etcd.
-	flag.StringVar(&sizes, "sizes", "1000,5000,10000,15000,20000", "cluster sizes in services, ascending, for the curves (at most 70000)")
+	// 50,000 services have about 540,000 endpoints and 43,500 IPv4
+	// ClusterIPs. The API server's /16 of ClusterIPs (65,534 addresses, 87
+	// in every 100 services take one) holds up to about 75,000 services; a
+	// wider range would slow every allocation, which writes the range's
+	// bitmap to etcd.
+	flag.StringVar(&sizes, "sizes", "1000,5000,10000,20000,50000", "cluster sizes in services, ascending, for the curves (at most 70000)")
 	flag.IntVar(&o.headline, "headline", 10000, "the size (one of -sizes) of the headline table")
 	flag.DurationVar(&o.duration, "duration", 8*time.Second, "length of each dnsperf run")
 	flag.IntVar(&o.rounds, "rounds", 3, "alternation rounds at the headline size (A, B, ceiling; A, B, ceiling; ...); one fewer at the other sizes")
@@ -88,7 +94,13 @@ func parseFlags() (*options, error) {
 	if o.quick {
 		sizes, o.headline, o.duration, o.rounds, o.changes = "200,500", 500, 2*time.Second, 1, 20
 		o.settle, o.cacheNames = 2*time.Second, 1000
-		o.out, o.soakOut = os.DevNull, os.DevNull
+		// Not over the committed reports, unless asked to.
+		if !flagSet("out") {
+			o.out = os.DevNull
+		}
+		if !flagSet("soak-out") {
+			o.soakOut = os.DevNull
+		}
 		if !flagSet("chart") {
 			// Drawn all the same, so that the smoke test covers the chart,
 			// but not over the committed one.
@@ -112,6 +124,9 @@ func parseFlags() (*options, error) {
 	}
 	if !slices.Contains(o.sizes, o.headline) && o.soak == 0 {
 		return nil, fmt.Errorf("-headline %d is not one of -sizes", o.headline)
+	}
+	if slices.Max(o.sizes) > maxServices {
+		return nil, fmt.Errorf("-sizes: more than %d services do not fit the API server's service range", maxServices)
 	}
 	return o, nil
 }
@@ -189,20 +204,42 @@ func run(ctx context.Context, o *options) error {
 		}
 	}
 	rep := &report{Started: time.Now().UTC(), Machine: machine(), Command: commandLine(os.Args[1:]), Quick: o.quick, latencyBound: o.latencyBound, note: o.note, settle: o.settle, cacheNames: o.cacheNames}
-	have := 0
-	for _, size := range o.sizes {
-		start := time.Now()
-		if err := grow(ctx, e.cs, have, size, o.createWorkers, func(done int) { logf("created %d services", done) }); err != nil {
+	if o.stock != "" {
+		if rep.StockVersion, err = binaryVersion(o.stock); err != nil {
 			return err
 		}
-		have = size
-		st := statsFor(size)
-		logf("cluster: %d services, %d slices, %d endpoints (%d objects) in %s", st.Services, st.Slices, st.Endpoints, st.Objects(), time.Since(start).Round(time.Second))
-		p, err := measureSize(ctx, o, e, st, size == o.headline)
-		if err != nil {
-			return fmt.Errorf("at %d services: %w", size, err)
+	}
+	// Before the cluster exists: each binary serving whoami alone.
+	if rep.Idle, err = measureIdle(ctx, o, e, rep.StockVersion); err != nil {
+		return err
+	}
+	have := 0
+	var failed error
+	for _, size := range o.sizes {
+		start := time.Now()
+		err := grow(ctx, e.cs, have, size, o.createWorkers, func(done int) { logf("created %d services", done) })
+		grown := time.Since(start)
+		var p sizePoint
+		if err == nil {
+			have = size
+			st := statsFor(size)
+			logf("cluster: %d services, %d slices, %d endpoints (%d objects) in %s", st.Services, st.Slices, st.Endpoints, st.Objects(), grown.Round(time.Second))
+			p, err = measureSize(ctx, o, e, st, size == o.headline)
 		}
+		if err != nil {
+			failed = fmt.Errorf("at %d services: %w", size, err)
+			break
+		}
+		p.GrowTime, p.MeasureTime = grown, time.Since(start)-grown
 		rep.Points = append(rep.Points, p)
+	}
+	if failed != nil && rep.headline() == nil {
+		return failed
+	}
+	// A failure past the headline size leaves a report of the sizes
+	// measured, which says where and why the curve stopped.
+	if failed != nil {
+		rep.Stopped = failed.Error()
 	}
 	rep.Finished = time.Now().UTC()
 	if o.chart != "" {
@@ -216,23 +253,50 @@ func run(ctx context.Context, o *options) error {
 	}
 	logf("report written to %s", o.out)
 	fmt.Print(rep.summary())
-	return nil
+	return failed
+}
+
+// maxServices is the largest cluster the API server's service range fits:
+// 87 of every 100 generated services take an IPv4 ClusterIP from its /16.
+const maxServices = 70000
+
+// binaryVersion is what a coredns binary's -version prints first, e.g.
+// "CoreDNS-1.15.0".
+func binaryVersion(path string) (string, error) {
+	out, err := exec.Command(path, "-version").Output()
+	if err != nil {
+		return "", fmt.Errorf("%s -version: %w", path, err)
+	}
+	first, _, _ := strings.Cut(string(out), "\n")
+	if !strings.HasPrefix(first, "CoreDNS-") {
+		return "", fmt.Errorf("%s -version: %q is not a CoreDNS version", path, first)
+	}
+	return strings.TrimSpace(first), nil
 }
 
 // commandLine is the command that reproduces the run: bench/run.sh with
-// the arguments given, less the two that run.sh supplies.
+// the arguments given, less the ones that run.sh supplies. run.sh passes
+// -stock as two words; one given as -stock=path stays.
 func commandLine(args []string) string {
 	out := []string{"bash bench/run.sh"}
 	for i := 0; i < len(args); i++ {
 		switch a := args[i]; {
-		case a == "-coredns" || a == "-controlplane":
+		case a == "-coredns" || a == "-controlplane" || a == "-stock":
 			i++
 		case strings.HasPrefix(a, "-coredns=") || strings.HasPrefix(a, "-controlplane="):
 		default:
-			out = append(out, a)
+			out = append(out, shellQuote(a))
 		}
 	}
 	return strings.Join(out, " ")
+}
+
+// shellQuote returns a as one word of a POSIX shell command line.
+func shellQuote(a string) string {
+	if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,/:+@%") == "" {
+		return a
+	}
+	return "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 }
 
 // machine describes where the run happened.

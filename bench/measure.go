@@ -11,10 +11,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// The compared plugins and the ceiling, in the order of each round.
+// The compared servers and the ceiling, in the order of each round: the
+// two plugins in our binary, the kubernetes plugin in stock CoreDNS (with
+// -stock) and whoami in our binary.
 const (
 	ours     = "clusterdns"
 	upstream = "kubernetes"
+	stock    = "stock"
 	ceiling  = "whoami"
 )
 
@@ -37,6 +40,9 @@ type sizePoint struct {
 	Plugins  map[string]*pluginPoint
 	Deployed *deployedPoint
 	Headline *headline
+	// GrowTime is how long creating the services added at this size took;
+	// MeasureTime how long the measurements at this size took.
+	GrowTime, MeasureTime time.Duration
 }
 
 // headline holds the measurements made at the headline size only.
@@ -89,7 +95,11 @@ func measureSize(ctx context.Context, o *options, e *env, st clusterStats, isHea
 	if err != nil {
 		return p, err
 	}
-	servers := []*server{{name: ours, plugin: ours}, {name: upstream, plugin: upstream}, {name: ceiling, plugin: ceiling}}
+	plugins := []*server{{name: ours, plugin: ours}, {name: upstream, plugin: upstream}}
+	if o.stock != "" {
+		plugins = append(plugins, &server{name: stock, plugin: upstream, binary: o.stock})
+	}
+	servers := append(slices.Clone(plugins), &server{name: ceiling, plugin: ceiling})
 	defer func() {
 		for _, s := range servers {
 			e.cp.Stop(s.name)
@@ -154,10 +164,10 @@ func measureSize(ctx context.Context, o *options, e *env, st clusterStats, isHea
 	}
 	h.ProgrammingLimit = 30 * time.Second
 	logf("programming latency: %d changes", o.changes)
-	if h.Programming, err = programmingLatency(ctx, e.cs, servers[:2], o.changes, h.ProgrammingLimit); err != nil {
+	if h.Programming, err = programmingLatency(ctx, e.cs, plugins, o.changes, h.ProgrammingLimit); err != nil {
 		return p, err
 	}
-	if h.Relist, err = forceRelist(ctx, e, servers[:2]); err != nil {
+	if h.Relist, err = forceRelist(ctx, e, plugins); err != nil {
 		return p, err
 	}
 	return p, nil
@@ -227,7 +237,12 @@ func throughput(o *options, rounds int, servers []*server, queryFile string, int
 // latencyAtLoad offers the same fixed load to every server and records
 // latency percentiles from every query.
 func latencyAtLoad(o *options, servers []*server, queryFile string, pts map[string]*pluginPoint, h *headline) error {
-	slowest := min(median(pts[ours].QPS), median(pts[upstream].QPS))
+	slowest := median(pts[ours].QPS)
+	for name, pp := range pts {
+		if name != ceiling {
+			slowest = min(slowest, median(pp.QPS))
+		}
+	}
 	h.OfferedQPS = max(1000, int(slowest/2)/1000*1000)
 	h.Percentiles, h.LostAtOffered = map[string][]time.Duration{}, map[string]int{}
 	all := map[string]perfRun{}

@@ -24,6 +24,32 @@ type report struct {
 	chartPath         string
 	settle            time.Duration // of the deployed server, after ready
 	cacheNames        int           // put through the deployed server's cache
+	// StockVersion is stock CoreDNS's own -version ("CoreDNS-1.15.0");
+	// empty when the run left it out.
+	StockVersion string
+	Idle         []idlePoint // each binary serving only whoami
+	// Stopped says why the curve ended before the last size asked for;
+	// empty when it did not.
+	Stopped string
+}
+
+// label is how the report names a measured server.
+func (r *report) label(name string) string {
+	if name == stock {
+		return "kubernetes in " + r.StockVersion
+	}
+	return name
+}
+
+// compared lists the servers of p that answer from the cluster, ours first.
+func compared(p *sizePoint) []string {
+	var out []string
+	for _, name := range []string{ours, upstream, stock} {
+		if p.Plugins[name] != nil {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 func (r *report) headline() *sizePoint {
@@ -88,10 +114,16 @@ func (r *report) write(path string) error {
 	w("# Benchmarks: clusterdns beside the kubernetes plugin")
 	w("")
 	w("Measured %s on %s; the run took %s.", r.Started.Format("2006-01-02"), r.Machine, r.Finished.Sub(r.Started).Round(time.Second))
-	w("Both plugins run in the same `coredns` binary, on the same cluster, in the same run, each in its own")
-	w("process so that memory is its own; load runs alternate between them (A, B, whoami; A, B, whoami; ...)")
-	w("so that drift of the machine hits both. The figures that matter are the ratios; absolute numbers")
-	w("depend on the machine. Nothing here is asserted by a test.")
+	w("Both plugins run in the same `coredns` binary (`cmd/coredns`), on the same cluster, in the same run, each in its")
+	if r.StockVersion != "" {
+		w("own process so that memory is its own, and beside them stock %s (built from its module, every in-tree", r.StockVersion)
+		w("plugin) runs its own kubernetes plugin with the same stanza: what clusters run today. Load runs alternate between")
+		w("them (clusterdns, kubernetes, stock, whoami; clusterdns, ...) so that drift of the machine hits all. The figures")
+	} else {
+		w("own process so that memory is its own; load runs alternate between them (clusterdns, kubernetes, whoami;")
+		w("clusterdns, ...) so that drift of the machine hits all. The figures")
+	}
+	w("that matter are the ratios; absolute numbers depend on the machine. Nothing here is asserted by a test.")
 	w("")
 	if r.note != "" {
 		w("%s", r.note)
@@ -105,6 +137,7 @@ func (r *report) write(path string) error {
 		r.writeTargets(w, hp)
 		r.writeHeadline(w, hp)
 	}
+	r.writeIdle(w)
 	r.writeCurve(w)
 	if hp != nil {
 		r.writeSetup(w, hp)
@@ -124,55 +157,116 @@ const keptMarker = "<!-- Measured by other commands; bench/run.sh keeps what fol
 
 func (r *report) writeHeadline(w func(string, ...any), p *sizePoint) {
 	h := p.Headline
-	us, them, top := p.Plugins[ours], p.Plugins[upstream], p.Plugins[ceiling]
+	top := p.Plugins[ceiling]
+	names := compared(p)
+	pt := func(name string) *pluginPoint { return p.Plugins[name] }
 	w("## Headline: %d services, %d endpoints (%d Services + EndpointSlices)", p.Stats.Services, p.Stats.Endpoints, p.Stats.Objects())
 	w("")
-	w("No `cache` plugin in front of either (kubeadm's Corefile turns cache off for cluster.local answers).")
+	w("No `cache` plugin in front of any (kubeadm's Corefile turns cache off for cluster.local answers).")
 	w("")
-	w("| | clusterdns | kubernetes | clusterdns / kubernetes |")
-	w("|---|---|---|---|")
-	qa, qb, qc := median(us.QPS), median(them.QPS), median(top.QPS)
-	w("| queries per second, unbounded (median of %d runs) | %.0f | %.0f | %s |", len(us.QPS), qa, qb, ratio(qa, qb))
-	w("| share of the whoami ceiling (%.0f qps) | %.0f%% | %.0f%% | |", qc, 100*qa/qc, 100*qb/qc)
-	w("| queries per second with p99 ≤ %s, at most 1%% lost | %.0f | %.0f | %s |", ms(r.latencyBound), h.BoundQPS[ours], h.BoundQPS[upstream], ratio(h.BoundQPS[ours], h.BoundQPS[upstream]))
-	pa, pb := h.Percentiles[ours], h.Percentiles[upstream]
-	for i, name := range []string{"p50", "p90", "p99", "p99.9"} {
-		w("| latency %s at %d qps offered | %s | %s | %s |", name, h.OfferedQPS, ms(pa[i]), ms(pb[i]), ratio(float64(pa[i]), float64(pb[i])))
+	head, rule := "| |", "|---|"
+	for _, n := range names {
+		head += " " + r.label(n) + " |"
+		rule += "---|"
 	}
-	w("| queries lost at %d qps offered (whoami: %d) | %d | %d | |", h.OfferedQPS, h.LostAtOffered[ceiling], h.LostAtOffered[ours], h.LostAtOffered[upstream])
-	ca, cb := median(us.CPUPer100k), median(them.CPUPer100k)
-	w("| CPU seconds per 100,000 queries | %.2f | %.2f | %s |", ca, cb, ratio(ca, cb))
-	w("| RSS after sync | %.1f MB | %.1f MB | %s |", mb(us.RSS), mb(them.RSS), ratio(float64(us.RSS), float64(them.RSS)))
-	w("| RSS after sync above the whoami server's (%.1f MB) | %.1f MB | %.1f MB | %s |", mb(top.RSS), mb(us.RSS-top.RSS), mb(them.RSS-top.RSS), ratio(float64(us.RSS-top.RSS), float64(them.RSS-top.RSS)))
-	w("| live Go heap after sync | %.1f MB | %.1f MB | %s |", us.Heap/1e6, them.Heap/1e6, ratio(us.Heap, them.Heap))
-	w("| peak RSS during the initial sync | %.1f MB | %.1f MB | %s |", mb(us.PeakSyncRSS), mb(them.PeakSyncRSS), ratio(float64(us.PeakSyncRSS), float64(them.PeakSyncRSS)))
-	if ra, rb := h.Relist[ours], h.Relist[upstream]; ra != nil && rb != nil {
-		w("| peak RSS during a forced relist / RSS before it | %.2f | %.2f | |", float64(ra.PeakRSS)/float64(ra.SteadyRSS), float64(rb.PeakRSS)/float64(rb.SteadyRSS))
-		w("| API server back → a new service answered | %s | %s | |", ms(ra.Recovered), ms(rb.Recovered))
+	for _, n := range names[1:] {
+		head += " clusterdns / " + r.label(n) + " |"
+		rule += "---|"
 	}
-	w("| start → ready | %s | %s | %s |", ms(us.ReadyIn), ms(them.ReadyIn), ratio(float64(us.ReadyIn), float64(them.ReadyIn)))
-	for _, name := range []string{ours, upstream, apiWrite} {
-		if len(h.Programming[name]) == 0 {
-			continue
+	w("%s", head)
+	w("%s", rule)
+	// row writes one line: a cell per server and, when num is given, the
+	// ratio of clusterdns to each of the others.
+	row := func(what string, cell func(name string) string, num func(name string) float64) {
+		line := "| " + what + " |"
+		for _, n := range names {
+			line += " " + cell(n) + " |"
 		}
-		p50, p90, p99, worst, timeouts := latencyStats(h.Programming[name], h.ProgrammingLimit)
-		w("| programming latency (API write → changed answer), %s: p50 / p90 / p99 / max | %s / %s / %s / %s%s | | |", name, ms(p50), ms(p90), ms(p99), ms(worst), timeoutNote(timeouts))
-	}
-	for _, name := range []string{ours, upstream} {
-		if after := afterWrite(h.Programming[name], h.Programming[apiWrite]); after != nil {
-			p50, p90, p99, worst, _ := latencyStats(after, h.ProgrammingLimit)
-			w("| the same, counted from the end of the API write call, %s: p50 / p90 / p99 / max | %s / %s / %s / %s | | |", name, ms(p50), ms(p90), ms(p99), ms(worst))
+		for _, n := range names[1:] {
+			if num == nil {
+				line += " |"
+			} else {
+				line += " " + ratio(num(ours), num(n)) + " |"
+			}
 		}
+		w("%s", line)
 	}
+	qps := func(n string) float64 { return median(pt(n).QPS) }
+	qc := median(top.QPS)
+	row(fmt.Sprintf("queries per second, unbounded (median of %d runs)", len(pt(ours).QPS)), func(n string) string { return fmt.Sprintf("%.0f", qps(n)) }, qps)
+	row(fmt.Sprintf("share of the whoami ceiling (%.0f qps)", qc), func(n string) string { return fmt.Sprintf("%.0f%%", 100*qps(n)/qc) }, nil)
+	bound := func(n string) float64 { return h.BoundQPS[n] }
+	row(fmt.Sprintf("queries per second with p99 ≤ %s, at most 1%% lost", ms(r.latencyBound)), func(n string) string { return fmt.Sprintf("%.0f", bound(n)) }, bound)
+	for i, pname := range []string{"p50", "p90", "p99", "p99.9"} {
+		lat := func(n string) float64 {
+			if len(h.Percentiles[n]) <= i {
+				return 0
+			}
+			return float64(h.Percentiles[n][i])
+		}
+		row(fmt.Sprintf("latency %s at %d qps offered", pname, h.OfferedQPS), func(n string) string { return ms(time.Duration(lat(n))) }, lat)
+	}
+	row(fmt.Sprintf("queries lost at %d qps offered (whoami: %d)", h.OfferedQPS, h.LostAtOffered[ceiling]), func(n string) string { return fmt.Sprint(h.LostAtOffered[n]) }, nil)
+	cpu := func(n string) float64 { return median(pt(n).CPUPer100k) }
+	row("CPU seconds per 100,000 queries", func(n string) string { return fmt.Sprintf("%.2f", cpu(n)) }, cpu)
+	rss := func(n string) float64 { return float64(pt(n).RSS) }
+	row("RSS after sync", func(n string) string { return fmt.Sprintf("%.1f MB", mb(pt(n).RSS)) }, rss)
+	above := func(n string) float64 { return float64(pt(n).RSS - top.RSS) }
+	row(fmt.Sprintf("RSS after sync above our binary's whoami server (%.1f MB)", mb(top.RSS)), func(n string) string { return fmt.Sprintf("%.1f MB", above(n)/(1<<20)) }, above)
+	heap := func(n string) float64 { return pt(n).Heap }
+	row("live Go heap after sync", func(n string) string { return fmt.Sprintf("%.1f MB", heap(n)/1e6) }, heap)
+	peak := func(n string) float64 { return float64(pt(n).PeakSyncRSS) }
+	row("peak RSS during the initial sync", func(n string) string { return fmt.Sprintf("%.1f MB", mb(pt(n).PeakSyncRSS)) }, peak)
+	if h.Relist[ours] != nil {
+		rel := func(n string) string {
+			if rr := h.Relist[n]; rr != nil {
+				return fmt.Sprintf("%.2f", float64(rr.PeakRSS)/float64(rr.SteadyRSS))
+			}
+			return "n/a"
+		}
+		row("peak RSS during a forced relist / RSS before it", rel, nil)
+		back := func(n string) string {
+			if rr := h.Relist[n]; rr != nil {
+				return ms(rr.Recovered)
+			}
+			return "n/a"
+		}
+		row("API server back → a new service answered", back, nil)
+	}
+	ready := func(n string) float64 { return float64(pt(n).ReadyIn) }
+	row("start → ready", func(n string) string { return ms(pt(n).ReadyIn) }, ready)
 	w("")
-	w("Programming latency: %d changes, alternately a new ClusterIP service and an endpoint of a headless", len(h.Programming[ours]))
-	w("service moved to a new address, timed from the start of the API write until the server's answer")
-	w("shows it (the server is polled every millisecond over UDP). The API write row is how long the write call")
-	w("itself took, a part both servers share: a new Service waits for its ClusterIP to be allocated and stored.")
-	w("")
+	if len(h.Programming[ours]) > 0 {
+		w("Programming latency: %d changes, alternately a new ClusterIP service and an endpoint of a headless", len(h.Programming[ours]))
+		w("service moved to a new address, timed from the start of the API write until the server's answer")
+		w("shows it (each server is polled every millisecond over UDP). The API write row is how long the write call")
+		w("itself took, a part all servers share: a new Service waits for its ClusterIP to be allocated and stored.")
+		w("The last rows count from the end of the write call instead (0 when the answer came first).")
+		w("")
+		w("| programming latency | p50 | p90 | p99 | max |")
+		w("|---|---|---|---|---|")
+		for _, name := range append(slices.Clone(names), apiWrite) {
+			if len(h.Programming[name]) == 0 {
+				continue
+			}
+			p50, p90, p99, worst, timeouts := latencyStats(h.Programming[name], h.ProgrammingLimit)
+			what := "API write → changed answer, " + r.label(name)
+			if name == apiWrite {
+				what = "the API write call alone"
+			}
+			w("| %s | %s | %s | %s | %s%s |", what, ms(p50), ms(p90), ms(p99), ms(worst), timeoutNote(timeouts))
+		}
+		for _, name := range names {
+			if after := afterWrite(h.Programming[name], h.Programming[apiWrite]); after != nil {
+				p50, p90, p99, worst, _ := latencyStats(after, h.ProgrammingLimit)
+				w("| end of the API write call → changed answer, %s | %s | %s | %s | %s |", r.label(name), ms(p50), ms(p90), ms(p99), ms(worst))
+			}
+		}
+		w("")
+	}
 	if len(h.Cached) > 0 {
 		ca, cb := median(h.Cached[ours+"+cache"]), median(h.Cached[upstream+"+cache"])
-		w("With `cache 30` in front of each plugin (same query file; most answers then come from the cache):")
+		w("With `cache 30` in front of each plugin of our binary (same query file; most answers then come from the cache):")
 		w("")
 		w("| | clusterdns + cache | kubernetes + cache | ratio |")
 		w("|---|---|---|---|")
@@ -180,9 +274,27 @@ func (r *report) writeHeadline(w func(string, ...any), p *sizePoint) {
 		w("")
 	}
 	if len(h.Profiles) > 0 {
-		w("Profiles of this run: %s.", strings.Join(h.Profiles, ", "))
+		w("Profiles of this run (clusterdns and the kubernetes plugin of our binary): %s.", strings.Join(h.Profiles, ", "))
 		w("")
 	}
+}
+
+// writeIdle reports each binary serving only whoami.
+func (r *report) writeIdle(w func(string, ...any)) {
+	if len(r.Idle) == 0 {
+		return
+	}
+	w("## Idle: each binary serving only whoami")
+	w("")
+	w("Before the cluster exists, each binary alone runs `bind`, `prometheus`, `ready`, `pprof` and `whoami`, with no")
+	w("load; its memory is read %s after `/ready` first answers 200.", idleSettle)
+	w("")
+	w("| binary | executable | RSS (anon + file) | live Go heap |")
+	w("|---|---|---|---|")
+	for _, p := range r.Idle {
+		w("| %s | %.1f MB | %.1f MB (%.1f + %.1f) | %.1f MB |", p.Binary, mb(p.Size), mb(p.Memory.RSS), mb(p.Memory.Anon), mb(p.Memory.File), p.Heap/1e6)
+	}
+	w("")
 }
 
 // writeTargets compares the run with the targets the project set itself.
@@ -243,16 +355,75 @@ func (r *report) writeCurve(w func(string, ...any)) {
 		w("![queries per second and memory by cluster size](%s) ([SVG](%s))", r.chartPath, filepath.ToSlash(svgPath(r.chartPath)))
 		w("")
 	}
-	w("| services | endpoints | Services + EndpointSlices | qps clusterdns | qps kubernetes | qps whoami | RSS clusterdns | RSS kubernetes | RSS ratio | heap clusterdns | heap kubernetes | heap ratio | ready clusterdns | ready kubernetes |")
-	w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	if len(r.Points) == 0 {
+		return
+	}
+	names := compared(&r.Points[0])
+	head, rule := "| services | endpoints | Services + EndpointSlices | created in |", "|---|---|---|---|"
+	for _, n := range append(slices.Clone(names), ceiling) {
+		head += " qps " + r.label(n) + " |"
+		rule += "---|"
+	}
+	for _, n := range names {
+		head += " ready " + r.label(n) + " |"
+		rule += "---|"
+	}
+	w("%s", head)
+	w("%s", rule)
 	for _, p := range r.Points {
-		a, b, c := p.Plugins[ours], p.Plugins[upstream], p.Plugins[ceiling]
-		w("| %d | %d | %d | %.0f | %.0f | %.0f | %.1f MB | %.1f MB | %s | %.1f MB | %.1f MB | %s | %s | %s |",
-			p.Stats.Services, p.Stats.Endpoints, p.Stats.Objects(), median(a.QPS), median(b.QPS), median(c.QPS),
-			mb(a.RSS), mb(b.RSS), ratio(float64(a.RSS), float64(b.RSS)), a.Heap/1e6, b.Heap/1e6, ratio(a.Heap, b.Heap),
-			ms(a.ReadyIn), ms(b.ReadyIn))
+		line := fmt.Sprintf("| %d | %d | %d | %s |", p.Stats.Services, p.Stats.Endpoints, p.Stats.Objects(), p.GrowTime.Round(time.Second))
+		for _, n := range append(slices.Clone(names), ceiling) {
+			line += fmt.Sprintf(" %.0f |", median(p.Plugins[n].QPS))
+		}
+		for _, n := range names {
+			line += " " + ms(p.Plugins[n].ReadyIn) + " |"
+		}
+		w("%s", line)
 	}
 	w("")
+	w("Memory after sync, and the ratio of clusterdns's to each other server's:")
+	w("")
+	head, rule = "| services |", "|---|"
+	for _, n := range append(slices.Clone(names), ceiling) {
+		head += " RSS " + r.label(n) + " |"
+		rule += "---|"
+	}
+	for _, n := range names[1:] {
+		head += " RSS ratio to " + r.label(n) + " |"
+		rule += "---|"
+	}
+	for _, n := range names {
+		head += " heap " + r.label(n) + " |"
+		rule += "---|"
+	}
+	for _, n := range names[1:] {
+		head += " heap ratio to " + r.label(n) + " |"
+		rule += "---|"
+	}
+	w("%s", head)
+	w("%s", rule)
+	for _, p := range r.Points {
+		a := p.Plugins[ours]
+		line := fmt.Sprintf("| %d |", p.Stats.Services)
+		for _, n := range append(slices.Clone(names), ceiling) {
+			line += fmt.Sprintf(" %.1f MB |", mb(p.Plugins[n].RSS))
+		}
+		for _, n := range names[1:] {
+			line += " " + ratio(float64(a.RSS), float64(p.Plugins[n].RSS)) + " |"
+		}
+		for _, n := range names {
+			line += fmt.Sprintf(" %.1f MB |", p.Plugins[n].Heap/1e6)
+		}
+		for _, n := range names[1:] {
+			line += " " + ratio(a.Heap, p.Plugins[n].Heap) + " |"
+		}
+		w("%s", line)
+	}
+	w("")
+	if r.Stopped != "" {
+		w("The curve stopped before the last size asked for: %s.", r.Stopped)
+		w("")
+	}
 	if a, b := r.fitMB(func(p sizePoint) (int64, bool) { return p.Plugins[ours].RSS, true }); !math.IsNaN(a) {
 		w("Sizing: a least-squares line through clusterdns's RSS above gives **RSS ≈ %.0f MB + %.2f MB per 1,000 (services + endpoints)**.", a, b)
 		w("")
@@ -328,16 +499,20 @@ func (r *report) writeSetup(w func(string, ...any), p *sizePoint) {
 	w("  services have 1–10 endpoints; every service has two named TCP ports. 100 services per namespace.")
 	w("- Binary: `coredns` built as the image builds it (`CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags=\"-s -w\"`,")
 	w("  see `build/image/binary.go`), so that its memory is that of what ships.")
-	w("- Servers: `coredns` with `bind`, `prometheus`, `ready` and the plugin stanza kubeadm writes (`pods insecure`,")
-	w("  `fallthrough in-addr.arpa ip6.arpa`, `ttl 30`), on 127.0.0.1; the ceiling is the same binary serving `whoami`.")
+	if r.StockVersion != "" {
+		w("- Stock: %s, built by `bench/run.sh` from its own module with `go install github.com/coredns/coredns@v%s`", r.StockVersion, strings.TrimPrefix(r.StockVersion, "CoreDNS-"))
+		w("  and the same flags: every in-tree plugin, its own `kubernetes` plugin and the versions of its own go.mod.")
+	}
+	w("- Servers: `coredns` with `bind`, `prometheus`, `ready`, `pprof` and the plugin stanza kubeadm writes (`pods insecure`,")
+	w("  `fallthrough in-addr.arpa ip6.arpa`, `ttl 30`), on 127.0.0.1; the ceiling is our binary serving `whoami`.")
 	w("  Default GOGC and no memory limit. RSS is VmRSS from /proc; the peak is VmHWM (reset before the relist);")
 	w("  the live heap is `go_memstats_heap_alloc_bytes` right after a collection forced through `pprof`.")
 	w("- Load: `dnsperf` (Debian), 4 client sockets, up to 100 queries in flight for the unbounded runs; the latency")
-	w("  percentiles come from every answered query of `dnsperf -v` at a fixed offered rate, half of the slower")
-	w("  plugin's unbounded rate. The bounded-qps search halves the interval between 0 and 1.1× the unbounded rate.")
-	w("  `dnsperf -v` (needed for per-query latencies) sends in bursts when its printing holds it up; the few queries")
-	w("  that overflow the server's default UDP receive buffer then are lost for the ceiling as for the plugins,")
-	w("  while the unbounded runs without `-v` lose none.")
+	w("  percentiles come from every answered query of `dnsperf -v` at a fixed offered rate, half of the slowest")
+	w("  server's unbounded rate. The bounded-qps search halves the interval between 0 and 1.1× the unbounded rate.")
+	w("  `dnsperf -v` (needed for per-query latencies) sends in bursts when its printing holds it up; queries")
+	w("  that overflow the server's default UDP receive buffer then are lost, for the ceiling as for the plugins")
+	w("  (the lost row above). The unbounded runs, without `-v`, lost %d queries in all at this size.", unboundedLost(p))
 	w("- Query mix: %d lookups by pods in random namespaces (resolv.conf `ndots:5`, kubelet's search list), %d", h.Lookups, h.Queries)
 	w("  queries in all:")
 	w("")
@@ -368,6 +543,16 @@ func (r *report) writeSetup(w func(string, ...any), p *sizePoint) {
 	w("")
 }
 
+// unboundedLost is how many queries the unbounded runs at p lost, over all
+// servers and rounds.
+func unboundedLost(p *sizePoint) int {
+	n := 0
+	for _, pp := range p.Plugins {
+		n += pp.Lost
+	}
+	return n
+}
+
 // summary is the headline in a few lines for the terminal.
 func (r *report) summary() string {
 	p := r.headline()
@@ -382,26 +567,35 @@ func (r *report) summary() string {
 
 // writeChart draws qps and memory against cluster size.
 func (r *report) writeChart(path string) error {
+	if len(r.Points) == 0 {
+		return nil
+	}
+	names := append(compared(&r.Points[0]), ceiling)
 	var xs []float64
 	qps := map[string][]float64{}
 	mem := map[string][]float64{}
 	for _, p := range r.Points {
 		xs = append(xs, float64(p.Stats.Items()))
-		for _, name := range []string{ours, upstream, ceiling} {
+		for _, name := range names {
 			qps[name] = append(qps[name], median(p.Plugins[name].QPS))
 			mem[name] = append(mem[name], mb(p.Plugins[name].RSS))
 		}
 	}
-	series := func(m map[string][]float64, names ...string) []Series {
+	series := func(m map[string][]float64) []Series {
 		var out []Series
 		for _, n := range names {
-			out = append(out, Series{Name: n, Values: m[n]})
+			// The legend's slots are narrow: stock CoreDNS by its version.
+			label := n
+			if n == stock {
+				label = r.StockVersion
+			}
+			out = append(out, Series{Name: label, Values: m[n]})
 		}
 		return out
 	}
 	if err := WriteChart(path,
-		Panel{Title: "queries per second (realistic mix)", XLabel: "services + endpoints", YLabel: "qps", X: xs, Series: series(qps, ours, upstream, ceiling)},
-		Panel{Title: "memory after sync (RSS)", XLabel: "services + endpoints", YLabel: "MB", X: xs, Series: series(mem, ours, upstream, ceiling)},
+		Panel{Title: "queries per second (realistic mix)", XLabel: "services + endpoints", YLabel: "qps", X: xs, Series: series(qps)},
+		Panel{Title: "memory after sync (RSS)", XLabel: "services + endpoints", YLabel: "MB", X: xs, Series: series(mem)},
 	); err != nil {
 		return err
 	}

@@ -91,7 +91,7 @@ func TestReportWritesRatios(t *testing.T) {
 	if strings.Contains(string(b), "old run") || !strings.HasSuffix(string(b), kept) {
 		t.Errorf("the old run is not replaced or the kept part is lost:\n%s", b)
 	}
-	for _, want := range []string{"| 1000 | 10000 | 2000 | 200 | 100 | 300 | 20.0 MB | 40.0 MB | 0.50× |", "test machine", "RSS ≈ 10 MB + 0.91 MB per 1,000",
+	for _, want := range []string{"| 1000 | 10000 | 2000 | 0s | 200 | 100 | 300 |", "| 1000 | 20.0 MB | 40.0 MB | 10.0 MB | 0.50× |", "test machine", "RSS ≈ 10 MB + 0.91 MB per 1,000",
 		"| qps ≥ 1.5× the kubernetes plugin on the realistic mix | 2.00× | met |",
 		"| relist peak ≤ 1.2× steady RSS (1000 services) | 1.10× | met |",
 		"| programming latency p99 ≤ 50 ms | 60.00 ms | **missed** |",
@@ -106,9 +106,53 @@ func TestReportWritesRatios(t *testing.T) {
 	}
 }
 
+func TestReportWithStock(t *testing.T) {
+	r := &report{Started: time.Now(), Finished: time.Now(), Machine: "test machine", Command: "bench", latencyBound: 2 * time.Millisecond, StockVersion: "CoreDNS-1.15.0"}
+	pp := func(qps, rss float64, ready time.Duration) *pluginPoint {
+		return &pluginPoint{QPS: []float64{qps}, RSS: int64(rss * (1 << 20)), Heap: rss * 1e6 / 2, PeakSyncRSS: int64(rss * (1 << 20)), ReadyIn: ready, CPUPer100k: []float64{1}}
+	}
+	r.Points = []sizePoint{{
+		Stats:    clusterStats{Services: 1000, Slices: 1000, Endpoints: 10000},
+		Plugins:  map[string]*pluginPoint{ours: pp(300, 50, time.Second), upstream: pp(200, 100, time.Second), stock: pp(150, 200, 2*time.Second), ceiling: pp(400, 10, time.Second)},
+		GrowTime: 90 * time.Second,
+		Headline: &headline{
+			OfferedQPS: 100, Percentiles: map[string][]time.Duration{ours: {1, 2, 3, 4}, upstream: {2, 4, 6, 8}, stock: {4, 8, 12, 16}},
+			BoundQPS:    map[string]float64{ours: 150, upstream: 100, stock: 50},
+			Programming: map[string][]time.Duration{ours: {time.Millisecond}, upstream: {time.Millisecond}, stock: {2 * time.Millisecond}, apiWrite: {time.Millisecond}},
+		},
+	}}
+	r.Idle = []idlePoint{{Binary: "ours", Size: 100 << 20, Memory: procMemory{RSS: 40 << 20, Anon: 10 << 20, File: 30 << 20}, Heap: 4e6}}
+	r.Stopped = "at 2000 services: out of time"
+	path := filepath.Join(t.TempDir(), "B.md")
+	if err := r.write(path); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	for _, want := range []string{
+		"| | clusterdns | kubernetes | kubernetes in CoreDNS-1.15.0 | clusterdns / kubernetes | clusterdns / kubernetes in CoreDNS-1.15.0 |",
+		"| queries per second, unbounded (median of 1 runs) | 300 | 200 | 150 | 1.50× | 2.00× |",
+		"| RSS after sync | 50.0 MB | 100.0 MB | 200.0 MB | 0.50× | 0.25× |",
+		"| start → ready | 1000.00 ms | 1000.00 ms | 2000.00 ms | 1.00× | 0.50× |",
+		"| 1000 | 10000 | 2000 | 1m30s | 300 | 200 | 150 | 400 | 1000.00 ms | 1000.00 ms | 2000.00 ms |",
+		"| 1000 | 50.0 MB | 100.0 MB | 200.0 MB | 10.0 MB | 0.50× | 0.25× | 25.0 MB | 50.0 MB | 100.0 MB | 0.50× | 0.25× |",
+		"| ours | 100.0 MB | 40.0 MB (10.0 + 30.0) | 4.0 MB |",
+		"| end of the API write call → changed answer, kubernetes in CoreDNS-1.15.0 | 1.00 ms |",
+		"The curve stopped before the last size asked for: at 2000 services: out of time.",
+		"go install github.com/coredns/coredns@v1.15.0",
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("report lacks %q:\n%s", want, b)
+		}
+	}
+}
+
 func TestCommandLine(t *testing.T) {
-	got := commandLine([]string{"-coredns", "/tmp/x/coredns", "-controlplane=/c/bin", "-quick", "-sizes", "1000,2000"})
-	if want := "bash bench/run.sh -quick -sizes 1000,2000"; got != want {
+	got := commandLine([]string{"-coredns", "/tmp/x/coredns", "-controlplane=/c/bin", "-stock", "/c/coredns", "-quick", "-sizes", "1000,2000", "-stock="})
+	if want := "bash bench/run.sh -quick -sizes 1000,2000 -stock="; got != want {
+		t.Errorf("commandLine = %q, want %q", got, want)
+	}
+	got = commandLine([]string{"-note", "the machine's 2 cores", "-sizes=1000"})
+	if want := `bash bench/run.sh -note 'the machine'\''s 2 cores' -sizes=1000`; got != want {
 		t.Errorf("commandLine = %q, want %q", got, want)
 	}
 }

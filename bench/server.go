@@ -16,10 +16,12 @@ import (
 )
 
 // server is one coredns process under measurement: one of the two plugins,
-// or whoami for the framework's ceiling, or clusterdns as deployed.
+// or whoami for the framework's ceiling, or clusterdns as deployed; in our
+// binary or, with binary set, in stock CoreDNS.
 type server struct {
 	name     string // unique label: the plugin, "+cache" when behind cache
 	plugin   string // clusterdns, kubernetes or whoami
+	binary   string // the coredns binary to run; empty: the one with clusterdns
 	cache    bool   // the cache plugin answers first
 	deployed string // deploy/base's Corefile, run instead of a bench stanza
 	resolver int    // with deployed: the port forward sends to
@@ -57,9 +59,12 @@ func serverBlock(s *server, kubeconfig string) string {
 	return b.String()
 }
 
-// startServer writes the Corefile of s and starts the binary, recording
-// when it started.
+// startServer writes the Corefile of s and starts s.binary, or binary when
+// s names none, recording when it started.
 func startServer(cp *controlplane.ControlPlane, binary string, s *server, kubeconfig string) error {
+	if s.binary != "" {
+		binary = s.binary
+	}
 	for _, p := range []*int{&s.dnsPort, &s.metrics, &s.ready, &s.pprof, &s.health} {
 		port, err := controlplane.FreePort()
 		if err != nil {

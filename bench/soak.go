@@ -133,13 +133,13 @@ func churn(ctx context.Context, cs kubernetes.Interface, services int, writes, f
 func writeSoak(o *options, capacity float64, offered int, rows []soakInterval) error {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	w("# Soak: clusterdns at 80%% of its capacity with continuous churn")
+	w("# Soak: clusterdns offered 80%% of its measured capacity, with continuous churn")
 	w("")
 	w("Measured %s on %s with `%s`.", time.Now().UTC().Format("2006-01-02"), machine(), commandLine(os.Args[1:]))
 	w("Cluster: %d services as in BENCHMARKS.md. Capacity measured first: %.0f qps (unbounded, realistic mix);", o.headline, capacity)
 	w("offered: %d qps. Churn: every second five endpoints move to new addresses, one service is created and one", offered)
-	w("deleted. Each row is one `dnsperf -v` run; RSS, live heap and goroutines are read at its end. Lost queries")
-	w("are the ones `dnsperf -v` loses to its own bursts (see the set-up in BENCHMARKS.md).")
+	w("deleted. Each row is one `dnsperf -v` run; RSS, live heap and goroutines are read at its end. A lost query")
+	w("is one that `dnsperf` sent and had no answer to within its 2 s timeout.")
 	if o.note != "" {
 		w("")
 		w("%s", o.note)
@@ -148,15 +148,21 @@ func writeSoak(o *options, capacity float64, offered int, rows []soakInterval) e
 	w("| at | qps | sent | lost | p50 | p99 | RSS | heap | goroutines | API writes (failed) |")
 	w("|---|---|---|---|---|---|---|---|---|---|")
 	var sent, lost int
-	for _, r := range rows {
+	var lowest, highest float64
+	for i, r := range rows {
 		sent, lost = sent+r.Sent, lost+r.Lost
+		if i == 0 || r.QPS < lowest {
+			lowest = r.QPS
+		}
+		highest = max(highest, r.QPS)
 		w("| %s | %.0f | %d | %d | %s | %s | %.1f MB | %.1f MB | %.0f | %d (%d) |", r.At.Round(time.Second), r.QPS, r.Sent, r.Lost, ms(r.P50), ms(r.P99), mb(r.RSS), r.Heap/1e6, r.Goroutines, r.ChurnWrites, r.Fails)
 	}
 	if len(rows) > 0 {
 		first, last := rows[0], rows[len(rows)-1]
 		w("")
-		w("In all: %d queries sent, %d lost (%.4f%%); RSS %.1f MB in the first interval, %.1f MB in the last; goroutines %.0f → %.0f.",
-			sent, lost, 100*float64(lost)/float64(max(1, sent)), mb(first.RSS), mb(last.RSS), first.Goroutines, last.Goroutines)
+		w("In all: %d queries sent, %d lost (%.4f%%); qps per interval from %.0f to %.0f against %d offered; RSS %.1f MB in the",
+			sent, lost, 100*float64(lost)/float64(max(1, sent)), lowest, highest, offered, mb(first.RSS))
+		w("first interval, %.1f MB in the last; goroutines %.0f → %.0f.", mb(last.RSS), first.Goroutines, last.Goroutines)
 	}
 	if err := os.WriteFile(o.soakOut, []byte(b.String()), 0o644); err != nil {
 		return err
