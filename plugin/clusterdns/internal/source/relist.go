@@ -53,7 +53,7 @@ func (a *apiContact) failed(err error) {
 		if msg := err.Error(); !a.refused[msg] {
 			a.refused[msg] = true
 			if refusal {
-				log.Errorf("the Kubernetes API refused a request: %v; clusterdns needs list and watch on services, endpointslices and namespaces (and pods with `pods verified`, serviceimports.multicluster.x-k8s.io with `multicluster`); with `namespaces`, on services and endpointslices (and pods) in each listed namespace", err)
+				log.Errorf("the Kubernetes API refused a request: %v; clusterdns needs list and watch on services, endpointslices and namespaces (and pods with `pods verified`, `isolate`, `client_zone_first` or `traffic_distribution`, nodes with the last two, serviceimports.multicluster.x-k8s.io with `multicluster`); with `namespaces`, on services and endpointslices (and pods) in each listed namespace", err)
 			} else {
 				// A resource the server does not serve: with `multicluster`,
 				// a cluster without the ServiceImport CRD.
