@@ -27,10 +27,17 @@ go build -o "$work/bench" ./bench
 # Stock CoreDNS, what clusters run today: built from its own module (every
 # in-tree plugin, the versions of its own go.mod) with the same flags, and
 # cached outside the repository beside the control plane. `-stock=` leaves
-# it out of a run.
+# it out of a run, and then it is not built: on a new machine the build is
+# a whole CoreDNS with dependencies of other versions than ours.
 stock_version=v1.15.0
 stock_dir="${CLUSTERDNS_E2E_CACHE:-${HOME:?HOME is not set}/.cache/clusterdns-e2e}/coredns-${stock_version}"
-if [ ! -x "$stock_dir/coredns" ]; then
+stock_wanted=true
+for arg in "$@"; do
+    case "$arg" in
+        -stock=|--stock=) stock_wanted=false ;;
+    esac
+done
+if $stock_wanted && [ ! -x "$stock_dir/coredns" ]; then
     echo "building stock CoreDNS ${stock_version} into ${stock_dir}" >&2
     mkdir -p "$stock_dir" "$work/stock"
     (cd "$work/stock" && GOWORK=off GOFLAGS=-buildvcs=false CGO_ENABLED=0 GOBIN="$work/stock" \
