@@ -33,6 +33,15 @@ type report struct {
 	Stopped string
 }
 
+// columns adds a column per server of names to a table's header and rule
+// rows, headed prefix and the server's label.
+func (r *report) columns(head, rule *string, prefix string, names []string) {
+	for _, n := range names {
+		*head += " " + prefix + r.label(n) + " |"
+		*rule += "---|"
+	}
+}
+
 // label is how the report names a measured server.
 func (r *report) label(name string) string {
 	if name == stock {
@@ -165,14 +174,8 @@ func (r *report) writeHeadline(w func(string, ...any), p *sizePoint) {
 	w("No `cache` plugin in front of any (kubeadm's Corefile turns cache off for cluster.local answers).")
 	w("")
 	head, rule := "| |", "|---|"
-	for _, n := range names {
-		head += " " + r.label(n) + " |"
-		rule += "---|"
-	}
-	for _, n := range names[1:] {
-		head += " clusterdns / " + r.label(n) + " |"
-		rule += "---|"
-	}
+	r.columns(&head, &rule, "", names)
+	r.columns(&head, &rule, "clusterdns / ", names[1:])
 	w("%s", head)
 	w("%s", rule)
 	// row writes one line: a cell per server and, when num is given, the
@@ -360,14 +363,8 @@ func (r *report) writeCurve(w func(string, ...any)) {
 	}
 	names := compared(&r.Points[0])
 	head, rule := "| services | endpoints | Services + EndpointSlices | created in |", "|---|---|---|---|"
-	for _, n := range append(slices.Clone(names), ceiling) {
-		head += " qps " + r.label(n) + " |"
-		rule += "---|"
-	}
-	for _, n := range names {
-		head += " ready " + r.label(n) + " |"
-		rule += "---|"
-	}
+	r.columns(&head, &rule, "qps ", append(slices.Clone(names), ceiling))
+	r.columns(&head, &rule, "ready ", names)
 	w("%s", head)
 	w("%s", rule)
 	for _, p := range r.Points {
@@ -384,22 +381,10 @@ func (r *report) writeCurve(w func(string, ...any)) {
 	w("Memory after sync, and the ratio of clusterdns's to each other server's:")
 	w("")
 	head, rule = "| services |", "|---|"
-	for _, n := range append(slices.Clone(names), ceiling) {
-		head += " RSS " + r.label(n) + " |"
-		rule += "---|"
-	}
-	for _, n := range names[1:] {
-		head += " RSS ratio to " + r.label(n) + " |"
-		rule += "---|"
-	}
-	for _, n := range names {
-		head += " heap " + r.label(n) + " |"
-		rule += "---|"
-	}
-	for _, n := range names[1:] {
-		head += " heap ratio to " + r.label(n) + " |"
-		rule += "---|"
-	}
+	r.columns(&head, &rule, "RSS ", append(slices.Clone(names), ceiling))
+	r.columns(&head, &rule, "RSS ratio to ", names[1:])
+	r.columns(&head, &rule, "heap ", names)
+	r.columns(&head, &rule, "heap ratio to ", names[1:])
 	w("%s", head)
 	w("%s", rule)
 	for _, p := range r.Points {
