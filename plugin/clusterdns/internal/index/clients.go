@@ -36,15 +36,7 @@ type ClientNode struct {
 // SetClientNode records the node of a client address; the zero ClientNode
 // forgets it.
 func (w *Writer) SetClientNode(a netip.Addr, n ClientNode) {
-	k := KeyOf(a)
-	cur, _ := w.clientNodes.Get(k)
-	if cur == n {
-		return
-	}
-	w.changed = true
-	if n == (ClientNode{}) {
-		w.clientNodes.Delete(k)
-	} else {
-		w.clientNodes.Set(k, n)
+	if setOrDelete(w.clientNodes, KeyOf(a), n) {
+		w.changed = true
 	}
 }

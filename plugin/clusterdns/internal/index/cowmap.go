@@ -78,6 +78,21 @@ func (e *MapEdit[K, V]) Delete(k K) {
 	e.m.n--
 }
 
+// setOrDelete sets k to v in m, or deletes k when v is the zero value, and
+// reports whether m changed.
+func setOrDelete[K, V comparable](m *MapEdit[K, V], k K, v V) bool {
+	if cur, _ := m.Get(k); cur == v {
+		return false
+	}
+	var zero V
+	if v == zero {
+		m.Delete(k)
+	} else {
+		m.Set(k, v)
+	}
+	return true
+}
+
 // Done returns the new version.
 func (e *MapEdit[K, V]) Done() *Map[K, V] { return e.m }
 

@@ -71,14 +71,7 @@ func (a Audience) Limited() bool { return a.limited }
 
 // SetTenant records the tenant of namespace ns; "" forgets it.
 func (w *Writer) SetTenant(ns, tenant string) {
-	cur, _ := w.tenants.Get(ns)
-	if cur == tenant {
-		return
-	}
-	w.changed = true
-	if tenant == "" {
-		w.tenants.Delete(ns)
-	} else {
-		w.tenants.Set(ns, tenant)
+	if setOrDelete(w.tenants, ns, tenant) {
+		w.changed = true
 	}
 }
