@@ -273,6 +273,19 @@ func runningPod(t *testing.T, ctx context.Context, cs kubernetes.Interface, ns, 
 	return found
 }
 
+// runningPodAt waits until kwok runs the pod of selector in ns, with an
+// address of its own, then gives the pod ip instead: the loopback address
+// the test's queries come from.
+func runningPodAt(t *testing.T, ctx context.Context, cs kubernetes.Interface, ns, selector, ip string) {
+	t.Helper()
+	running := runningPod(t, ctx, cs, ns, selector)
+	running.Status.PodIP = ip
+	running.Status.PodIPs = []corev1.PodIP{{IP: ip}}
+	if _, err := cs.CoreV1().Pods(ns).UpdateStatus(ctx, &running, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // sliceState describes the EndpointSlices of the service a name is under,
 // to tell a DNS fault from a cluster that is not in the expected state.
 func sliceState(name string) string {

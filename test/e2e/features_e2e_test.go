@@ -310,14 +310,7 @@ func testClientZoneFirst(t *testing.T, ctx context.Context, cs *kubernetes.Clien
 	if _, err := cs.CoreV1().Pods(featuresNS).Create(ctx, client, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	// kwok runs the pod with an address of its own; once it is running,
-	// give it the loopback address the queries come from.
-	running := runningPod(t, ctx, cs, featuresNS, "app=zone-b-client")
-	running.Status.PodIP = clientAddr
-	running.Status.PodIPs = []corev1.PodIP{{IP: clientAddr}}
-	if _, err := cs.CoreV1().Pods(featuresNS).UpdateStatus(ctx, &running, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	runningPodAt(t, ctx, cs, featuresNS, "app=zone-b-client", clientAddr)
 
 	name := "nearby." + featuresNS + ".svc.cluster.local"
 	var got []string

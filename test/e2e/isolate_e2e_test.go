@@ -102,20 +102,10 @@ func testIsolate(t *testing.T, ctx context.Context, cs *kubernetes.Clientset) {
 			t.Fatal(err)
 		}
 	}
-	client := pod("iso-a1", "client", "iso-client", "", "")
-	if _, err := cs.CoreV1().Pods("iso-a1").Create(ctx, client, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	// Later steps may give their own client pods loopback addresses.
-	t.Cleanup(func() { _ = cs.CoreV1().Pods("iso-a1").Delete(context.Background(), "client", metav1.DeleteOptions{}) })
-	// kwok runs the pod with an address of its own; once it is running,
-	// give it the loopback address the queries come from.
-	running := runningPod(t, ctx, cs, "iso-a1", "app=iso-client")
-	running.Status.PodIP = isolateClientAddr
-	running.Status.PodIPs = []corev1.PodIP{{IP: isolateClientAddr}}
-	if _, err := cs.CoreV1().Pods("iso-a1").UpdateStatus(ctx, &running, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	// The client pod, at the loopback address the queries come from; it
+	// is deleted when the step ends, as later steps give their own client
+	// pods loopback addresses.
+	unscheduledPod(t, ctx, cs, "iso-a1", "client", isolateClientAddr, false)
 
 	// sees reports whether src gets the address of web.<ns>, or of
 	// kubernetes.default, the one service of the shared namespace.

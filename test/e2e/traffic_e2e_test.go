@@ -156,12 +156,7 @@ func testTrafficDistribution(t *testing.T, ctx context.Context, cs *kubernetes.C
 		if _, err := cs.CoreV1().Pods(featuresNS).Create(ctx, p, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		running := runningPod(t, ctx, cs, featuresNS, "app="+name)
-		running.Status.PodIP = trafficClients[n.name]
-		running.Status.PodIPs = []corev1.PodIP{{IP: trafficClients[n.name]}}
-		if _, err := cs.CoreV1().Pods(featuresNS).UpdateStatus(ctx, &running, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		runningPodAt(t, ctx, cs, featuresNS, "app="+name, trafficClients[n.name])
 	}
 
 	zoneName := "near-zone." + featuresNS + ".svc.cluster.local"
