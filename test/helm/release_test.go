@@ -37,7 +37,7 @@ func TestRelease(t *testing.T) {
 
 	// helm template --validate: each values file through the API server's
 	// schema, rendering what the offline render gives.
-	for _, file := range []string{"", "pods-verified-values.yaml", "cluster-domain-values.yaml", "autoscaler-values.yaml"} {
+	for _, file := range append([]string{""}, ciValuesFiles(t)...) {
 		var files []string
 		if file != "" {
 			files = append(files, filepath.Join(chartDir, "ci", file))
