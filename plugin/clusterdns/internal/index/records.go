@@ -62,15 +62,25 @@ type Service struct {
 }
 
 // Slice is what entries are built from of an EndpointSlice: its
-// service, ports and ready endpoints.
+// service, ports and ready endpoints. What only some options or some
+// slices have waits behind Extra, so the common slice stays small: there
+// is one per EndpointSlice of the cluster.
 type Slice struct {
 	Service string // the kubernetes.io/service-name label (multicluster: or the import's name)
+	Ports   []Port // ports that SRV records can name
+	Ready   []Endpoint
+	// Extra is nil unless the slice has one of its fields; read them
+	// through the methods of Slice, which return their zero values then.
+	Extra *SliceExtra
+}
+
+// SliceExtra holds the fields of a Slice that are empty for nearly every
+// slice of a cluster.
+type SliceExtra struct {
 	// Cluster is, for a slice an MCS implementation derived for a
 	// ServiceImport (`multicluster`), the cluster its endpoints are in;
 	// "" for the slices of a Service.
 	Cluster string
-	Ports   []Port // ports that SRV records can name
-	Ready   []Endpoint
 	// Terminating are the endpoints that are not ready but still serving
 	// while they terminate, kept only with `fallback_terminating`: they
 	// answer when no endpoint of the service is ready.
@@ -83,6 +93,46 @@ type Slice struct {
 	// handle: none), kept only with `traffic_distribution`; nil when no
 	// ready endpoint has one.
 	Hints []unique.Handle[Hint]
+}
+
+// Cluster returns the slice's SliceExtra.Cluster.
+func (s *Slice) Cluster() string {
+	if s.Extra == nil {
+		return ""
+	}
+	return s.Extra.Cluster
+}
+
+// Terminating returns the slice's SliceExtra.Terminating.
+func (s *Slice) Terminating() []Endpoint {
+	if s.Extra == nil {
+		return nil
+	}
+	return s.Extra.Terminating
+}
+
+// Zones returns the slice's SliceExtra.Zones.
+func (s *Slice) Zones() []string {
+	if s.Extra == nil {
+		return nil
+	}
+	return s.Extra.Zones
+}
+
+// TermZones returns the slice's SliceExtra.TermZones.
+func (s *Slice) TermZones() []string {
+	if s.Extra == nil {
+		return nil
+	}
+	return s.Extra.TermZones
+}
+
+// Hints returns the slice's SliceExtra.Hints.
+func (s *Slice) Hints() []unique.Handle[Hint] {
+	if s.Extra == nil {
+		return nil
+	}
+	return s.Extra.Hints
 }
 
 // Endpoint is one address of a slice.
@@ -184,10 +234,10 @@ func (e *Entry) setEndpoints(eps []*Endpoint, o BuildOptions) {
 
 // readyOf and terminatingOf pick the ready, or the serving terminating,
 // endpoints of a slice, with their zones.
-func readyOf(s *Slice) ([]Endpoint, []string) { return s.Ready, s.Zones }
+func readyOf(s *Slice) ([]Endpoint, []string) { return s.Ready, s.Zones() }
 
 func terminatingOf(s *Slice) ([]Endpoint, []string) {
-	return s.Terminating, s.TermZones
+	return s.Terminating(), s.TermZones()
 }
 
 // zoneEntries groups the endpoints pick chooses by their topology zone and
@@ -290,7 +340,7 @@ func (ep *Endpoint) Cluster() string {
 	if ep.Slice == nil {
 		return ""
 	}
-	return ep.Slice.Cluster
+	return ep.Slice.Cluster()
 }
 
 // EndpointLabel is the DNS label of an endpoint: its name or dashed address.
@@ -500,4 +550,4 @@ func zoneFirst(e, z *Entry) (a4, a6 []byte) {
 
 // Imported reports whether a slice is one an MCS implementation derived
 // for a ServiceImport.
-func (s *Slice) Imported() bool { return s.Cluster != "" }
+func (s *Slice) Imported() bool { return s.Cluster() != "" }

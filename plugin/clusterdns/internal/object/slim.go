@@ -282,7 +282,10 @@ func (sl Slimmer) EndpointSlice(s *discoveryv1.EndpointSlice) *EndpointSlice {
 		if ok && svc == "" {
 			return out // counted as skipped
 		}
-		out.Service, out.Cluster = svc, cluster
+		out.Service = svc
+		if cluster != "" {
+			out.Extra = &index.SliceExtra{Cluster: cluster}
+		}
 	}
 	switch {
 	case out.Service == "":
@@ -290,7 +293,7 @@ func (sl Slimmer) EndpointSlice(s *discoveryv1.EndpointSlice) *EndpointSlice {
 		return out
 	case !dnsname.IsDNSLabel(out.Service) || !dnsname.IsDNSLabel(s.Namespace):
 		sl.skip(KindSlice, ReasonInvalidName)
-		out.Service, out.Cluster = "", ""
+		out.Service, out.Extra = "", nil
 		return out
 	}
 	v4 := s.AddressType == discoveryv1.AddressTypeIPv4
@@ -321,21 +324,26 @@ func (sl Slimmer) EndpointSlice(s *discoveryv1.EndpointSlice) *EndpointSlice {
 	}
 	// The endpoint arrays are the largest part of a cluster's state: made
 	// at their final size, not grown by append.
+	// What is rare goes into x, and behind out.Extra only if any is there.
+	var x index.SliceExtra
+	if out.Extra != nil {
+		x = *out.Extra
+	}
 	ready, terminating := sl.countEndpoints(s.Endpoints)
 	if ready > 0 {
 		out.Ready = make([]index.Endpoint, 0, ready)
 	}
 	if terminating > 0 {
-		out.Terminating = make([]index.Endpoint, 0, terminating)
+		x.Terminating = make([]index.Endpoint, 0, terminating)
 	}
 	for i := range s.Endpoints {
 		e := &s.Endpoints[i]
-		dst, zones := &out.Ready, &out.Zones
+		dst, zones := &out.Ready, &x.Zones
 		if !isReady(e) {
 			if !sl.KeepTerminating || !servingTerminating(e.Conditions) {
 				continue
 			}
-			dst, zones = &out.Terminating, &out.TermZones
+			dst, zones = &x.Terminating, &x.TermZones
 		}
 		zone := ""
 		if sl.KeepZones && e.Zone != nil {
@@ -359,15 +367,18 @@ func (sl Slimmer) EndpointSlice(s *discoveryv1.EndpointSlice) *EndpointSlice {
 			if *zones != nil {
 				*zones = append(*zones, zone)
 			}
-			if hint != (unique.Handle[index.Hint]{}) && out.Hints == nil {
-				out.Hints = make([]unique.Handle[index.Hint], len(out.Ready)-1, cap(out.Ready))
+			if hint != (unique.Handle[index.Hint]{}) && x.Hints == nil {
+				x.Hints = make([]unique.Handle[index.Hint], len(out.Ready)-1, cap(out.Ready))
 			}
-			if out.Hints != nil && dst == &out.Ready {
-				out.Hints = append(out.Hints, hint)
+			if x.Hints != nil && dst == &out.Ready {
+				x.Hints = append(x.Hints, hint)
 			}
 		}
 	}
-	out.Hints = slices.Clip(out.Hints)
+	x.Hints = slices.Clip(x.Hints)
+	if x.Cluster != "" || x.Terminating != nil || x.Zones != nil || x.TermZones != nil || x.Hints != nil {
+		out.Extra = &x
+	}
 	return out
 }
 

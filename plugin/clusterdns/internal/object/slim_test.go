@@ -63,12 +63,13 @@ func TestSlimEndpointSlice(t *testing.T) {
 		sl               Slimmer
 		ready, term      []string // address/name of each endpoint kept
 		zones, termZones []string
+		extra            bool // the slice has a SliceExtra: the common one has none
 	}{
-		{"default", Slimmer{}, []string{"10.244.1.1/db-0", "10.244.1.2/"}, nil, nil, nil},
-		{"endpoint_pod_names", Slimmer{EndpointPodNames: true}, []string{"10.244.1.1/db-0", "10.244.1.2/db-1"}, nil, nil, nil},
-		{"fallback_terminating", Slimmer{KeepTerminating: true}, []string{"10.244.1.1/db-0", "10.244.1.2/"}, []string{"10.244.1.3/"}, nil, nil},
+		{"default", Slimmer{}, []string{"10.244.1.1/db-0", "10.244.1.2/"}, nil, nil, nil, false},
+		{"endpoint_pod_names", Slimmer{EndpointPodNames: true}, []string{"10.244.1.1/db-0", "10.244.1.2/db-1"}, nil, nil, nil, false},
+		{"fallback_terminating", Slimmer{KeepTerminating: true}, []string{"10.244.1.1/db-0", "10.244.1.2/"}, []string{"10.244.1.3/"}, nil, nil, true},
 		{"zones", Slimmer{KeepZones: true, KeepTerminating: true}, []string{"10.244.1.1/db-0", "10.244.1.2/"}, []string{"10.244.1.3/"},
-			[]string{"zone-a", ""}, []string{"zone-b"}},
+			[]string{"zone-a", ""}, []string{"zone-b"}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -87,11 +88,14 @@ func TestSlimEndpointSlice(t *testing.T) {
 			if r := names(got.Ready); !slices.Equal(r, tc.ready) {
 				t.Errorf("ready %q, want %q", r, tc.ready)
 			}
-			if r := names(got.Terminating); !slices.Equal(r, tc.term) {
+			if r := names(got.Terminating()); !slices.Equal(r, tc.term) {
 				t.Errorf("terminating %q, want %q", r, tc.term)
 			}
-			if !slices.Equal(got.Zones, tc.zones) || !slices.Equal(got.TermZones, tc.termZones) {
-				t.Errorf("zones %q and %q, want %q and %q", got.Zones, got.TermZones, tc.zones, tc.termZones)
+			if !slices.Equal(got.Zones(), tc.zones) || !slices.Equal(got.TermZones(), tc.termZones) {
+				t.Errorf("zones %q and %q, want %q and %q", got.Zones(), got.TermZones(), tc.zones, tc.termZones)
+			}
+			if (got.Extra != nil) != tc.extra {
+				t.Errorf("extra %+v, want one: %v", got.Extra, tc.extra)
 			}
 			if want := []index.Port{{Name: "pg", Proto: "tcp", Number: 5432}}; !slices.Equal(got.Ports, want) {
 				t.Errorf("ports %v, want %v", got.Ports, want)
@@ -126,9 +130,9 @@ func TestSlimEndpointSliceExactSize(t *testing.T) {
 		len, cap int
 	}{
 		{"ready", len(got.Ready), cap(got.Ready)},
-		{"terminating", len(got.Terminating), cap(got.Terminating)},
-		{"zones", len(got.Zones), cap(got.Zones)},
-		{"terminating zones", len(got.TermZones), cap(got.TermZones)},
+		{"terminating", len(got.Terminating()), cap(got.Terminating())},
+		{"zones", len(got.Zones()), cap(got.Zones())},
+		{"terminating zones", len(got.TermZones()), cap(got.TermZones())},
 	} {
 		if a.len == 0 || a.cap != a.len {
 			t.Errorf("%s: %d endpoints in room for %d; want some, and no room left over", a.name, a.len, a.cap)
