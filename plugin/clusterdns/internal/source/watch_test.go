@@ -55,7 +55,7 @@ func TestWatchLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	fixture.Eventually(t, "headless without ready endpoints gone", func() bool { return addrsOf(c, "db.prod.svc") == nil })
-	if _, ok := c.index.Load().Reverse.Get(index.KeyOf(netip.MustParseAddr("10.244.1.1"))); ok {
+	if _, ok := c.index.Load().Reverse.Get(netip.MustParseAddr("10.244.1.1")); ok {
 		t.Error("PTR of a deleted endpoint is still served")
 	}
 
@@ -69,7 +69,7 @@ func TestWatchLifecycle(t *testing.T) {
 		e, ok := c.index.Load().Services.Get(index.ServiceKey{Name: "web", Namespace: "prod"})
 		return ok && e.CNAME == "web.example.com."
 	})
-	if _, ok := c.index.Load().Reverse.Get(index.KeyOf(netip.MustParseAddr("10.96.0.20"))); ok {
+	if _, ok := c.index.Load().Reverse.Get(netip.MustParseAddr("10.96.0.20")); ok {
 		t.Error("PTR of the old ClusterIP is still served")
 	}
 
@@ -104,7 +104,7 @@ func TestWatchNamespaceScope(t *testing.T) {
 	if addrsOf(c, "web.dev.svc") != nil {
 		t.Error("dev/web served although dev is not in namespaces")
 	}
-	if _, ok := c.index.Load().Reverse.Get(index.KeyOf(netip.MustParseAddr("10.96.0.30"))); ok {
+	if _, ok := c.index.Load().Reverse.Get(netip.MustParseAddr("10.96.0.30")); ok {
 		t.Error("PTR reveals a service of a namespace that is not served")
 	}
 }
