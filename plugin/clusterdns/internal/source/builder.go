@@ -137,10 +137,8 @@ func (b *builder) countUnknownService(ns, name string, n int) {
 	if n == 0 || b.st.Slices == nil {
 		return
 	}
-	objs, _ := b.st.Slices.ByIndex(sliceServiceIndex, ns+"/"+name)
-	for _, o := range objs {
-		s, ok := o.(*object.EndpointSlice)
-		if !ok || s.Imported() {
+	for _, s := range slicesOfService(b.st.Slices, ns, name) {
+		if s.Imported() {
 			continue
 		}
 		if b.counted.First(object.CountedKey{Kind: unknownServiceKind, Namespace: s.Namespace, Name: s.Name}, s.ResourceVersion) {
@@ -164,10 +162,13 @@ func (b *builder) slicesIn(grouped map[string][]*index.Slice, key string, import
 	if grouped != nil {
 		return grouped[key]
 	}
-	objs, _ := b.st.Slices.ByIndex(sliceServiceIndex, key)
+	ns, name, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		return nil
+	}
 	var out []*index.Slice
-	for _, o := range objs {
-		if s, ok := o.(*object.EndpointSlice); ok && s.Imported() == imported {
+	for _, s := range slicesOfService(b.st.Slices, ns, name) {
+		if s.Imported() == imported {
 			out = append(out, &s.Slice)
 		}
 	}

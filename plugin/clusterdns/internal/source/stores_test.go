@@ -1,6 +1,7 @@
 package source
 
 import (
+	"fmt"
 	"testing"
 
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
@@ -31,5 +32,38 @@ func TestSlimImportedSlice(t *testing.T) {
 	both.Labels[mcsv1alpha1.LabelSourceCluster] = "east"
 	if got := (object.Slimmer{Multicluster: true}).EndpointSlice(both); sliceServiceKey(got) != "prod/web" || got.Imported() {
 		t.Errorf("local slice with MCS labels: keys %q %q", sliceServiceKey(got), sliceImportKey(got))
+	}
+}
+
+// TestSlicesOfService checks a Service's slices are found by the index
+// whose groups many Services share: every slice of it, and no other's.
+func TestSlicesOfService(t *testing.T) {
+	st := NewStores(&Config{})
+	const services = 3 * sliceBuckets // every group holds several Services
+	for i := range services {
+		svc := fmt.Sprintf("svc-%d", i)
+		for _, ns := range []string{"a", "b"} {
+			for j := range 1 + i%2 {
+				s := fixture.Slice(ns, svc, fmt.Sprintf("%s-%d", svc, j), discoveryv1.AddressTypeIPv4, nil)
+				if err := st.Add(object.Slimmer{}, s); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	for i := range services {
+		svc := fmt.Sprintf("svc-%d", i)
+		got := slicesOfService(st.Slices, "b", svc)
+		if len(got) != 1+i%2 {
+			t.Fatalf("%s: %d slices, want %d", svc, len(got), 1+i%2)
+		}
+		for _, s := range got {
+			if s.Namespace != "b" || s.Service != svc {
+				t.Errorf("%s: slice %s/%s of %s", svc, s.Namespace, s.Name, s.Service)
+			}
+		}
+	}
+	if got := slicesOfService(st.Slices, "c", "svc-1"); len(got) != 0 {
+		t.Errorf("a Service with no slices has %d", len(got))
 	}
 }

@@ -109,6 +109,33 @@ func TestWatchNamespaceScope(t *testing.T) {
 	}
 }
 
+// TestWatchNamespaceScopes checks a slice change is applied with one
+// informer per namespace of `namespaces`, in each of them: a Service's
+// slices are found in its namespace's store.
+func TestWatchNamespaceScopes(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig()
+	cfg.Namespaces = map[string]struct{}{"prod": {}, "dev": {}}
+	c, cs := startFake(t, cfg,
+		fixture.Namespace("prod"), fixture.Namespace("dev"),
+		fixture.Service("prod", "db", []string{"None"}),
+		fixture.Service("dev", "db", []string{"None"}),
+		fixture.Slice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.244.1.1"}),
+		fixture.Slice("dev", "db", "db-a", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.244.2.1"}),
+	)
+	for _, ns := range []string{"prod", "dev"} {
+		if got := addrsOf(c, "db."+ns+".svc"); len(got) != 1 {
+			t.Fatalf("db.%s: %v, want one address", ns, got)
+		}
+		_, err := cs.DiscoveryV1().EndpointSlices(ns).Create(ctx, fixture.Slice(ns, "db", "db-b", discoveryv1.AddressTypeIPv4, nil,
+			fixture.Endpoint{IP: "10.244.3.1"}, fixture.Endpoint{IP: "10.244.3.2"}), metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fixture.Eventually(t, "second slice of db."+ns, func() bool { return len(addrsOf(c, "db."+ns+".svc")) == 3 })
+	}
+}
+
 func TestWatchPodsVerified(t *testing.T) {
 	ctx := context.Background()
 	cfg := testConfig()
