@@ -146,6 +146,8 @@ type Slimmer struct {
 	// Counted, if set, is where the transform remembers the object versions
 	// whose skipped parts it counted, and counts none of them again.
 	Counted *Counted
+	// Ports, if set, shares equal port lists among the objects slimmed.
+	Ports *PortLists
 
 	// quiet is set by Transform for a version counted already; key and rv
 	// name the version being slimmed.
@@ -244,14 +246,15 @@ func slimPorts[P any](sl Slimmer, kind string, ports []P, fields func(P) (name, 
 		sl.skip(kind, ReasonTooManyPorts)
 		ports = ports[:maxPorts]
 	}
-	var out []index.Port
+	var buf [4]index.Port
+	out := buf[:0]
 	for _, p := range ports {
 		name, proto, port := fields(p)
 		if sp, ok := sl.slimPort(kind, name, proto, port); ok {
 			out = append(out, sp)
 		}
 	}
-	return out
+	return sl.Ports.share(out)
 }
 
 // slimPort checks one port of a Service or EndpointSlice; a port whose
@@ -306,6 +309,8 @@ func (sl Slimmer) EndpointSlice(s *discoveryv1.EndpointSlice) *EndpointSlice {
 		sl.skip(KindSlice, ReasonTooManyPorts)
 		ports = ports[:maxPorts]
 	}
+	var buf [4]index.Port
+	kept := buf[:0]
 	for _, p := range ports {
 		if p.Port == nil {
 			sl.skip(KindSlice, ReasonInvalidPort)
@@ -319,9 +324,10 @@ func (sl Slimmer) EndpointSlice(s *discoveryv1.EndpointSlice) *EndpointSlice {
 			proto = string(*p.Protocol)
 		}
 		if sp, ok := sl.slimPort(KindSlice, name, proto, *p.Port); ok {
-			out.Ports = append(out.Ports, sp)
+			kept = append(kept, sp)
 		}
 	}
+	out.Ports = sl.Ports.share(kept)
 	// The endpoint arrays are the largest part of a cluster's state: made
 	// at their final size, not grown by append.
 	// What is rare goes into x, and behind out.Extra only if any is there.
