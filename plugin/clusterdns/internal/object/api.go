@@ -103,8 +103,7 @@ func (s *EndpointSlice) ipv6() bool {
 func appendEndpoints(out []discoveryv1.Endpoint, eps []index.Endpoint, zones []string, hints []unique.Handle[index.Hint], cond discoveryv1.EndpointConditions) []discoveryv1.Endpoint {
 	for i, ep := range eps {
 		e := discoveryv1.Endpoint{Addresses: []string{ep.Addr().String()}, Conditions: cond}
-		if ep.Name != "" {
-			name := ep.Name
+		if name := ep.Name(); name != "" {
 			e.Hostname = &name
 		}
 		if i < len(zones) && zones[i] != "" {

@@ -335,6 +335,7 @@ func (sl Slimmer) EndpointSlice(s *discoveryv1.EndpointSlice) *EndpointSlice {
 	if out.Extra != nil {
 		x = *out.Extra
 	}
+	var names index.EndpointNames
 	ready, terminating := sl.countEndpoints(s.Endpoints)
 	if ready > 0 {
 		out.Ready = make([]index.Endpoint, 0, ready)
@@ -366,7 +367,7 @@ func (sl Slimmer) EndpointSlice(s *discoveryv1.EndpointSlice) *EndpointSlice {
 				sl.skip(KindSlice, ReasonInvalidAddress)
 				continue
 			}
-			*dst = append(*dst, index.Endpoint{Addr16: index.KeyOf(ip), Name: name, Slice: &out.Slice})
+			*dst = append(*dst, names.Endpoint(&out.Slice, ip, name))
 			if zone != "" && *zones == nil {
 				*zones = make([]string, len(*dst)-1, cap(*dst))
 			}
@@ -382,7 +383,8 @@ func (sl Slimmer) EndpointSlice(s *discoveryv1.EndpointSlice) *EndpointSlice {
 		}
 	}
 	x.Hints = slices.Clip(x.Hints)
-	if x.Cluster != "" || x.Terminating != nil || x.Zones != nil || x.TermZones != nil || x.Hints != nil {
+	x.Names = names.String()
+	if x.Cluster != "" || x.Terminating != nil || x.Zones != nil || x.TermZones != nil || x.Hints != nil || x.Names != "" {
 		out.Extra = &x
 	}
 	return out

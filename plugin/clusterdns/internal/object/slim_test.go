@@ -63,13 +63,13 @@ func TestSlimEndpointSlice(t *testing.T) {
 		sl               Slimmer
 		ready, term      []string // address/name of each endpoint kept
 		zones, termZones []string
-		extra            bool // the slice has a SliceExtra: the common one has none
+		names            string // SliceExtra.Names
 	}{
-		{"default", Slimmer{}, []string{"10.244.1.1/db-0", "10.244.1.2/"}, nil, nil, nil, false},
-		{"endpoint_pod_names", Slimmer{EndpointPodNames: true}, []string{"10.244.1.1/db-0", "10.244.1.2/db-1"}, nil, nil, nil, false},
-		{"fallback_terminating", Slimmer{KeepTerminating: true}, []string{"10.244.1.1/db-0", "10.244.1.2/"}, []string{"10.244.1.3/"}, nil, nil, true},
+		{"default", Slimmer{}, []string{"10.244.1.1/db-0", "10.244.1.2/"}, nil, nil, nil, "db-0"},
+		{"endpoint_pod_names", Slimmer{EndpointPodNames: true}, []string{"10.244.1.1/db-0", "10.244.1.2/db-1"}, nil, nil, nil, "db-0db-1"},
+		{"fallback_terminating", Slimmer{KeepTerminating: true}, []string{"10.244.1.1/db-0", "10.244.1.2/"}, []string{"10.244.1.3/"}, nil, nil, "db-0"},
 		{"zones", Slimmer{KeepZones: true, KeepTerminating: true}, []string{"10.244.1.1/db-0", "10.244.1.2/"}, []string{"10.244.1.3/"},
-			[]string{"zone-a", ""}, []string{"zone-b"}, true},
+			[]string{"zone-a", ""}, []string{"zone-b"}, "db-0"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,7 +78,7 @@ func TestSlimEndpointSlice(t *testing.T) {
 			names := func(eps []index.Endpoint) []string {
 				var out []string
 				for _, ep := range eps {
-					out = append(out, ep.Addr().String()+"/"+ep.Name)
+					out = append(out, ep.Addr().String()+"/"+ep.Name())
 					if ep.Slice != &got.Slice {
 						t.Errorf("endpoint %s does not point at its slice", ep.Addr())
 					}
@@ -94,8 +94,8 @@ func TestSlimEndpointSlice(t *testing.T) {
 			if !slices.Equal(got.Zones(), tc.zones) || !slices.Equal(got.TermZones(), tc.termZones) {
 				t.Errorf("zones %q and %q, want %q and %q", got.Zones(), got.TermZones(), tc.zones, tc.termZones)
 			}
-			if (got.Extra != nil) != tc.extra {
-				t.Errorf("extra %+v, want one: %v", got.Extra, tc.extra)
+			if got.Extra == nil || got.Extra.Names != tc.names {
+				t.Errorf("extra %+v, want names %q", got.Extra, tc.names)
 			}
 			if want := []index.Port{{Name: "pg", Proto: "tcp", Number: 5432}}; !slices.Equal(got.Ports, want) {
 				t.Errorf("ports %v, want %v", got.Ports, want)
