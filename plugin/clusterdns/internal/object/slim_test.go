@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 	"time"
+	"unsafe"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -137,5 +138,19 @@ func TestSlimEndpointSliceExactSize(t *testing.T) {
 		if a.len == 0 || a.cap != a.len {
 			t.Errorf("%s: %d endpoints in room for %d; want some, and no room left over", a.name, a.len, a.cap)
 		}
+	}
+}
+
+// TestSlimInternsNamespace checks slim objects of one namespace share one
+// copy of its name, however each was decoded.
+func TestSlimInternsNamespace(t *testing.T) {
+	svc := fixture.WireCopy(t, fixture.Service("prod", "web", []string{"10.96.0.1"}))
+	slice := fixture.WireCopy(t, fixture.Slice("prod", "web", "web-a", discoveryv1.AddressTypeIPv4, nil))
+	if unsafe.StringData(svc.Namespace) == unsafe.StringData(slice.Namespace) {
+		t.Fatal("the decoded objects share their namespace already")
+	}
+	a, b := Slimmer{}.Service(svc), Slimmer{}.EndpointSlice(slice)
+	if a.Namespace != "prod" || unsafe.StringData(a.Namespace) != unsafe.StringData(b.Namespace) {
+		t.Errorf("namespaces %q and %q are two copies", a.Namespace, b.Namespace)
 	}
 }
