@@ -96,8 +96,7 @@ func (b *builder) syncNamespace(ns string) {
 		return
 	}
 	b.w.SetNamespace(ns, exposed)
-	keys, _ := b.st.Services.IndexKeys(cache.NamespaceIndex, ns)
-	for _, key := range keys {
+	for _, key := range keysIn(b.st.Services, ns) {
 		b.syncService(key)
 	}
 	b.syncNamespaceImports(ns, exposed)

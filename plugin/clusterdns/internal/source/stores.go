@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -30,7 +31,7 @@ type Stores struct {
 // stay nil.
 func NewStores(cfg *Config) Stores {
 	st := Stores{
-		Services:   cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}),
+		Services:   cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{}),
 		Namespaces: cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{}),
 	}
 	if !cfg.NoEndpoints {
@@ -43,7 +44,7 @@ func NewStores(cfg *Config) Stores {
 		st.Nodes = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
 	}
 	if cfg.Multicluster() {
-		st.Imports = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+		st.Imports = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
 	}
 	return st
 }
@@ -110,6 +111,21 @@ func slicesOfService(store cache.Indexer, ns, svc string) []*object.EndpointSlic
 	for _, o := range objs {
 		if s, ok := o.(*object.EndpointSlice); ok && s.Service == svc && s.Namespace == ns {
 			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// keysIn returns the keys of the objects of store in namespace ns. It
+// scans the store: it runs only when a namespace starts or stops being
+// served, where an index by namespace would cost an entry per Service (or
+// ServiceImport) all the time.
+func keysIn(store cache.Store, ns string) []string {
+	prefix := ns + "/"
+	var out []string
+	for _, k := range store.ListKeys() {
+		if strings.HasPrefix(k, prefix) {
+			out = append(out, k)
 		}
 	}
 	return out

@@ -90,6 +90,32 @@ func TestWatchLifecycle(t *testing.T) {
 	})
 }
 
+// TestWatchNamespaceAppears checks the Services of a namespace created
+// after them are served once it exists, and those of a namespace whose
+// name starts the same are not touched.
+func TestWatchNamespaceAppears(t *testing.T) {
+	ctx := context.Background()
+	c, cs := startFake(t, nil,
+		fixture.Namespace("prod-2"),
+		fixture.Service("prod", "web", []string{"10.96.0.20"}),
+		fixture.Service("prod-2", "web", []string{"10.96.0.21"}),
+	)
+	if addrsOf(c, "web.prod.svc") != nil || addrsOf(c, "web.prod-2.svc") == nil {
+		t.Fatalf("before prod exists: web.prod %v, web.prod-2 %v", addrsOf(c, "web.prod.svc"), addrsOf(c, "web.prod-2.svc"))
+	}
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, fixture.Namespace("prod"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	fixture.Eventually(t, "web.prod served", func() bool { return len(addrsOf(c, "web.prod.svc")) == 1 })
+	if err := cs.CoreV1().Namespaces().Delete(ctx, "prod", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	fixture.Eventually(t, "web.prod gone", func() bool { return addrsOf(c, "web.prod.svc") == nil })
+	if got := addrsOf(c, "web.prod-2.svc"); len(got) != 1 || got[0] != "10.96.0.21" {
+		t.Errorf("web.prod-2: %v, want 10.96.0.21", got)
+	}
+}
+
 func TestWatchNamespaceScope(t *testing.T) {
 	cfg := testConfig()
 	cfg.Namespaces = map[string]struct{}{"prod": {}}
