@@ -115,8 +115,7 @@ func (ix *Index) Load() *View { return ix.cur.Load() }
 // Writer owns the write side of an Index and batches changes into one
 // published view. It is not safe for concurrent use.
 type Writer struct {
-	ix   *Index
-	keys map[ServiceKey]*ownedBy // the stable key and owner lists of every served service
+	ix *Index
 
 	services    *MapEdit[ServiceKey, *Entry]
 	imports     *MapEdit[ServiceKey, *Entry]
@@ -134,7 +133,7 @@ type Writer struct {
 
 // NewWriter returns the writer of ix.
 func NewWriter(ix *Index) *Writer {
-	return &Writer{ix: ix, keys: make(map[ServiceKey]*ownedBy)}
+	return &Writer{ix: ix}
 }
 
 // Begin starts a batch on top of the published view.
@@ -225,10 +224,13 @@ func (w *Writer) SetService(k ServiceKey, e *Entry) {
 	}
 	w.changed = true
 	w.endpoints += entryEndpoints(e) - entryEndpoints(old)
-	id := w.keys[k]
-	if id == nil {
+	// The owner record lives as long as the service: each entry hands it
+	// on to the next.
+	var id *ownedBy
+	if old != nil {
+		id = old.owned
+	} else {
 		id = newOwnedBy(k)
-		w.keys[k] = id
 	}
 	before, after := ownedAddrs(old), ownedAddrs(e)
 	for a, clusterIP := range before {
@@ -243,9 +245,9 @@ func (w *Writer) SetService(k ServiceKey, e *Entry) {
 	}
 	if e == nil {
 		w.services.Delete(k)
-		delete(w.keys, k)
 		return
 	}
+	e.owned = id
 	w.services.Set(k, e)
 }
 
@@ -333,6 +335,14 @@ func (w *Writer) addOwner(a netip.Addr, id *ownedBy, clusterIP bool) {
 	w.reverse.Set(a, Owners{list: &all})
 }
 
+// ownedBy returns the owner record of the served service k, nil if none.
+func (w *Writer) ownedBy(k ServiceKey) *ownedBy {
+	if e, ok := w.services.Get(k); ok {
+		return e.owned
+	}
+	return nil
+}
+
 func (w *Writer) removeOwner(a netip.Addr, p Owner) {
 	cur, ok := w.reverse.Get(a)
 	if !ok {
@@ -348,9 +358,9 @@ func (w *Writer) removeOwner(a netip.Addr, p Owner) {
 	case len(rest) == 0:
 		w.reverse.Delete(a)
 		w.walkReverseTree(a, -1)
-	case len(rest) == 1 && w.keys[*rest[0].Service] != nil:
+	case len(rest) == 1 && w.ownedBy(*rest[0].Service) != nil:
 		// Back to one owner: the list that owner's other addresses share.
-		w.reverse.Set(a, w.keys[*rest[0].Service].single(rest[0].ClusterIP))
+		w.reverse.Set(a, w.ownedBy(*rest[0].Service).single(rest[0].ClusterIP))
 	default:
 		w.reverse.Set(a, Owners{list: &rest})
 	}

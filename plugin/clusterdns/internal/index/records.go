@@ -35,6 +35,9 @@ type Entry struct {
 	// on each node or in each zone is answered (topology.go); nil when
 	// the endpoints' hints never narrow the answer.
 	Topology *Topology
+	// owned is the service's owner record in the reverse table, which
+	// the writer hands on from entry to entry of one service.
+	owned *ownedBy
 }
 
 // ZoneEntry is a headless service's entry for one topology zone.

@@ -93,8 +93,9 @@ func (o Owners) All() []Owner {
 	return *o.list
 }
 
-// ownedBy is what the writer keeps of each served service: its stable key,
-// and the lists of one owner that the addresses it alone owns share.
+// ownedBy is what the writer keeps of each served service, in its entry:
+// its stable key, and the lists of one owner that the addresses it alone
+// owns share.
 type ownedBy struct {
 	key   ServiceKey
 	owner [2]Owner   // as an endpoint's address, as a ClusterIP
