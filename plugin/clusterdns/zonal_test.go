@@ -104,15 +104,15 @@ func TestServeDNSZonal(t *testing.T) {
 func TestZonalKeepsSlimSlim(t *testing.T) {
 	withZone := fixture.Slice("prod", "db", "a", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.0.0.1"}, fixture.Endpoint{IP: "10.0.0.2", Zone: "z"})
 	without := fixture.Slice("prod", "db", "b", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.0.0.1"})
-	if s := (object.Slimmer{}).EndpointSlice(withZone); s.Zones != nil {
-		t.Errorf("zones kept without zonal: %v", s.Zones)
+	if s := (object.Slimmer{}).EndpointSlice(withZone); s.Extra != nil {
+		t.Errorf("zones kept without zonal: %+v", s.Extra)
 	}
-	if s := (object.Slimmer{KeepZones: true}).EndpointSlice(without); s.Zones != nil {
-		t.Errorf("zones kept for a slice without any: %v", s.Zones)
+	if s := (object.Slimmer{KeepZones: true}).EndpointSlice(without); s.Extra != nil {
+		t.Errorf("zones kept for a slice without any: %+v", s.Extra)
 	}
 	s := (object.Slimmer{KeepZones: true}).EndpointSlice(withZone)
-	if len(s.Zones) != len(s.Ready) || s.Zones[0] != "" || s.Zones[1] != "z" {
-		t.Errorf("zones %q for %d endpoints, want [\"\" \"z\"]", s.Zones, len(s.Ready))
+	if z := s.Zones(); len(z) != len(s.Ready) || z[0] != "" || z[1] != "z" {
+		t.Errorf("zones %q for %d endpoints, want [\"\" \"z\"]", z, len(s.Ready))
 	}
 }
 

@@ -508,7 +508,7 @@ func (l *Lookup) nameserverAddrs() []net.IP {
 	var addrs []net.IP
 	seen := make(map[*index.ServiceKey]bool)
 	for _, ip := range l.o.LocalIPs {
-		owners, ok := l.view.Reverse.Get(index.KeyOf(ip))
+		owners, ok := l.view.Reverse.Get(ip)
 		if !ok {
 			continue
 		}

@@ -80,11 +80,13 @@ func TestRun(t *testing.T) {
 // with zone-scoped entries; and the pod address 10.244.0.9 in prod.
 func headlessView(t *testing.T) *index.View {
 	t.Helper()
-	slice := &index.Slice{Service: "db", Ports: []index.Port{{Name: "pg", Proto: "tcp", Number: 5432}}, Zones: []string{"zone-a", "zone-b"}}
+	slice := &index.Slice{Service: "db", Ports: []index.Port{{Name: "pg", Proto: "tcp", Number: 5432}}, Extra: &index.SliceExtra{Zones: []string{"zone-a", "zone-b"}}}
+	var names index.EndpointNames
 	slice.Ready = []index.Endpoint{
-		{Addr16: index.KeyOf(netip.MustParseAddr("10.244.1.1")), Name: "db-0", Slice: slice},
-		{Addr16: index.KeyOf(netip.MustParseAddr("10.244.1.2")), Name: "db-1", Slice: slice},
+		names.Endpoint(slice, netip.MustParseAddr("10.244.1.1"), "db-0"),
+		names.Endpoint(slice, netip.MustParseAddr("10.244.1.2"), "db-1"),
 	}
+	slice.Extra.Names = names.String()
 	ix := index.New()
 	w := index.NewWriter(ix)
 	w.Begin()

@@ -38,13 +38,14 @@ func (l *Lookup) reverse(rel string) Result {
 // ptr answers the PTR records of one address. A ClusterIP names its service
 // alone; otherwise every endpoint name with that address answers.
 func (l *Lookup) ptr(addr netip.Addr) Result {
-	owners, ok := l.view.Reverse.Get(index.KeyOf(addr))
+	owners, ok := l.view.Reverse.Get(addr)
 	if !ok {
 		return l.nx(ReasonNoAddress)
 	}
 	all := owners.All()
 	if l.o.Isolation != nil {
-		all = slices.DeleteFunc(all, func(o index.Owner) bool { return !l.sees(o.Service.Namespace) })
+		// The list is the index's: filter a copy.
+		all = slices.DeleteFunc(slices.Clone(all), func(o index.Owner) bool { return !l.sees(o.Service.Namespace) })
 		if len(all) == 0 {
 			return l.nx(ReasonHidden)
 		}

@@ -32,9 +32,8 @@ type View struct {
 	Imports *Map[ServiceKey, *Entry]
 	// namespaces holds the exposed namespaces; only their names exist.
 	Namespaces *Map[string, struct{}]
-	// reverse maps an address to the services that own it (PTR); a sorted
-	// table, as it has an entry for every address in the cluster.
-	Reverse *Table[AddrKey, Owners]
+	// reverse maps an address to the services that own it (PTR).
+	Reverse *Reverse
 	// reverseTree counts the addresses under each octet (IPv4) or nibble
 	// (IPv6) prefix, so partial reverse names are empty non-terminals.
 	ReverseTree *Map[netip.Prefix, int32]
@@ -64,21 +63,6 @@ type Owner struct {
 	ClusterIP bool
 }
 
-// Owners are the owners of one address; nearly always exactly one, so
-// the rare others sit behind a pointer to keep the common entry small.
-type Owners struct {
-	first Owner
-	more  *[]Owner
-}
-
-// All returns every owner.
-func (o Owners) All() []Owner {
-	if o.more == nil {
-		return []Owner{o.first}
-	}
-	return append([]Owner{o.first}, *o.more...)
-}
-
 // AddrKey is an address as a reverse map key: 16 bytes, IPv4 in its
 // IPv4-mapped form (a netip.Addr key would take 24).
 type AddrKey [16]byte
@@ -105,7 +89,7 @@ func New() *Index {
 		Services:    &Map[ServiceKey, *Entry]{},
 		Imports:     &Map[ServiceKey, *Entry]{},
 		Namespaces:  &Map[string, struct{}]{},
-		Reverse:     &Table[AddrKey, Owners]{},
+		Reverse:     newReverse(),
 		ReverseTree: &Map[netip.Prefix, int32]{},
 		Pods:        &Map[PodKey, struct{}]{},
 		Clients:     &Map[AddrKey, Client]{},
@@ -131,13 +115,12 @@ func (ix *Index) Load() *View { return ix.cur.Load() }
 // Writer owns the write side of an Index and batches changes into one
 // published view. It is not safe for concurrent use.
 type Writer struct {
-	ix   *Index
-	keys map[ServiceKey]*ServiceKey // the stable key pointer of every served service
+	ix *Index
 
 	services    *MapEdit[ServiceKey, *Entry]
 	imports     *MapEdit[ServiceKey, *Entry]
 	namespaces  *MapEdit[string, struct{}]
-	reverse     *TableEdit[AddrKey, Owners]
+	reverse     *ReverseEdit
 	reverseTree *MapEdit[netip.Prefix, int32]
 	pods        *MapEdit[PodKey, struct{}]
 	clients     *MapEdit[AddrKey, Client]
@@ -150,7 +133,7 @@ type Writer struct {
 
 // NewWriter returns the writer of ix.
 func NewWriter(ix *Index) *Writer {
-	return &Writer{ix: ix, keys: make(map[ServiceKey]*ServiceKey)}
+	return &Writer{ix: ix}
 }
 
 // Begin starts a batch on top of the published view.
@@ -241,27 +224,30 @@ func (w *Writer) SetService(k ServiceKey, e *Entry) {
 	}
 	w.changed = true
 	w.endpoints += entryEndpoints(e) - entryEndpoints(old)
-	id := w.keys[k]
-	if id == nil {
-		id = &ServiceKey{Name: k.Name, Namespace: k.Namespace}
-		w.keys[k] = id
+	// The owner record lives as long as the service: each entry hands it
+	// on to the next.
+	var id *ownedBy
+	if old != nil {
+		id = old.owned
+	} else {
+		id = newOwnedBy(k)
 	}
 	before, after := ownedAddrs(old), ownedAddrs(e)
 	for a, clusterIP := range before {
 		if now, ok := after[a]; !ok || now != clusterIP {
-			w.removeOwner(a, Owner{Service: id, ClusterIP: clusterIP})
+			w.removeOwner(a, id.single(clusterIP).All()[0])
 		}
 	}
 	for a, clusterIP := range after {
 		if was, ok := before[a]; !ok || was != clusterIP {
-			w.addOwner(a, Owner{Service: id, ClusterIP: clusterIP})
+			w.addOwner(a, id, clusterIP)
 		}
 	}
 	if e == nil {
 		w.services.Delete(k)
-		delete(w.keys, k)
 		return
 	}
+	e.owned = id
 	w.services.Set(k, e)
 }
 
@@ -335,20 +321,30 @@ func (w *Writer) SetPod(k PodKey, present bool) {
 	}
 }
 
-func (w *Writer) addOwner(a netip.Addr, p Owner) {
-	k := KeyOf(a)
-	cur, ok := w.reverse.Get(k)
+// addOwner makes the service of id an owner of address a, as its
+// ClusterIP or as an endpoint's address.
+func (w *Writer) addOwner(a netip.Addr, id *ownedBy, clusterIP bool) {
+	cur, ok := w.reverse.Get(a)
 	if !ok {
 		w.walkReverseTree(a, 1)
-		w.reverse.Set(k, Owners{first: p})
+		w.reverse.Set(a, id.single(clusterIP))
 		return
 	}
-	w.reverse.Set(k, owners(append(cur.All(), p)))
+	// Lists are shared and published: a change makes a new one.
+	all := slices.Concat(cur.All(), id.single(clusterIP).All())
+	w.reverse.Set(a, Owners{list: &all})
+}
+
+// ownedBy returns the owner record of the served service k, nil if none.
+func (w *Writer) ownedBy(k ServiceKey) *ownedBy {
+	if e, ok := w.services.Get(k); ok {
+		return e.owned
+	}
+	return nil
 }
 
 func (w *Writer) removeOwner(a netip.Addr, p Owner) {
-	k := KeyOf(a)
-	cur, ok := w.reverse.Get(k)
+	cur, ok := w.reverse.Get(a)
 	if !ok {
 		return
 	}
@@ -357,23 +353,17 @@ func (w *Writer) removeOwner(a netip.Addr, p Owner) {
 	if i < 0 {
 		return
 	}
-	all = slices.Delete(all, i, i+1)
-	if len(all) == 0 {
-		w.reverse.Delete(k)
+	rest := slices.Concat(all[:i], all[i+1:])
+	switch {
+	case len(rest) == 0:
+		w.reverse.Delete(a)
 		w.walkReverseTree(a, -1)
-		return
+	case len(rest) == 1 && w.ownedBy(*rest[0].Service) != nil:
+		// Back to one owner: the list that owner's other addresses share.
+		w.reverse.Set(a, w.ownedBy(*rest[0].Service).single(rest[0].ClusterIP))
+	default:
+		w.reverse.Set(a, Owners{list: &rest})
 	}
-	w.reverse.Set(k, owners(all))
-}
-
-// owners packs a non-empty list of owners.
-func owners(all []Owner) Owners {
-	o := Owners{first: all[0]}
-	if len(all) > 1 {
-		more := slices.Clone(all[1:])
-		o.more = &more
-	}
-	return o
 }
 
 // walkReverseTree adds delta to the count of every proper prefix of addr

@@ -35,6 +35,9 @@ type Entry struct {
 	// on each node or in each zone is answered (topology.go); nil when
 	// the endpoints' hints never narrow the answer.
 	Topology *Topology
+	// owned is the service's owner record in the reverse table, which
+	// the writer hands on from entry to entry of one service.
+	owned *ownedBy
 }
 
 // ZoneEntry is a headless service's entry for one topology zone.
@@ -62,15 +65,25 @@ type Service struct {
 }
 
 // Slice is what entries are built from of an EndpointSlice: its
-// service, ports and ready endpoints.
+// service, ports and ready endpoints. What only some options or some
+// slices have waits behind Extra, so the common slice stays small: there
+// is one per EndpointSlice of the cluster.
 type Slice struct {
 	Service string // the kubernetes.io/service-name label (multicluster: or the import's name)
+	Ports   []Port // ports that SRV records can name
+	Ready   []Endpoint
+	// Extra is nil unless the slice has one of its fields; read them
+	// through the methods of Slice, which return their zero values then.
+	Extra *SliceExtra
+}
+
+// SliceExtra holds the fields of a Slice that are empty for nearly every
+// slice of a cluster.
+type SliceExtra struct {
 	// Cluster is, for a slice an MCS implementation derived for a
 	// ServiceImport (`multicluster`), the cluster its endpoints are in;
 	// "" for the slices of a Service.
 	Cluster string
-	Ports   []Port // ports that SRV records can name
-	Ready   []Endpoint
 	// Terminating are the endpoints that are not ready but still serving
 	// while they terminate, kept only with `fallback_terminating`: they
 	// answer when no endpoint of the service is ready.
@@ -83,17 +96,99 @@ type Slice struct {
 	// handle: none), kept only with `traffic_distribution`; nil when no
 	// ready endpoint has one.
 	Hints []unique.Handle[Hint]
+	// Names holds the names of the slice's endpoints one after another
+	// (EndpointNames); "" when none has one.
+	Names string
 }
 
-// Endpoint is one address of a slice.
+// Cluster returns the slice's SliceExtra.Cluster.
+func (s *Slice) Cluster() string {
+	if s.Extra == nil {
+		return ""
+	}
+	return s.Extra.Cluster
+}
+
+// Terminating returns the slice's SliceExtra.Terminating.
+func (s *Slice) Terminating() []Endpoint {
+	if s.Extra == nil {
+		return nil
+	}
+	return s.Extra.Terminating
+}
+
+// Zones returns the slice's SliceExtra.Zones.
+func (s *Slice) Zones() []string {
+	if s.Extra == nil {
+		return nil
+	}
+	return s.Extra.Zones
+}
+
+// TermZones returns the slice's SliceExtra.TermZones.
+func (s *Slice) TermZones() []string {
+	if s.Extra == nil {
+		return nil
+	}
+	return s.Extra.TermZones
+}
+
+// Hints returns the slice's SliceExtra.Hints.
+func (s *Slice) Hints() []unique.Handle[Hint] {
+	if s.Extra == nil {
+		return nil
+	}
+	return s.Extra.Hints
+}
+
+// Endpoint is one address of a slice. Endpoints are the largest array of
+// a cluster's state: 32 bytes each.
 type Endpoint struct {
 	// Addr16 is the address in 16 bytes, IPv4 in its IPv4-mapped form:
-	// two thirds of a netip.Addr, in the largest array of a cluster's
-	// state. Addr returns it as a netip.Addr.
+	// two thirds of a netip.Addr. Addr returns it as a netip.Addr.
 	Addr16 AddrKey
-	Name   string // hostname, or pod name with endpoint_pod_names; "" for the dashed address
-	Slice  *Slice // for its ports
+	Slice  *Slice // for its ports, cluster and name
+	// nameAt and nameLen place its name in its slice's SliceExtra.Names;
+	// nameLen is 0 when it has none. A string of its own would cost 16
+	// bytes here and an allocation.
+	nameAt, nameLen uint32
 }
+
+// Name returns the endpoint's hostname, or pod name with
+// endpoint_pod_names; "" for none (its name is the dashed address).
+func (ep *Endpoint) Name() string {
+	if ep.nameLen == 0 {
+		return ""
+	}
+	return ep.Slice.Extra.Names[ep.nameAt : ep.nameAt+ep.nameLen]
+}
+
+// EndpointNames makes the endpoints of one slice, collecting their names
+// into the one string they are read from (SliceExtra.Names).
+type EndpointNames struct {
+	buf    []byte
+	lastAt int // where the last name added starts
+}
+
+// Endpoint returns an endpoint of slice s at address a, named name ("" for
+// none). Its name reads once String is stored in s's SliceExtra.Names.
+func (n *EndpointNames) Endpoint(s *Slice, a netip.Addr, name string) Endpoint {
+	ep := Endpoint{Addr16: KeyOf(a), Slice: s}
+	if name == "" {
+		return ep
+	}
+	// The addresses of one endpoint come one after another and share
+	// its name.
+	if n.buf == nil || string(n.buf[n.lastAt:]) != name {
+		n.lastAt = len(n.buf)
+		n.buf = append(n.buf, name...)
+	}
+	ep.nameAt, ep.nameLen = uint32(n.lastAt), uint32(len(name))
+	return ep
+}
+
+// String returns the names collected, for SliceExtra.Names.
+func (n *EndpointNames) String() string { return string(n.buf) }
 
 // Addr returns the endpoint's address.
 func (ep *Endpoint) Addr() netip.Addr { return netip.AddrFrom16(ep.Addr16).Unmap() }
@@ -184,10 +279,10 @@ func (e *Entry) setEndpoints(eps []*Endpoint, o BuildOptions) {
 
 // readyOf and terminatingOf pick the ready, or the serving terminating,
 // endpoints of a slice, with their zones.
-func readyOf(s *Slice) ([]Endpoint, []string) { return s.Ready, s.Zones }
+func readyOf(s *Slice) ([]Endpoint, []string) { return s.Ready, s.Zones() }
 
 func terminatingOf(s *Slice) ([]Endpoint, []string) {
-	return s.Terminating, s.TermZones
+	return s.Terminating(), s.TermZones()
 }
 
 // zoneEntries groups the endpoints pick chooses by their topology zone and
@@ -261,12 +356,12 @@ func mergeEndpoints(endpointSlices []*Slice, pick func(*Slice) ([]Endpoint, []st
 func sortEndpoints(eps []*Endpoint) []*Endpoint {
 	slices.SortFunc(eps, compareEndpoints)
 	return slices.CompactFunc(eps, func(a, b *Endpoint) bool {
-		return a.Name == b.Name && a.Addr16 == b.Addr16 && a.Cluster() == b.Cluster()
+		return a.Name() == b.Name() && a.Addr16 == b.Addr16 && a.Cluster() == b.Cluster()
 	})
 }
 
 func compareEndpoints(a, b *Endpoint) int {
-	return compareEndpointKey(a, endpointKey{cluster: b.Cluster(), name: b.Name, addr: b.Addr()})
+	return compareEndpointKey(a, endpointKey{cluster: b.Cluster(), name: b.Name(), addr: b.Addr()})
 }
 
 // endpointKey is what endpoints are sorted by.
@@ -279,7 +374,7 @@ func compareEndpointKey(ep *Endpoint, k endpointKey) int {
 	if c := cmp.Compare(ep.Cluster(), k.cluster); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(ep.Name, k.name); c != 0 {
+	if c := cmp.Compare(ep.Name(), k.name); c != 0 {
 		return c
 	}
 	return ep.Addr().Compare(k.addr)
@@ -290,13 +385,13 @@ func (ep *Endpoint) Cluster() string {
 	if ep.Slice == nil {
 		return ""
 	}
-	return ep.Slice.Cluster
+	return ep.Slice.Cluster()
 }
 
 // EndpointLabel is the DNS label of an endpoint: its name or dashed address.
 func EndpointLabel(ep *Endpoint) string {
-	if ep.Name != "" {
-		return ep.Name
+	if name := ep.Name(); name != "" {
+		return name
 	}
 	return dnsname.Dashed(ep.Addr())
 }
@@ -322,7 +417,7 @@ func (e *Entry) FindEndpoints(cluster, label string) []*Endpoint {
 	// with this cluster and name.
 	i, _ := slices.BinarySearchFunc(e.Endpoints, endpointKey{cluster: cluster, name: label}, compareEndpointKey)
 	j := i
-	for j < len(e.Endpoints) && e.Endpoints[j].Name == label && e.Endpoints[j].Cluster() == cluster {
+	for j < len(e.Endpoints) && e.Endpoints[j].Name() == label && e.Endpoints[j].Cluster() == cluster {
 		j++
 	}
 	if j > i {
@@ -443,8 +538,8 @@ func (e *Entry) eachSRVTarget(portName, proto string, fn func(SRVTarget)) {
 	// adjacent and form one target, once per port number.
 	for i := 0; i < len(e.Endpoints); {
 		j := i + 1
-		if e.Endpoints[i].Name != "" {
-			for j < len(e.Endpoints) && e.Endpoints[j].Name == e.Endpoints[i].Name && e.Endpoints[j].Cluster() == e.Endpoints[i].Cluster() {
+		if name := e.Endpoints[i].Name(); name != "" {
+			for j < len(e.Endpoints) && e.Endpoints[j].Name() == name && e.Endpoints[j].Cluster() == e.Endpoints[i].Cluster() {
 				j++
 			}
 		}
@@ -500,4 +595,4 @@ func zoneFirst(e, z *Entry) (a4, a6 []byte) {
 
 // Imported reports whether a slice is one an MCS implementation derived
 // for a ServiceImport.
-func (s *Slice) Imported() bool { return s.Cluster != "" }
+func (s *Slice) Imported() bool { return s.Cluster() != "" }

@@ -29,10 +29,12 @@ func TestSRVTargetWindow(t *testing.T) {
 	metrics := Port{Name: "metrics", Proto: "tcp", Number: 9090}
 	alias := Port{Name: "web", Proto: "tcp", Number: 80}
 	headless := func(names ...string) *Entry {
-		sl := &Slice{Service: "db", Ports: []Port{http, metrics}}
+		sl := &Slice{Service: "db", Ports: []Port{http, metrics}, Extra: &SliceExtra{}}
+		var en EndpointNames
 		for i, n := range names {
-			sl.Ready = append(sl.Ready, Endpoint{Addr16: KeyOf(netip.AddrFrom4([4]byte{10, 244, 0, byte(i + 1)})), Name: n, Slice: sl})
+			sl.Ready = append(sl.Ready, en.Endpoint(sl, netip.AddrFrom4([4]byte{10, 244, 0, byte(i + 1)}), n))
 		}
+		sl.Extra.Names = en.String()
 		k := ServiceKey{Name: "db", Namespace: "prod"}
 		return Build(k, &Service{Headless: true, Selector: true, Ports: []Port{http, metrics}}, []*Slice{sl}, BuildOptions{MaxAnswers: 1})
 	}

@@ -81,8 +81,8 @@ func topologyOf(e *Entry, endpointSlices []*Slice, o BuildOptions) *Topology {
 
 // hintOf returns the hint of ready endpoint i of slice s.
 func hintOf(s *Slice, i int) Hint {
-	if i < len(s.Hints) && s.Hints[i] != (unique.Handle[Hint]{}) {
-		return s.Hints[i].Value()
+	if hints := s.Hints(); i < len(hints) && hints[i] != (unique.Handle[Hint]{}) {
+		return hints[i].Value()
 	}
 	return Hint{}
 }

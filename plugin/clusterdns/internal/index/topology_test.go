@@ -17,14 +17,14 @@ type hinted struct {
 
 // hintedSlice is a slice of service db with the endpoints eps.
 func hintedSlice(eps ...hinted) *Slice {
-	s := &Slice{Service: "db", Ports: []Port{{Name: "http", Proto: "tcp", Number: 80}}}
+	s := &Slice{Service: "db", Ports: []Port{{Name: "http", Proto: "tcp", Number: 80}}, Extra: &SliceExtra{}}
 	for _, ep := range eps {
 		s.Ready = append(s.Ready, Endpoint{Addr16: KeyOf(netip.AddrFrom4([4]byte{10, 244, 0, ep.octet})), Slice: s})
 		var h unique.Handle[Hint]
 		if ep.nodes != "" || ep.zones != "" {
 			h = unique.Make(Hint{Nodes: ep.nodes, Zones: ep.zones})
 		}
-		s.Hints = append(s.Hints, h)
+		s.Extra.Hints = append(s.Extra.Hints, h)
 	}
 	return s
 }
@@ -130,8 +130,8 @@ func TestTopologyEntries(t *testing.T) {
 		t.Error("a zone holding every endpoint does not answer as the service")
 	}
 
-	term := &Slice{Service: "db", Terminating: []Endpoint{{Addr16: KeyOf(netip.MustParseAddr("10.244.0.9"))}}}
-	term.Terminating[0].Slice = term
+	term := &Slice{Service: "db", Extra: &SliceExtra{Terminating: []Endpoint{{Addr16: KeyOf(netip.MustParseAddr("10.244.0.9"))}}}}
+	term.Extra.Terminating[0].Slice = term
 	e = Build(k, &Service{Headless: true, Selector: true}, []*Slice{term}, BuildOptions{TrafficDistribution: true, FallbackTerminating: true})
 	if e == nil || e.Topology != nil {
 		t.Errorf("terminating stand-ins: entry %v, want one without topology", e)

@@ -64,8 +64,8 @@ func (s *EndpointSlice) API() *discoveryv1.EndpointSlice {
 		AddressType: discoveryv1.AddressTypeIPv4,
 	}
 	switch {
-	case s.Cluster != "":
-		out.Labels = map[string]string{mcsv1alpha1.LabelServiceName: s.Service, mcsv1alpha1.LabelSourceCluster: s.Cluster}
+	case s.Cluster() != "":
+		out.Labels = map[string]string{mcsv1alpha1.LabelServiceName: s.Service, mcsv1alpha1.LabelSourceCluster: s.Cluster()}
 	case s.Service != "":
 		out.Labels = map[string]string{discoveryv1.LabelServiceName: s.Service}
 	}
@@ -80,8 +80,8 @@ func (s *EndpointSlice) API() *discoveryv1.EndpointSlice {
 		out.Ports = append(out.Ports, discoveryv1.EndpointPort{Name: &name, Protocol: &proto, Port: &port})
 	}
 	no, yes := false, true
-	out.Endpoints = appendEndpoints(nil, s.Ready, s.Zones, s.Hints, discoveryv1.EndpointConditions{})
-	out.Endpoints = appendEndpoints(out.Endpoints, s.Terminating, s.TermZones, nil,
+	out.Endpoints = appendEndpoints(nil, s.Ready, s.Zones(), s.Hints(), discoveryv1.EndpointConditions{})
+	out.Endpoints = appendEndpoints(out.Endpoints, s.Terminating(), s.TermZones(), nil,
 		discoveryv1.EndpointConditions{Ready: &no, Serving: &yes, Terminating: &yes})
 	return out
 }
@@ -92,8 +92,8 @@ func (s *EndpointSlice) ipv6() bool {
 	switch {
 	case len(s.Ready) > 0:
 		return s.Ready[0].Addr().Is6()
-	case len(s.Terminating) > 0:
-		return s.Terminating[0].Addr().Is6()
+	case len(s.Terminating()) > 0:
+		return s.Terminating()[0].Addr().Is6()
 	}
 	return false
 }
@@ -103,8 +103,7 @@ func (s *EndpointSlice) ipv6() bool {
 func appendEndpoints(out []discoveryv1.Endpoint, eps []index.Endpoint, zones []string, hints []unique.Handle[index.Hint], cond discoveryv1.EndpointConditions) []discoveryv1.Endpoint {
 	for i, ep := range eps {
 		e := discoveryv1.Endpoint{Addresses: []string{ep.Addr().String()}, Conditions: cond}
-		if ep.Name != "" {
-			name := ep.Name
+		if name := ep.Name(); name != "" {
 			e.Hostname = &name
 		}
 		if i < len(zones) && zones[i] != "" {

@@ -55,8 +55,8 @@ func apiHints(h unique.Handle[index.Hint]) *discoveryv1.EndpointHints {
 	return out
 }
 
-// internName returns a node name interned: every pod on a node shares one
-// copy.
+// internName returns a name interned: every pod on a node, every object of
+// a namespace, shares one copy of its name.
 func internName(n string) string {
 	if n == "" {
 		return ""

@@ -15,9 +15,11 @@ type Meta struct {
 	Name, Namespace, ResourceVersion string
 }
 
-// MetaOf returns the slim metadata of an API object.
+// MetaOf returns the slim metadata of an API object. Its namespace is
+// interned: a cluster has far fewer namespaces than objects, and each
+// decoded object would otherwise keep a copy of its own.
 func MetaOf(m *metav1.ObjectMeta) Meta {
-	return Meta{Name: m.Name, Namespace: m.Namespace, ResourceVersion: m.ResourceVersion}
+	return Meta{Name: m.Name, Namespace: internName(m.Namespace), ResourceVersion: m.ResourceVersion}
 }
 
 var _ metav1.Object = &Meta{}

@@ -146,6 +146,8 @@ type Slimmer struct {
 	// Counted, if set, is where the transform remembers the object versions
 	// whose skipped parts it counted, and counts none of them again.
 	Counted *Counted
+	// Ports, if set, shares equal port lists among the objects slimmed.
+	Ports *PortLists
 
 	// quiet is set by Transform for a version counted already; key and rv
 	// name the version being slimmed.
@@ -244,14 +246,15 @@ func slimPorts[P any](sl Slimmer, kind string, ports []P, fields func(P) (name, 
 		sl.skip(kind, ReasonTooManyPorts)
 		ports = ports[:maxPorts]
 	}
-	var out []index.Port
+	var buf [4]index.Port
+	out := buf[:0]
 	for _, p := range ports {
 		name, proto, port := fields(p)
 		if sp, ok := sl.slimPort(kind, name, proto, port); ok {
 			out = append(out, sp)
 		}
 	}
-	return out
+	return sl.Ports.share(out)
 }
 
 // slimPort checks one port of a Service or EndpointSlice; a port whose
@@ -282,7 +285,10 @@ func (sl Slimmer) EndpointSlice(s *discoveryv1.EndpointSlice) *EndpointSlice {
 		if ok && svc == "" {
 			return out // counted as skipped
 		}
-		out.Service, out.Cluster = svc, cluster
+		out.Service = svc
+		if cluster != "" {
+			out.Extra = &index.SliceExtra{Cluster: cluster}
+		}
 	}
 	switch {
 	case out.Service == "":
@@ -290,7 +296,7 @@ func (sl Slimmer) EndpointSlice(s *discoveryv1.EndpointSlice) *EndpointSlice {
 		return out
 	case !dnsname.IsDNSLabel(out.Service) || !dnsname.IsDNSLabel(s.Namespace):
 		sl.skip(KindSlice, ReasonInvalidName)
-		out.Service, out.Cluster = "", ""
+		out.Service, out.Extra = "", nil
 		return out
 	}
 	v4 := s.AddressType == discoveryv1.AddressTypeIPv4
@@ -303,6 +309,8 @@ func (sl Slimmer) EndpointSlice(s *discoveryv1.EndpointSlice) *EndpointSlice {
 		sl.skip(KindSlice, ReasonTooManyPorts)
 		ports = ports[:maxPorts]
 	}
+	var buf [4]index.Port
+	kept := buf[:0]
 	for _, p := range ports {
 		if p.Port == nil {
 			sl.skip(KindSlice, ReasonInvalidPort)
@@ -316,26 +324,33 @@ func (sl Slimmer) EndpointSlice(s *discoveryv1.EndpointSlice) *EndpointSlice {
 			proto = string(*p.Protocol)
 		}
 		if sp, ok := sl.slimPort(KindSlice, name, proto, *p.Port); ok {
-			out.Ports = append(out.Ports, sp)
+			kept = append(kept, sp)
 		}
 	}
+	out.Ports = sl.Ports.share(kept)
 	// The endpoint arrays are the largest part of a cluster's state: made
 	// at their final size, not grown by append.
+	// What is rare goes into x, and behind out.Extra only if any is there.
+	var x index.SliceExtra
+	if out.Extra != nil {
+		x = *out.Extra
+	}
+	var names index.EndpointNames
 	ready, terminating := sl.countEndpoints(s.Endpoints)
 	if ready > 0 {
 		out.Ready = make([]index.Endpoint, 0, ready)
 	}
 	if terminating > 0 {
-		out.Terminating = make([]index.Endpoint, 0, terminating)
+		x.Terminating = make([]index.Endpoint, 0, terminating)
 	}
 	for i := range s.Endpoints {
 		e := &s.Endpoints[i]
-		dst, zones := &out.Ready, &out.Zones
+		dst, zones := &out.Ready, &x.Zones
 		if !isReady(e) {
 			if !sl.KeepTerminating || !servingTerminating(e.Conditions) {
 				continue
 			}
-			dst, zones = &out.Terminating, &out.TermZones
+			dst, zones = &x.Terminating, &x.TermZones
 		}
 		zone := ""
 		if sl.KeepZones && e.Zone != nil {
@@ -352,22 +367,26 @@ func (sl Slimmer) EndpointSlice(s *discoveryv1.EndpointSlice) *EndpointSlice {
 				sl.skip(KindSlice, ReasonInvalidAddress)
 				continue
 			}
-			*dst = append(*dst, index.Endpoint{Addr16: index.KeyOf(ip), Name: name, Slice: &out.Slice})
+			*dst = append(*dst, names.Endpoint(&out.Slice, ip, name))
 			if zone != "" && *zones == nil {
 				*zones = make([]string, len(*dst)-1, cap(*dst))
 			}
 			if *zones != nil {
 				*zones = append(*zones, zone)
 			}
-			if hint != (unique.Handle[index.Hint]{}) && out.Hints == nil {
-				out.Hints = make([]unique.Handle[index.Hint], len(out.Ready)-1, cap(out.Ready))
+			if hint != (unique.Handle[index.Hint]{}) && x.Hints == nil {
+				x.Hints = make([]unique.Handle[index.Hint], len(out.Ready)-1, cap(out.Ready))
 			}
-			if out.Hints != nil && dst == &out.Ready {
-				out.Hints = append(out.Hints, hint)
+			if x.Hints != nil && dst == &out.Ready {
+				x.Hints = append(x.Hints, hint)
 			}
 		}
 	}
-	out.Hints = slices.Clip(out.Hints)
+	x.Hints = slices.Clip(x.Hints)
+	x.Names = names.String()
+	if x.Cluster != "" || x.Terminating != nil || x.Zones != nil || x.TermZones != nil || x.Hints != nil || x.Names != "" {
+		out.Extra = &x
+	}
 	return out
 }
 

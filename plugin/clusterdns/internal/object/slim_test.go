@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 	"time"
+	"unsafe"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -63,12 +64,13 @@ func TestSlimEndpointSlice(t *testing.T) {
 		sl               Slimmer
 		ready, term      []string // address/name of each endpoint kept
 		zones, termZones []string
+		names            string // SliceExtra.Names
 	}{
-		{"default", Slimmer{}, []string{"10.244.1.1/db-0", "10.244.1.2/"}, nil, nil, nil},
-		{"endpoint_pod_names", Slimmer{EndpointPodNames: true}, []string{"10.244.1.1/db-0", "10.244.1.2/db-1"}, nil, nil, nil},
-		{"fallback_terminating", Slimmer{KeepTerminating: true}, []string{"10.244.1.1/db-0", "10.244.1.2/"}, []string{"10.244.1.3/"}, nil, nil},
+		{"default", Slimmer{}, []string{"10.244.1.1/db-0", "10.244.1.2/"}, nil, nil, nil, "db-0"},
+		{"endpoint_pod_names", Slimmer{EndpointPodNames: true}, []string{"10.244.1.1/db-0", "10.244.1.2/db-1"}, nil, nil, nil, "db-0db-1"},
+		{"fallback_terminating", Slimmer{KeepTerminating: true}, []string{"10.244.1.1/db-0", "10.244.1.2/"}, []string{"10.244.1.3/"}, nil, nil, "db-0"},
 		{"zones", Slimmer{KeepZones: true, KeepTerminating: true}, []string{"10.244.1.1/db-0", "10.244.1.2/"}, []string{"10.244.1.3/"},
-			[]string{"zone-a", ""}, []string{"zone-b"}},
+			[]string{"zone-a", ""}, []string{"zone-b"}, "db-0"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,7 +79,7 @@ func TestSlimEndpointSlice(t *testing.T) {
 			names := func(eps []index.Endpoint) []string {
 				var out []string
 				for _, ep := range eps {
-					out = append(out, ep.Addr().String()+"/"+ep.Name)
+					out = append(out, ep.Addr().String()+"/"+ep.Name())
 					if ep.Slice != &got.Slice {
 						t.Errorf("endpoint %s does not point at its slice", ep.Addr())
 					}
@@ -87,11 +89,14 @@ func TestSlimEndpointSlice(t *testing.T) {
 			if r := names(got.Ready); !slices.Equal(r, tc.ready) {
 				t.Errorf("ready %q, want %q", r, tc.ready)
 			}
-			if r := names(got.Terminating); !slices.Equal(r, tc.term) {
+			if r := names(got.Terminating()); !slices.Equal(r, tc.term) {
 				t.Errorf("terminating %q, want %q", r, tc.term)
 			}
-			if !slices.Equal(got.Zones, tc.zones) || !slices.Equal(got.TermZones, tc.termZones) {
-				t.Errorf("zones %q and %q, want %q and %q", got.Zones, got.TermZones, tc.zones, tc.termZones)
+			if !slices.Equal(got.Zones(), tc.zones) || !slices.Equal(got.TermZones(), tc.termZones) {
+				t.Errorf("zones %q and %q, want %q and %q", got.Zones(), got.TermZones(), tc.zones, tc.termZones)
+			}
+			if got.Extra == nil || got.Extra.Names != tc.names {
+				t.Errorf("extra %+v, want names %q", got.Extra, tc.names)
 			}
 			if want := []index.Port{{Name: "pg", Proto: "tcp", Number: 5432}}; !slices.Equal(got.Ports, want) {
 				t.Errorf("ports %v, want %v", got.Ports, want)
@@ -126,12 +131,26 @@ func TestSlimEndpointSliceExactSize(t *testing.T) {
 		len, cap int
 	}{
 		{"ready", len(got.Ready), cap(got.Ready)},
-		{"terminating", len(got.Terminating), cap(got.Terminating)},
-		{"zones", len(got.Zones), cap(got.Zones)},
-		{"terminating zones", len(got.TermZones), cap(got.TermZones)},
+		{"terminating", len(got.Terminating()), cap(got.Terminating())},
+		{"zones", len(got.Zones()), cap(got.Zones())},
+		{"terminating zones", len(got.TermZones()), cap(got.TermZones())},
 	} {
 		if a.len == 0 || a.cap != a.len {
 			t.Errorf("%s: %d endpoints in room for %d; want some, and no room left over", a.name, a.len, a.cap)
 		}
+	}
+}
+
+// TestSlimInternsNamespace checks slim objects of one namespace share one
+// copy of its name, however each was decoded.
+func TestSlimInternsNamespace(t *testing.T) {
+	svc := fixture.WireCopy(t, fixture.Service("prod", "web", []string{"10.96.0.1"}))
+	slice := fixture.WireCopy(t, fixture.Slice("prod", "web", "web-a", discoveryv1.AddressTypeIPv4, nil))
+	if unsafe.StringData(svc.Namespace) == unsafe.StringData(slice.Namespace) {
+		t.Fatal("the decoded objects share their namespace already")
+	}
+	a, b := Slimmer{}.Service(svc), Slimmer{}.EndpointSlice(slice)
+	if a.Namespace != "prod" || unsafe.StringData(a.Namespace) != unsafe.StringData(b.Namespace) {
+		t.Errorf("namespaces %q and %q are two copies", a.Namespace, b.Namespace)
 	}
 }

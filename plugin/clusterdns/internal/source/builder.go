@@ -96,8 +96,7 @@ func (b *builder) syncNamespace(ns string) {
 		return
 	}
 	b.w.SetNamespace(ns, exposed)
-	keys, _ := b.st.Services.IndexKeys(cache.NamespaceIndex, ns)
-	for _, key := range keys {
+	for _, key := range keysIn(b.st.Services, ns) {
 		b.syncService(key)
 	}
 	b.syncNamespaceImports(ns, exposed)
@@ -137,10 +136,8 @@ func (b *builder) countUnknownService(ns, name string, n int) {
 	if n == 0 || b.st.Slices == nil {
 		return
 	}
-	objs, _ := b.st.Slices.ByIndex(sliceServiceIndex, ns+"/"+name)
-	for _, o := range objs {
-		s, ok := o.(*object.EndpointSlice)
-		if !ok || s.Imported() {
+	for _, s := range slicesOfService(b.st.Slices, ns, name) {
+		if s.Imported() {
 			continue
 		}
 		if b.counted.First(object.CountedKey{Kind: unknownServiceKind, Namespace: s.Namespace, Name: s.Name}, s.ResourceVersion) {
@@ -164,10 +161,13 @@ func (b *builder) slicesIn(grouped map[string][]*index.Slice, key string, import
 	if grouped != nil {
 		return grouped[key]
 	}
-	objs, _ := b.st.Slices.ByIndex(sliceServiceIndex, key)
+	ns, name, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		return nil
+	}
 	var out []*index.Slice
-	for _, o := range objs {
-		if s, ok := o.(*object.EndpointSlice); ok && s.Imported() == imported {
+	for _, s := range slicesOfService(b.st.Slices, ns, name) {
+		if s.Imported() == imported {
 			out = append(out, &s.Slice)
 		}
 	}

@@ -93,5 +93,5 @@ func buildOptions(cfg *Config) index.BuildOptions {
 func NewSlimmer(cfg *Config) object.Slimmer {
 	return object.Slimmer{EndpointPodNames: cfg.EndpointPodNames, KeepTerminating: cfg.FallbackTerminating,
 		KeepZones: cfg.KeepZones(), KeepNodes: cfg.WatchNodes(), KeepHints: cfg.TrafficDistribution,
-		Multicluster: cfg.Multicluster(), TenantLabel: cfg.TenantLabel}
+		Multicluster: cfg.Multicluster(), TenantLabel: cfg.TenantLabel, Ports: object.NewPortLists()}
 }

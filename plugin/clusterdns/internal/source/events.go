@@ -102,11 +102,11 @@ func sliceChange(old, cur *object.EndpointSlice, now time.Time) change {
 
 // sameSlice reports whether two versions of a slice give the same answers.
 func sameSlice(a, b *object.EndpointSlice) bool {
-	same := func(x, y index.Endpoint) bool { return x.Addr16 == y.Addr16 && x.Name == y.Name }
-	return a.Service == b.Service && a.Cluster == b.Cluster && slices.Equal(a.Ports, b.Ports) &&
-		slices.EqualFunc(a.Ready, b.Ready, same) && slices.EqualFunc(a.Terminating, b.Terminating, same) &&
-		slices.Equal(a.Zones, b.Zones) && slices.Equal(a.TermZones, b.TermZones) &&
-		slices.Equal(a.Hints, b.Hints)
+	same := func(x, y index.Endpoint) bool { return x.Addr16 == y.Addr16 && x.Name() == y.Name() }
+	return a.Service == b.Service && a.Cluster() == b.Cluster() && slices.Equal(a.Ports, b.Ports) &&
+		slices.EqualFunc(a.Ready, b.Ready, same) && slices.EqualFunc(a.Terminating(), b.Terminating(), same) &&
+		slices.Equal(a.Zones(), b.Zones()) && slices.Equal(a.TermZones(), b.TermZones()) &&
+		slices.Equal(a.Hints(), b.Hints())
 }
 
 // namespaceHandler queues a namespace when it appears or goes away, or

@@ -7,7 +7,6 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/fixture"
-	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/index"
 	"github.com/clusterdns/clusterdns/plugin/clusterdns/internal/object"
 )
 
@@ -76,7 +75,7 @@ func benchRebuild(b *testing.B, size fixture.ClusterSize) {
 			}
 
 			// The change shows in the reverse table, and so does putting it back.
-			addr := index.KeyOf(netip.MustParseAddr(tc.addr))
+			addr := netip.MustParseAddr(tc.addr)
 			for i, want := range []bool{true, false} {
 				apply(versions[i])
 				if _, got := r.index.Load().Reverse.Get(addr); got != want {

@@ -41,9 +41,9 @@ func (cfg *Config) listedNamespaces() cache.Indexer {
 	return st
 }
 
-// nsIndexer reads a store per namespace as one. Keys ("<ns>/<name>") and the
-// values of the namespace and service indexes ("<ns>" and "<ns>/<svc>")
-// start with the namespace, which picks the store. The stores belong to
+// nsIndexer reads a store per namespace as one. Keys ("<ns>/<name>") start
+// with the namespace, which picks the store; the slices' index by Service
+// is read in the store of the Service's namespace (slicesOfService). The stores belong to
 // their informers, which alone write them: the write methods of the
 // embedded (nil) Indexer are never called and would panic.
 type nsIndexer struct {

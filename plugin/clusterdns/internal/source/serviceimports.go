@@ -67,8 +67,7 @@ func (b *builder) syncNamespaceImports(ns string, exposed bool) {
 	if b.st.Imports == nil {
 		return
 	}
-	keys, _ := b.st.Imports.IndexKeys(cache.NamespaceIndex, ns)
-	for _, key := range keys {
+	for _, key := range keysIn(b.st.Imports, ns) {
 		b.syncImport(key)
 	}
 	if !exposed {

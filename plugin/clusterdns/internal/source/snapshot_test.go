@@ -104,7 +104,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	}
 	// The fixture has what the comparison must see: a terminating endpoint
 	// with a zone, and a service marked invalid.
-	if db, _, _ := got.Slices.GetByKey("prod/db-a"); db == nil || len(db.(*object.EndpointSlice).Terminating) != 1 || db.(*object.EndpointSlice).Zones == nil {
+	if db, _, _ := got.Slices.GetByKey("prod/db-a"); db == nil || len(db.(*object.EndpointSlice).Terminating()) != 1 || db.(*object.EndpointSlice).Zones() == nil {
 		t.Errorf("slice prod/db-a: %+v, want a terminating endpoint and zones", db)
 	}
 	if bad, _, _ := got.Services.GetByKey("prod/Not_A_Label"); bad == nil || !bad.(*object.Service).Invalid {

@@ -2,6 +2,9 @@ package source
 
 import (
 	"fmt"
+	"hash/maphash"
+	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -28,7 +31,7 @@ type Stores struct {
 // stay nil.
 func NewStores(cfg *Config) Stores {
 	st := Stores{
-		Services:   cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}),
+		Services:   cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{}),
 		Namespaces: cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{}),
 	}
 	if !cfg.NoEndpoints {
@@ -41,25 +44,47 @@ func NewStores(cfg *Config) Stores {
 		st.Nodes = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
 	}
 	if cfg.Multicluster() {
-		st.Imports = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+		st.Imports = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
 	}
 	return st
 }
 
-// sliceServiceIndex indexes slices by the key ("<ns>/<name>") of the
-// Service (or ServiceImport) they belong to.
+// sliceServiceIndex indexes slices by a hash of the key ("<ns>/<name>")
+// of the Service (or ServiceImport) they belong to: sliceBuckets groups.
 const sliceServiceIndex = "service"
 
-// sliceIndexers index slices by their Service, so a change costs the same
-// in a namespace of 10,000 services as in one of 10: a set per Service (a
-// few hundred bytes each), where finding them among their namespace's
-// slices would cost a scan of all of those per change. A full rebuild
-// groups every slice in one pass instead (slicesByService).
+// sliceBuckets is how many groups sliceServiceIndex has. The index keeps a
+// set per value (about 200 bytes even for one slice): one per Service
+// would cost more than the slim slices themselves take at 10,000 Services.
+// With a fixed number of groups a change still costs the same in a
+// namespace of 10,000 services as in one of 10 (a few dozen slices to
+// filter even at 50,000 Services), where finding a Service's slices among
+// its namespace's would cost a scan of all of those per change. A full
+// rebuild groups every slice in one pass instead (slicesByService).
+const sliceBuckets = 1024
+
+// sliceBucketNames are the index values of the groups, made once: the
+// index function allocates nothing per slice.
+var sliceBucketNames = func() (names [sliceBuckets]string) {
+	for i := range names {
+		names[i] = strconv.Itoa(i)
+	}
+	return names
+}()
+
+var sliceBucketSeed = maphash.MakeSeed()
+
+// sliceBucket returns the index value of the slices of Service ns/svc.
+func sliceBucket(ns, svc string) string {
+	return sliceBucketNames[maphash.Comparable(sliceBucketSeed, [2]string{ns, svc})%sliceBuckets]
+}
+
+// sliceIndexers index slices by their Service's group (sliceBucket).
 func sliceIndexers() cache.Indexers {
 	return cache.Indexers{sliceServiceIndex: sliceServiceIndexFunc}
 }
 
-// sliceServiceIndexFunc returns the key of a slim slice's Service.
+// sliceServiceIndexFunc returns the group of a slim slice's Service.
 func sliceServiceIndexFunc(obj any) ([]string, error) {
 	s, ok := obj.(*object.EndpointSlice)
 	if !ok {
@@ -68,7 +93,42 @@ func sliceServiceIndexFunc(obj any) ([]string, error) {
 	if s.Service == "" {
 		return nil, nil
 	}
-	return []string{s.Namespace + "/" + s.Service}, nil
+	return []string{sliceBucket(s.Namespace, s.Service)}, nil
+}
+
+// slicesOfService returns the slices in store of the Service (or
+// ServiceImport) ns/svc, imported or not.
+func slicesOfService(store cache.Indexer, ns, svc string) []*object.EndpointSlice {
+	if x, ok := store.(*nsIndexer); ok {
+		// A group holds Services of every namespace: ask the store of the
+		// Service's own.
+		if store = x.byNS[ns]; store == nil {
+			return nil
+		}
+	}
+	objs, _ := store.ByIndex(sliceServiceIndex, sliceBucket(ns, svc))
+	var out []*object.EndpointSlice
+	for _, o := range objs {
+		if s, ok := o.(*object.EndpointSlice); ok && s.Service == svc && s.Namespace == ns {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// keysIn returns the keys of the objects of store in namespace ns. It
+// scans the store: it runs only when a namespace starts or stops being
+// served, where an index by namespace would cost an entry per Service (or
+// ServiceImport) all the time.
+func keysIn(store cache.Store, ns string) []string {
+	prefix := ns + "/"
+	var out []string
+	for _, k := range store.ListKeys() {
+		if strings.HasPrefix(k, prefix) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // slicesByService groups every slice of the store by its Service's key,

@@ -74,7 +74,7 @@ func (api *APISource) start(ctx context.Context, wg *sync.WaitGroup, to feed) (S
 
 	st.Services = perScope(func(ns string) *cache.ListWatch {
 		return typedListWatch(contact, sel, cs.CoreV1().Services(ns))
-	}, &corev1.Service{}, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, resourceServices, serviceHandler(to.markService))
+	}, &corev1.Service{}, cache.Indexers{}, resourceServices, serviceHandler(to.markService))
 	if len(api.cfg.Namespaces) > 0 {
 		st.Namespaces = api.cfg.listedNamespaces()
 	} else {
@@ -109,7 +109,7 @@ func (api *APISource) start(ctx context.Context, wg *sync.WaitGroup, to feed) (S
 		mcs := api.mcs.MulticlusterV1alpha1()
 		st.Imports = perScope(func(ns string) *cache.ListWatch {
 			return typedListWatch(contact, sel, mcs.ServiceImports(ns))
-		}, &mcsv1alpha1.ServiceImport{}, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, resourceServiceImports,
+		}, &mcsv1alpha1.ServiceImport{}, cache.Indexers{}, resourceServiceImports,
 			serviceHandler(to.markImport))
 	}
 

@@ -55,7 +55,7 @@ func TestWatchLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	fixture.Eventually(t, "headless without ready endpoints gone", func() bool { return addrsOf(c, "db.prod.svc") == nil })
-	if _, ok := c.index.Load().Reverse.Get(index.KeyOf(netip.MustParseAddr("10.244.1.1"))); ok {
+	if _, ok := c.index.Load().Reverse.Get(netip.MustParseAddr("10.244.1.1")); ok {
 		t.Error("PTR of a deleted endpoint is still served")
 	}
 
@@ -69,7 +69,7 @@ func TestWatchLifecycle(t *testing.T) {
 		e, ok := c.index.Load().Services.Get(index.ServiceKey{Name: "web", Namespace: "prod"})
 		return ok && e.CNAME == "web.example.com."
 	})
-	if _, ok := c.index.Load().Reverse.Get(index.KeyOf(netip.MustParseAddr("10.96.0.20"))); ok {
+	if _, ok := c.index.Load().Reverse.Get(netip.MustParseAddr("10.96.0.20")); ok {
 		t.Error("PTR of the old ClusterIP is still served")
 	}
 
@@ -90,6 +90,32 @@ func TestWatchLifecycle(t *testing.T) {
 	})
 }
 
+// TestWatchNamespaceAppears checks the Services of a namespace created
+// after them are served once it exists, and those of a namespace whose
+// name starts the same are not touched.
+func TestWatchNamespaceAppears(t *testing.T) {
+	ctx := context.Background()
+	c, cs := startFake(t, nil,
+		fixture.Namespace("prod-2"),
+		fixture.Service("prod", "web", []string{"10.96.0.20"}),
+		fixture.Service("prod-2", "web", []string{"10.96.0.21"}),
+	)
+	if addrsOf(c, "web.prod.svc") != nil || addrsOf(c, "web.prod-2.svc") == nil {
+		t.Fatalf("before prod exists: web.prod %v, web.prod-2 %v", addrsOf(c, "web.prod.svc"), addrsOf(c, "web.prod-2.svc"))
+	}
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, fixture.Namespace("prod"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	fixture.Eventually(t, "web.prod served", func() bool { return len(addrsOf(c, "web.prod.svc")) == 1 })
+	if err := cs.CoreV1().Namespaces().Delete(ctx, "prod", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	fixture.Eventually(t, "web.prod gone", func() bool { return addrsOf(c, "web.prod.svc") == nil })
+	if got := addrsOf(c, "web.prod-2.svc"); len(got) != 1 || got[0] != "10.96.0.21" {
+		t.Errorf("web.prod-2: %v, want 10.96.0.21", got)
+	}
+}
+
 func TestWatchNamespaceScope(t *testing.T) {
 	cfg := testConfig()
 	cfg.Namespaces = map[string]struct{}{"prod": {}}
@@ -104,8 +130,35 @@ func TestWatchNamespaceScope(t *testing.T) {
 	if addrsOf(c, "web.dev.svc") != nil {
 		t.Error("dev/web served although dev is not in namespaces")
 	}
-	if _, ok := c.index.Load().Reverse.Get(index.KeyOf(netip.MustParseAddr("10.96.0.30"))); ok {
+	if _, ok := c.index.Load().Reverse.Get(netip.MustParseAddr("10.96.0.30")); ok {
 		t.Error("PTR reveals a service of a namespace that is not served")
+	}
+}
+
+// TestWatchNamespaceScopes checks a slice change is applied with one
+// informer per namespace of `namespaces`, in each of them: a Service's
+// slices are found in its namespace's store.
+func TestWatchNamespaceScopes(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig()
+	cfg.Namespaces = map[string]struct{}{"prod": {}, "dev": {}}
+	c, cs := startFake(t, cfg,
+		fixture.Namespace("prod"), fixture.Namespace("dev"),
+		fixture.Service("prod", "db", []string{"None"}),
+		fixture.Service("dev", "db", []string{"None"}),
+		fixture.Slice("prod", "db", "db-a", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.244.1.1"}),
+		fixture.Slice("dev", "db", "db-a", discoveryv1.AddressTypeIPv4, nil, fixture.Endpoint{IP: "10.244.2.1"}),
+	)
+	for _, ns := range []string{"prod", "dev"} {
+		if got := addrsOf(c, "db."+ns+".svc"); len(got) != 1 {
+			t.Fatalf("db.%s: %v, want one address", ns, got)
+		}
+		_, err := cs.DiscoveryV1().EndpointSlices(ns).Create(ctx, fixture.Slice(ns, "db", "db-b", discoveryv1.AddressTypeIPv4, nil,
+			fixture.Endpoint{IP: "10.244.3.1"}, fixture.Endpoint{IP: "10.244.3.2"}), metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fixture.Eventually(t, "second slice of db."+ns, func() bool { return len(addrsOf(c, "db."+ns+".svc")) == 3 })
 	}
 }
 
