@@ -9,6 +9,10 @@
 // size it first measures the memory of clusterdns as deploy/ runs it (its
 // Corefile, a full cache), which sizes the manifests' requests and limits.
 //
+// Two other runs replace the comparison: -soak loads clusterdns for a long
+// time under churn (bench/SOAK.md), and -churn measures the cost of a change
+// in one namespace of many services (bench/CHURN.md).
+//
 // bench/run.sh builds what it needs and runs it; see BENCHMARKS.md.
 package main
 
