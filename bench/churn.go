@@ -223,7 +223,13 @@ func churnWindow(ctx context.Context, cs kubernetes.Interface, o *options, serve
 					}
 					continue
 				}
-				lastWrite.Store(end.UnixNano())
+				// Writers finish out of order; the window ends at the latest.
+				for v := end.UnixNano(); ; {
+					old := lastWrite.Load()
+					if v <= old || lastWrite.CompareAndSwap(old, v) {
+						break
+					}
+				}
 				mu.Lock()
 				res.Writes = append(res.Writes, end.Sub(begin))
 				mu.Unlock()
