@@ -175,11 +175,44 @@ func ptr[T any](v T) *T { return &v }
 // the API, with workers in parallel, and reports progress.
 func grow(ctx context.Context, cs kubernetes.Interface, from, to, workers int, progress func(done int)) error {
 	for ns := from / servicesPerNamespace; ns*servicesPerNamespace < to; ns++ {
-		obj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespaceOf(ns * servicesPerNamespace)}}
-		if _, err := cs.CoreV1().Namespaces().Create(ctx, obj, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		if err := createNamespace(ctx, cs, namespaceOf(ns*servicesPerNamespace)); err != nil {
 			return err
 		}
 	}
+	return createServices(ctx, cs, serviceAt, from, to, workers, progress)
+}
+
+// growOneNamespace creates services [0, n) all in namespace ns, the
+// generated cluster of grow with its namespaces merged into one.
+func growOneNamespace(ctx context.Context, cs kubernetes.Interface, ns string, n, workers int, progress func(done int)) error {
+	if err := createNamespace(ctx, cs, ns); err != nil {
+		return err
+	}
+	return createServices(ctx, cs, inNamespace(ns), 0, n, workers, progress)
+}
+
+// inNamespace places the generated services in ns: serviceAt with its
+// namespace replaced. Names and addresses stay unique, as they are unique
+// across the whole generated cluster.
+func inNamespace(ns string) func(i int) genService {
+	return func(i int) genService {
+		s := serviceAt(i)
+		s.ns = ns
+		return s
+	}
+}
+
+func createNamespace(ctx context.Context, cs kubernetes.Interface, name string) error {
+	obj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, obj, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	return nil
+}
+
+// createServices creates services [from, to) as at describes them, with
+// their slices, with workers in parallel, and reports progress.
+func createServices(ctx context.Context, cs kubernetes.Interface, at func(i int) genService, from, to, workers int, progress func(done int)) error {
 	var next, done atomic.Int64
 	next.Store(int64(from))
 	var wg sync.WaitGroup
@@ -193,7 +226,7 @@ func grow(ctx context.Context, cs kubernetes.Interface, from, to, workers int, p
 				if i >= to || ctx.Err() != nil {
 					return
 				}
-				if err := createService(ctx, cs, i); err != nil {
+				if err := createService(ctx, cs, at(i), i); err != nil {
 					errs <- fmt.Errorf("service %d: %w", i, err)
 					return
 				}
@@ -213,8 +246,8 @@ func grow(ctx context.Context, cs kubernetes.Interface, from, to, workers int, p
 	return ctx.Err()
 }
 
-func createService(ctx context.Context, cs kubernetes.Interface, i int) error {
-	s := serviceAt(i)
+// createService creates s, the i-th generated service, and its slices.
+func createService(ctx context.Context, cs kubernetes.Interface, s genService, i int) error {
 	if _, err := cs.CoreV1().Services(s.ns).Create(ctx, serviceObject(s), metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}

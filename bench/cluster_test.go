@@ -63,3 +63,42 @@ func TestServiceAtIsStable(t *testing.T) {
 		}
 	}
 }
+
+func TestInNamespace(t *testing.T) {
+	at := inNamespace("churn")
+	for _, i := range []int{0, 1, 99, 100, 9999} {
+		s, want := at(i), serviceAt(i)
+		if s.ns != "churn" {
+			t.Errorf("service %d in namespace %q, want churn", i, s.ns)
+		}
+		if s.name != want.name || s.kind != want.kind || s.endpoints != want.endpoints || s.hostnames != want.hostnames {
+			t.Errorf("service %d = %+v, want %+v but for its namespace", i, s, want)
+		}
+		for _, sl := range slicesFor(s, i) {
+			if sl.Namespace != "churn" {
+				t.Errorf("slice %s of service %d in namespace %q", sl.Name, i, sl.Namespace)
+			}
+		}
+	}
+}
+
+func TestChurnAddress(t *testing.T) {
+	tests := []struct {
+		n    int
+		want string
+	}{
+		{0, "10.64.0.0"},
+		{1, "10.64.0.1"},
+		{256, "10.64.1.0"},
+		{65536, "10.65.0.0"},
+		{1<<22 - 1, "10.127.255.255"},
+	}
+	for _, tc := range tests {
+		if got := churnAddress(tc.n); got != tc.want {
+			t.Errorf("churnAddress(%d) = %s, want %s", tc.n, got, tc.want)
+		}
+		if netip.MustParsePrefix("10.128.0.0/9").Contains(netip.MustParseAddr(churnAddress(tc.n))) {
+			t.Errorf("churnAddress(%d) is among the generated endpoints' addresses", tc.n)
+		}
+	}
+}

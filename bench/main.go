@@ -9,6 +9,10 @@
 // size it first measures the memory of clusterdns as deploy/ runs it (its
 // Corefile, a full cache), which sizes the manifests' requests and limits.
 //
+// Two other runs replace the comparison: -soak loads clusterdns for a long
+// time under churn (bench/SOAK.md), and -churn measures the cost of a change
+// in one namespace of many services (bench/CHURN.md).
+//
 // bench/run.sh builds what it needs and runs it; see BENCHMARKS.md.
 package main
 
@@ -49,6 +53,11 @@ type options struct {
 	out, chart      string
 	soak            time.Duration
 	soakOut         string
+	churn           time.Duration
+	churnOut        string
+	churnServices   int
+	churnRate       int
+	churnWriters    int
 	createWorkers   int
 	keepControlDirs bool
 	note            string
@@ -81,6 +90,11 @@ func parseFlags() (*options, error) {
 	flag.StringVar(&o.chart, "chart", "bench/benchmarks.png", "chart file (PNG; the same chart as SVG is written beside it)")
 	flag.DurationVar(&o.soak, "soak", 0, "instead of the comparison, soak clusterdns at 80% of its capacity with churn for this long")
 	flag.StringVar(&o.soakOut, "soak-out", "bench/SOAK.md", "report file of -soak")
+	flag.DurationVar(&o.churn, "churn", 0, "instead of the comparison, measure CPU per change and programming latency of the servers while endpoints in one big namespace change, for this long (after an idle window as long)")
+	flag.StringVar(&o.churnOut, "churn-out", "bench/CHURN.md", "report file of -churn")
+	flag.IntVar(&o.churnServices, "churn-services", 10000, "services in the one namespace of -churn")
+	flag.IntVar(&o.churnRate, "churn-rate", 100, "endpoint changes per second of -churn")
+	flag.IntVar(&o.churnWriters, "churn-writers", 16, "parallel API writers of -churn")
 	flag.IntVar(&o.createWorkers, "workers", 32, "parallel API writers while growing the cluster")
 	flag.BoolVar(&o.keepControlDirs, "keep", false, "keep the control plane's directory (logs) after the run")
 	flag.StringVar(&o.note, "note", "", "a remark on the conditions of the run, printed in the report")
@@ -100,6 +114,12 @@ func parseFlags() (*options, error) {
 		}
 		if !flagSet("soak-out") {
 			o.soakOut = os.DevNull
+		}
+		if !flagSet("churn-out") {
+			o.churnOut = os.DevNull
+		}
+		if !flagSet("churn-services") {
+			o.churnServices = 500
 		}
 		if !flagSet("chart") {
 			// Drawn all the same, so that the smoke test covers the chart,
@@ -122,7 +142,13 @@ func parseFlags() (*options, error) {
 	if !slices.IsSorted(o.sizes) {
 		return nil, fmt.Errorf("-sizes must be ascending")
 	}
-	if !slices.Contains(o.sizes, o.headline) && o.soak == 0 {
+	if o.soak > 0 && o.churn > 0 {
+		return nil, fmt.Errorf("-soak and -churn are separate runs")
+	}
+	if o.churn > 0 && (o.churnServices < 1 || o.churnServices > maxServices || o.churnRate < 1 || o.churnWriters < 1) {
+		return nil, fmt.Errorf("-churn-services must be within 1..%d, -churn-rate and -churn-writers at least 1", maxServices)
+	}
+	if !slices.Contains(o.sizes, o.headline) && o.soak == 0 && o.churn == 0 {
 		return nil, fmt.Errorf("-headline %d is not one of -sizes", o.headline)
 	}
 	if slices.Max(o.sizes) > maxServices {
@@ -197,6 +223,9 @@ func run(ctx context.Context, o *options) error {
 	}
 	if o.soak > 0 {
 		return soak(ctx, o, e)
+	}
+	if o.churn > 0 {
+		return churnRun(ctx, o, e)
 	}
 	if o.pprofDir != "" {
 		if err := os.MkdirAll(o.pprofDir, 0o755); err != nil {

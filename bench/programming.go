@@ -19,7 +19,10 @@ type change struct {
 	apply func(ctx context.Context) error
 	name  string
 	qtype uint16
-	seen  func(*dns.Msg) bool
+	// bufsize, when not zero, is the EDNS0 UDP size the query offers, for
+	// answers longer than 512 bytes (a headless service's many addresses).
+	bufsize uint16
+	seen    func(*dns.Msg) bool
 }
 
 // programmingChanges returns the n-th change of the programming-latency
@@ -88,7 +91,7 @@ func programmingLatency(ctx context.Context, cs kubernetes.Interface, servers []
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				d := pollUntil(pollCtx, s.dnsPort, c, start)
+				d, _ := pollUntil(pollCtx, s.dnsPort, c, start)
 				mu.Lock()
 				out[s.name] = append(out[s.name], d)
 				mu.Unlock()
@@ -110,19 +113,23 @@ func programmingLatency(ctx context.Context, cs kubernetes.Interface, servers []
 }
 
 // pollUntil queries the server every millisecond until c is seen and
-// returns the time since start, or the time until ctx ended.
-func pollUntil(ctx context.Context, port int, c change, start time.Time) time.Duration {
+// returns the time since start, or the time until ctx ended, and how many
+// queries it sent.
+func pollUntil(ctx context.Context, port int, c change, start time.Time) (time.Duration, int) {
 	client := &dns.Client{Net: "udp", Timeout: 200 * time.Millisecond}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	m := new(dns.Msg)
 	m.SetQuestion(c.name, c.qtype)
-	for {
+	if c.bufsize > 0 {
+		m.SetEdns0(c.bufsize, false)
+	}
+	for queries := 1; ; queries++ {
 		if r, _, err := client.ExchangeContext(ctx, m, addr); err == nil && c.seen(r) {
-			return time.Since(start)
+			return time.Since(start), queries
 		}
 		select {
 		case <-ctx.Done():
-			return time.Since(start)
+			return time.Since(start), queries
 		case <-time.After(time.Millisecond):
 		}
 	}

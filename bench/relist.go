@@ -45,7 +45,7 @@ func forceRelist(ctx context.Context, e *env, servers []*server) (map[string]*re
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d := pollUntil(pollCtx, s.dnsPort, probe, back)
+			d, _ := pollUntil(pollCtx, s.dnsPort, probe, back)
 			mu.Lock()
 			out[s.name].Recovered = d
 			mu.Unlock()

@@ -171,11 +171,40 @@ func (s *server) cpuSeconds() (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	// Fields after the command name, which is in parentheses and may hold spaces.
-	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	utime, _ := strconv.ParseFloat(fields[11], 64)
-	stime, _ := strconv.ParseFloat(fields[12], 64)
-	return (utime + stime) / 100, nil // USER_HZ is 100 on Linux
+	cpu, err := statCPU(b)
+	if err != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %w", s.pid, err)
+	}
+	return cpu, nil
+}
+
+// clockTicks is USER_HZ, the unit of the times in /proc/<pid>/stat: 100 on
+// every Linux architecture (the kernel's ABI, whatever its own HZ), so the
+// cgo call to sysconf(_SC_CLK_TCK) is not needed.
+const clockTicks = 100
+
+// statCPU is utime+stime of a /proc/<pid>/stat line in seconds (proc(5):
+// fields 14 and 15).
+func statCPU(b []byte) (float64, error) {
+	// The command name, field 2, is in parentheses and may hold spaces and
+	// parentheses itself: the fields resume after the last ')'.
+	end := bytes.LastIndexByte(b, ')')
+	if end < 0 {
+		return 0, fmt.Errorf("no command name in %q", b)
+	}
+	fields := strings.Fields(string(b[end+1:])) // from field 3, the state
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("%d fields after the command name, want at least 13", len(fields))
+	}
+	var sum uint64
+	for _, f := range fields[11:13] {
+		v, err := strconv.ParseUint(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("utime or stime %q: %w", f, err)
+		}
+		sum += v
+	}
+	return float64(sum) / clockTicks, nil
 }
 
 // metric reads one unlabelled value from the server's prometheus endpoint.
