@@ -46,6 +46,8 @@ type options struct {
 	headline        int
 	duration        time.Duration
 	rounds          int
+	starts          int
+	startupOnly     bool
 	changes         int
 	latencyBound    time.Duration
 	withCache       bool
@@ -82,6 +84,8 @@ func parseFlags() (*options, error) {
 	flag.IntVar(&o.headline, "headline", 10000, "the size (one of -sizes) of the headline table")
 	flag.DurationVar(&o.duration, "duration", 8*time.Second, "length of each dnsperf run")
 	flag.IntVar(&o.rounds, "rounds", 3, "alternation rounds at the headline size (A, B, ceiling; A, B, ceiling; ...); one fewer at the other sizes")
+	flag.IntVar(&o.starts, "starts", 3, "starts of each plugin at each size, alternated (A, B, A, B, ...), whose median is its start → ready")
+	flag.BoolVar(&o.startupOnly, "startup-only", false, "measure start → ready at each size and nothing else; the report is that table alone")
 	flag.IntVar(&o.changes, "changes", 200, "API changes for the programming-latency run")
 	flag.DurationVar(&o.latencyBound, "latency-bound", 2*time.Millisecond, "p99 bound of the max-qps-at-bound search")
 	flag.BoolVar(&o.withCache, "cache", true, "also measure both plugins behind the cache plugin (second table)")
@@ -107,6 +111,9 @@ func parseFlags() (*options, error) {
 	}
 	if o.quick {
 		sizes, o.headline, o.duration, o.rounds, o.changes = "200,500", 500, 2*time.Second, 1, 20
+		if !flagSet("starts") {
+			o.starts = 2 // enough to take the alternation through its paces
+		}
 		o.settle, o.cacheNames = 2*time.Second, 1000
 		// Not over the committed reports, unless asked to.
 		if !flagSet("out") {
@@ -239,8 +246,10 @@ func run(ctx context.Context, o *options) error {
 		}
 	}
 	// Before the cluster exists: each binary serving whoami alone.
-	if rep.Idle, err = measureIdle(ctx, o, e, rep.StockVersion); err != nil {
-		return err
+	if !o.startupOnly {
+		if rep.Idle, err = measureIdle(ctx, o, e, rep.StockVersion); err != nil {
+			return err
+		}
 	}
 	have := 0
 	var failed error
@@ -261,6 +270,17 @@ func run(ctx context.Context, o *options) error {
 		}
 		p.GrowTime, p.MeasureTime = grown, time.Since(start)-grown
 		rep.Points = append(rep.Points, p)
+	}
+	if o.startupOnly {
+		rep.Finished = time.Now().UTC()
+		if failed != nil {
+			rep.Stopped = failed.Error()
+		}
+		if err := rep.writeStartupOnly(o.out); err != nil {
+			return err
+		}
+		logf("report written to %s", o.out)
+		return failed
 	}
 	if failed != nil && rep.headline() == nil {
 		return failed

@@ -23,7 +23,9 @@ const (
 
 // pluginPoint is what was measured of one server at one cluster size.
 type pluginPoint struct {
-	ReadyIn     time.Duration // process start to /ready 200
+	ReadyIn     time.Duration // process start to ready and answering correctly, the median of Starts
+	ReadyHTTP   time.Duration // process start to /ready 200, the median of Starts
+	Starts      []startupRun  // each timed start, in order
 	PeakSyncRSS int64         // high-water RSS up to a few seconds after ready
 	RSS         int64         // after sync
 	Heap        float64       // live Go heap after sync (after a forced collection)
@@ -79,21 +81,13 @@ func median[T int64 | float64 | time.Duration](v []T) T {
 // measures them; at the headline size it runs everything else too.
 func measureSize(ctx context.Context, o *options, e *env, st clusterStats, isHeadline bool) (sizePoint, error) {
 	p := sizePoint{Stats: st, Plugins: map[string]*pluginPoint{}}
-	// First, alone on the machine: clusterdns as deployed, for sizing.
-	deployed, err := measureDeployed(ctx, o, e)
-	if err != nil {
-		return p, err
-	}
-	p.Deployed = deployed
-	qc, err := clusterForQueries(ctx, e, st.Services)
-	if err != nil {
-		return p, err
-	}
-	queryFile := e.cp.Path("queries.txt")
-	lookups := 20000
-	types, err := writeQueryFile(queryFile, qc, lookups)
-	if err != nil {
-		return p, err
+	if !o.startupOnly {
+		// First, alone on the machine: clusterdns as deployed, for sizing.
+		deployed, err := measureDeployed(ctx, o, e)
+		if err != nil {
+			return p, err
+		}
+		p.Deployed = deployed
 	}
 	plugins := []*server{{name: ours, plugin: ours}, {name: upstream, plugin: upstream}}
 	if o.stock != "" {
@@ -105,17 +99,44 @@ func measureSize(ctx context.Context, o *options, e *env, st clusterStats, isHea
 			e.cp.Stop(s.name)
 		}
 	}()
-	// One at a time, so that neither syncs while the other competes for CPU.
-	for _, s := range servers {
-		if err := startServer(e.cp, o.coredns, s, e.kubeconfig); err != nil {
-			return p, err
-		}
-		ready, err := s.waitReady(ctx, 10*time.Minute)
-		if err != nil {
-			return p, err
-		}
-		p.Plugins[s.name] = &pluginPoint{ReadyIn: ready}
-		logf("%s ready in %s", s.name, ready.Round(time.Millisecond))
+	probe, err := probeFor(ctx, e, st.Services)
+	if err != nil {
+		return p, err
+	}
+	// One at a time, so that neither syncs while the other competes for
+	// CPU; o.starts times each, alternately, the last start of each kept.
+	runs, err := timeStartups(ctx, o, e, plugins, probe, o.starts)
+	if err != nil {
+		return p, err
+	}
+	for _, s := range plugins {
+		pp := &pluginPoint{Starts: runs[s.name]}
+		pp.ReadyHTTP, pp.ReadyIn = readyAnswers(pp.Starts)
+		p.Plugins[s.name] = pp
+		logf("%s ready in %s, ready and answering in %s (medians of %d starts)", s.name,
+			pp.ReadyHTTP.Round(time.Millisecond), pp.ReadyIn.Round(time.Millisecond), len(pp.Starts))
+	}
+	if o.startupOnly {
+		return p, nil
+	}
+	top := servers[len(servers)-1]
+	if err := startServer(e.cp, o.coredns, top, e.kubeconfig); err != nil {
+		return p, err
+	}
+	ready, err := top.waitReady(ctx, 10*time.Minute)
+	if err != nil {
+		return p, err
+	}
+	p.Plugins[top.name] = &pluginPoint{ReadyIn: ready, ReadyHTTP: ready}
+	qc, err := clusterForQueries(ctx, e, st.Services)
+	if err != nil {
+		return p, err
+	}
+	queryFile := e.cp.Path("queries.txt")
+	lookups := 20000
+	types, err := writeQueryFile(queryFile, qc, lookups)
+	if err != nil {
+		return p, err
 	}
 	time.Sleep(3 * time.Second) // let the first full publish and GC settle
 	for _, s := range servers {

@@ -148,6 +148,7 @@ func (r *report) write(path string) error {
 	}
 	r.writeIdle(w)
 	r.writeCurve(w)
+	r.writeStartup(w)
 	if hp != nil {
 		r.writeSetup(w, hp)
 	}
@@ -237,7 +238,9 @@ func (r *report) writeHeadline(w func(string, ...any), p *sizePoint) {
 		row("API server back → a new service answered", back, nil)
 	}
 	ready := func(n string) float64 { return float64(pt(n).ReadyIn) }
-	row("start → ready", func(n string) string { return ms(pt(n).ReadyIn) }, ready)
+	row(fmt.Sprintf("start → ready and answering (median of %d starts)", len(pt(ours).Starts)), func(n string) string { return ms(pt(n).ReadyIn) }, ready)
+	readyHTTP := func(n string) float64 { return float64(pt(n).ReadyHTTP) }
+	row(fmt.Sprintf("start → /ready 200 (median of %d starts)", len(pt(ours).Starts)), func(n string) string { return ms(pt(n).ReadyHTTP) }, readyHTTP)
 	w("")
 	if len(h.Programming[ours]) > 0 {
 		w("Programming latency: %d changes, alternately a new ClusterIP service and an endpoint of a headless", len(h.Programming[ours]))

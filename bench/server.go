@@ -105,7 +105,7 @@ func (s *server) waitReady(ctx context.Context, timeout time.Duration) (time.Dur
 		select {
 		case <-ctx.Done():
 			return 0, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
+		case <-time.After(startPoll):
 		}
 	}
 	return 0, fmt.Errorf("%s not ready after %s", s.name, timeout)
