@@ -20,7 +20,7 @@ func (r *report) writeStartup(w func(string, ...any)) {
 	w("")
 	w("Each server was started %d times at each size, the servers alternately (clusterdns, kubernetes, ...; clusterdns,", starts)
 	w("...), one at a time; each start is timed from the process start until `/ready` answers 200 and until the A")
-	w("query of the last service created is answered with its ClusterIP, both polled every %s. The figures are", startPoll)
+	w("query of the last service created is answered with its ClusterIP, both polled every %d ms. The figures are", startPoll.Milliseconds())
 	w("medians of the starts; \"ready and answering\" is the later of the two.")
 	w("")
 	head, rule := "| services | endpoints |", "|---|---|"
