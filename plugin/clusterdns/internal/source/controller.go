@@ -258,14 +258,15 @@ func (ctl *Controller) syncFirst() {
 	ctl.markAll()
 	ctl.build.Lock()
 	ctl.apply()
-	ctl.setSynced()
-	ctl.warm.Store(false)
-	ctl.build.Unlock()
 	// Where start-up time goes: listing and slimming into the stores, then
-	// building the first index.
+	// building the first index. Logged before Synced is closed, so that
+	// whoever waits for it finds the line.
 	log.Infof("synced: serving %d services after %s (stores filled in %s, index built in %s)",
 		ctl.w.Published().Services.Len(), time.Since(ctl.started).Round(time.Millisecond),
 		filled.Sub(ctl.started).Round(time.Millisecond), time.Since(filled).Round(time.Millisecond))
+	ctl.setSynced()
+	ctl.warm.Store(false)
+	ctl.build.Unlock()
 	if d, ok := ctl.stale.clear(time.Now()); ok {
 		log.Infof("the snapshot file's answers are replaced by the API's after %s", d.Round(time.Millisecond))
 	}
