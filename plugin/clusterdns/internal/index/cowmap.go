@@ -93,6 +93,25 @@ func setOrDelete[K, V comparable](m *MapEdit[K, V], k K, v V) bool {
 	return true
 }
 
+// addCount adds delta to the count under k, which is absent while it is
+// zero or less: one hash of k for its shard and one lookup, where a Get
+// and a Set take two and three (every address adds to 3 or 31 counts of
+// the reverse tree).
+func addCount[K comparable](e *MapEdit[K, int32], k K, delta int32) {
+	s := e.shard(k)
+	old := s[k]
+	switch n := old + delta; {
+	case n > 0:
+		if old <= 0 {
+			e.m.n++
+		}
+		s[k] = n
+	case old > 0:
+		delete(s, k)
+		e.m.n--
+	}
+}
+
 // Done returns the new version.
 func (e *MapEdit[K, V]) Done() *Map[K, V] { return e.m }
 

@@ -81,6 +81,13 @@ func (e *TableEdit[K, V]) Set(k K, v V) {
 	e.change(k, tableChange[V]{val: v})
 }
 
+// insert stores v under k, which the caller found absent: Set without
+// looking k up again.
+func (e *TableEdit[K, V]) insert(k K, v V) {
+	e.n++
+	e.change(k, tableChange[V]{val: v})
+}
+
 // Delete removes k.
 func (e *TableEdit[K, V]) Delete(k K) {
 	if _, ok := e.Get(k); !ok {

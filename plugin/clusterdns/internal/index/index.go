@@ -224,14 +224,18 @@ func (w *Writer) SetService(k ServiceKey, e *Entry) {
 	}
 	w.changed = true
 	w.endpoints += entryEndpoints(e) - entryEndpoints(old)
+	if old == nil {
+		// A service not served before, as every one in the first build:
+		// its addresses are all new to it.
+		id := newOwnedBy(k)
+		w.addOwned(id, e)
+		e.owned = id
+		w.services.Set(k, e)
+		return
+	}
 	// The owner record lives as long as the service: each entry hands it
 	// on to the next.
-	var id *ownedBy
-	if old != nil {
-		id = old.owned
-	} else {
-		id = newOwnedBy(k)
-	}
+	id := old.owned
 	before, after := ownedAddrs(old), ownedAddrs(e)
 	for a, clusterIP := range before {
 		if now, ok := after[a]; !ok || now != clusterIP {
@@ -327,7 +331,7 @@ func (w *Writer) addOwner(a netip.Addr, id *ownedBy, clusterIP bool) {
 	cur, ok := w.reverse.Get(a)
 	if !ok {
 		w.walkReverseTree(a, 1)
-		w.reverse.Set(a, id.single(clusterIP))
+		w.reverse.insert(a, id.single(clusterIP))
 		return
 	}
 	// Lists are shared and published: a change makes a new one.
@@ -341,6 +345,41 @@ func (w *Writer) ownedBy(k ServiceKey) *ownedBy {
 		return e.owned
 	}
 	return nil
+}
+
+// addOwned makes the service of id own the addresses of e, which it
+// owned none of: what ownedAddrs and addOwner do, without the map of
+// addresses. An address e has twice is owned once, as a ClusterIP if it is
+// one (ClusterIPs come first).
+func (w *Writer) addOwned(id *ownedBy, e *Entry) {
+	if !e.Headless {
+		for i := 0; i+4 <= len(e.A4); i += 4 {
+			w.addOwnerOnce(netip.AddrFrom4([4]byte(e.A4[i:i+4])), id, true)
+		}
+		for i := 0; i+16 <= len(e.A6); i += 16 {
+			w.addOwnerOnce(netip.AddrFrom16([16]byte(e.A6[i:i+16])), id, true)
+		}
+	}
+	for _, ep := range e.Endpoints {
+		w.addOwnerOnce(ep.Addr(), id, false)
+	}
+}
+
+// addOwnerOnce is addOwner unless the service of id owns a already.
+func (w *Writer) addOwnerOnce(a netip.Addr, id *ownedBy, clusterIP bool) {
+	cur, ok := w.reverse.Get(a)
+	if !ok {
+		w.walkReverseTree(a, 1)
+		w.reverse.insert(a, id.single(clusterIP))
+		return
+	}
+	for _, o := range cur.All() {
+		if o.Service == &id.key {
+			return
+		}
+	}
+	all := slices.Concat(cur.All(), id.single(clusterIP).All())
+	w.reverse.Set(a, Owners{list: &all})
 }
 
 func (w *Writer) removeOwner(a netip.Addr, p Owner) {
@@ -375,12 +414,7 @@ func (w *Writer) walkReverseTree(addr netip.Addr, delta int32) {
 	}
 	for l := step; l < bits; l += step {
 		p, _ := addr.Prefix(l)
-		n, _ := w.reverseTree.Get(p)
-		if n+delta <= 0 {
-			w.reverseTree.Delete(p)
-		} else {
-			w.reverseTree.Set(p, n+delta)
-		}
+		addCount(w.reverseTree, p, delta)
 	}
 }
 

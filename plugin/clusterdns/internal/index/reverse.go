@@ -64,6 +64,16 @@ func (e *ReverseEdit) Set(a netip.Addr, o Owners) {
 	}
 }
 
+// insert stores the owners of an address the caller found absent: Set
+// without looking it up again.
+func (e *ReverseEdit) insert(a netip.Addr, o Owners) {
+	if a = a.Unmap(); a.Is4() {
+		e.v4.insert(a.As4(), o)
+	} else {
+		e.v6.insert(a.As16(), o)
+	}
+}
+
 // Delete removes an address.
 func (e *ReverseEdit) Delete(a netip.Addr) {
 	if a = a.Unmap(); a.Is4() {
