@@ -329,6 +329,12 @@ func (w *Writer) SetPod(k PodKey, present bool) {
 // ClusterIP or as an endpoint's address.
 func (w *Writer) addOwner(a netip.Addr, id *ownedBy, clusterIP bool) {
 	cur, ok := w.reverse.Get(a)
+	w.addOwnerTo(a, cur, ok, id, clusterIP)
+}
+
+// addOwnerTo adds the service of id to cur, the owners of a (none unless
+// ok), as addOwner does once it has looked a up.
+func (w *Writer) addOwnerTo(a netip.Addr, cur Owners, ok bool, id *ownedBy, clusterIP bool) {
 	if !ok {
 		w.walkReverseTree(a, 1)
 		w.reverse.insert(a, id.single(clusterIP))
@@ -368,18 +374,12 @@ func (w *Writer) addOwned(id *ownedBy, e *Entry) {
 // addOwnerOnce is addOwner unless the service of id owns a already.
 func (w *Writer) addOwnerOnce(a netip.Addr, id *ownedBy, clusterIP bool) {
 	cur, ok := w.reverse.Get(a)
-	if !ok {
-		w.walkReverseTree(a, 1)
-		w.reverse.insert(a, id.single(clusterIP))
-		return
-	}
 	for _, o := range cur.All() {
 		if o.Service == &id.key {
 			return
 		}
 	}
-	all := slices.Concat(cur.All(), id.single(clusterIP).All())
-	w.reverse.Set(a, Owners{list: &all})
+	w.addOwnerTo(a, cur, ok, id, clusterIP)
 }
 
 func (w *Writer) removeOwner(a netip.Addr, p Owner) {
