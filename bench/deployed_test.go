@@ -23,16 +23,12 @@ func TestDeployedCorefile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{
+	checkContains(t, "deployed Corefile", got, []string{
 		".:5301 {\n    bind 127.0.0.1\n", "health 127.0.0.1:5302 {\n       lameduck 5s", "ready 127.0.0.1:5303\n",
 		"clusterdns cluster.local in-addr.arpa ip6.arpa {\n       kubeconfig /tmp/k.kubeconfig\n       pods insecure",
 		"prometheus 127.0.0.1:5304\n", "forward . 127.0.0.1:5305 {\n       max_concurrent 1000",
 		"    cache 30 {\n", "    loop\n", "    reload\n", "    loadbalance\n",
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("deployed Corefile lacks %q:\n%s", want, got)
-		}
-	}
+	}...)
 	if strings.Contains(got, "/etc/resolv.conf") || strings.Contains(got, ":53 ") || strings.Contains(got, ":9153") {
 		t.Errorf("deployed Corefile still uses the pod's resolver or ports:\n%s", got)
 	}
